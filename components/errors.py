@@ -1,0 +1,87 @@
+"""The one place where errors become words for a person and a line for the operator.
+
+* Event handlers: ``ui.on_exception`` per page (installed by ``components.layout.page_frame``) shows a
+  notification with the error's ``user_message``; anything unexpected gets a generic sentence.
+* Page builds: ``app.on_page_exception`` renders a calm error page with no stack trace.
+* HTTP routes: a FastAPI handler answers ``SoleilError`` with its status and message as plain text.
+Every case logs one line with a request id the person can quote to the operator.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextvars import ContextVar
+
+from fastapi import Request
+from fastapi.responses import PlainTextResponse
+from nicegui import app, ui
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import Response
+
+from soleil_ui.errors import NotSignedIn, SoleilError
+
+log = logging.getLogger("soleil.errors")
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
+UNEXPECTED = "Something went wrong on our side. Nothing was lost; please try again."
+
+
+def message_for(exc: BaseException) -> str:
+    return exc.user_message if isinstance(exc, SoleilError) else UNEXPECTED
+
+
+def log_error(exc: BaseException, where: str) -> str:
+    """One log line per error; unexpected ones carry their traceback for the operator only."""
+    rid = request_id.get()
+    if rid == "-":
+        rid = uuid.uuid4().hex[:8]
+    if isinstance(exc, SoleilError):
+        log.warning("[%s] %s: %s: %s", rid, where, type(exc).__name__, exc.detail)
+    else:
+        log.error("[%s] %s: unexpected %s", rid, where, type(exc).__name__, exc_info=exc)
+    return rid
+
+
+def notify_error(exc: BaseException) -> None:
+    """Show an error from an event handler as a notification (used via ui.on_exception)."""
+    rid = log_error(exc, "event")
+    text = message_for(exc)
+    if not isinstance(exc, SoleilError):
+        text += f" (reference {rid})"
+    ui.notify(text, type="negative", position="top", multi_line=True, close_button=True)
+
+
+class RequestIdMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        token = request_id.set(request.headers.get("x-request-id", uuid.uuid4().hex[:8])[:32])
+        try:
+            response = await call_next(request)
+            response.headers["X-Request-Id"] = request_id.get()
+            return response
+        finally:
+            request_id.reset(token)
+
+
+def _error_page(exc: Exception) -> None:
+    rid = log_error(exc, "page")
+    signed_out = isinstance(exc, NotSignedIn)
+    with ui.column().classes("w-full items-center gap-4 p-8 text-center"):
+        ui.icon("music_off" if not signed_out else "lock").classes("text-6xl text-grey-6")
+        ui.label(message_for(exc)).classes("text-lg")
+        if not isinstance(exc, SoleilError):
+            ui.label(f"Reference: {rid}").classes("text-sm text-grey-6")
+        ui.button("Sign in" if signed_out else "Back to the start", on_click=lambda: ui.navigate.to(
+            "/login" if signed_out else "/")).props("unelevated")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SoleilError)
+    log_error(exc, f"{request.method} {request.url.path}")
+    return PlainTextResponse(exc.user_message, status_code=exc.status_code)
+
+
+def install() -> None:
+    """Wire the mapping into the app; called once by the composition root."""
+    app.add_middleware(RequestIdMiddleware)
+    app.on_page_exception(_error_page)
+    app.add_exception_handler(SoleilError, _http_error)

@@ -1,0 +1,60 @@
+"""The frame every signed-in screen shares: a top bar with the band, and a bottom tab bar for thumbs.
+
+Phone first: nothing wider than the viewport, tap targets of 48 px, a bottom navigation a thumb reaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nicegui import ui
+
+from soleil_ui.access import Actor
+
+from . import errors
+
+NAV = [("home", "Home", "/"), ("library_music", "Library", "/library"), ("queue_music", "Setlists", "/setlists"),
+       ("event", "Gigs", "/gigs")]
+
+THEME_CSS = """
+html, body { overflow-x: hidden; }
+body { background: #f6f5f2; }
+.soleil-main { max-width: 960px; margin: 0 auto; width: 100%; }
+.q-footer .q-tab { min-height: 56px; }
+"""
+
+
+def theme() -> None:
+    """Colours and base CSS; called by every page, signed in or not."""
+    ui.colors(primary="#b3541e", secondary="#2f4858", accent="#f2a541", positive="#3a7d44", negative="#b00020")
+    ui.add_css(THEME_CSS)
+    ui.on_exception(errors.notify_error)
+
+
+@contextmanager
+def page_frame(actor: Actor, title: str, *, active: str = "", back: str | None = None) -> Iterator[ui.column]:
+    theme()
+    ui.page_title(f"{title} · SOLEil" if title else "SOLEil")
+    with ui.header(elevated=True).classes("items-center gap-2 px-2 py-1 bg-secondary"):
+        if back:
+            ui.button(icon="arrow_back", on_click=lambda: ui.navigate.to(back)).props(
+                'flat round color=white aria-label="Back"')
+        with ui.column().classes("gap-0 grow min-w-0"):
+            ui.label(title or actor.band_name).classes("text-lg font-medium truncate")
+            if title:
+                ui.label(actor.band_name).classes("text-xs opacity-80 truncate")
+        with ui.button(icon="account_circle").props('flat round color=white aria-label="Account"'):
+            with ui.menu():
+                ui.menu_item(f"{actor.name}").props("disable")
+                ui.menu_item("Profile", on_click=lambda: ui.navigate.to("/profile"))
+                if actor.is_leader:
+                    ui.menu_item("Library files", on_click=lambda: ui.navigate.to("/library/files"))
+                ui.menu_item("Sign out", on_click=lambda: ui.navigate.to("/auth/logout"))
+    with ui.footer().classes("bg-white text-secondary p-0 border-t"):
+        tabs = ui.tabs(value=active).classes("w-full")
+        with tabs.props("dense no-caps active-color=primary indicator-color=primary"):
+            for icon, label, href in NAV:
+                ui.tab(label, label=label, icon=icon).on("click", lambda _e, h=href: ui.navigate.to(h))
+    with ui.column().classes("soleil-main gap-3 p-3") as main:
+        yield main

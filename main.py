@@ -1,0 +1,90 @@
+"""Composition root: the one module that imports ``pages`` and builds the app.
+
+``soleil run`` (the console script ``main:cli``), ``python main.py`` and NiceGUI's test ``User`` fixture
+(which executes this file) all come through here. Everything below ``pages`` is importable without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from nicegui import app, background_tasks, ui
+
+import components.errors
+from pages import gigs, health, home, library, library_files, login, media, setlists, song, stand
+from soleil_ui import cli as core_cli
+from soleil_ui import runtime
+from soleil_ui.db import db
+from soleil_ui.settings import Settings, get_settings
+
+log = logging.getLogger("soleil")
+PAGES = [health, login, home, library, library_files, song, stand, setlists, gigs, media]
+
+
+async def _startup() -> None:
+    settings = runtime.get_runtime().settings
+    await db.migrate()
+    if settings.demo_enabled:
+        from soleil_ui.demo import ensure_demo
+
+        await ensure_demo(settings)
+    if settings.sync_interval:
+        background_tasks.create(_scheduled_sync(settings.sync_interval), name="scheduled library sync")
+
+
+async def _scheduled_sync(interval: int) -> None:
+    from soleil_ui.services.sync import sync_all
+
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await sync_all()
+        except Exception:
+            log.exception("scheduled library sync failed")
+
+
+async def _shutdown() -> None:
+    runtime.get_runtime().renderer.close()
+    await db.dispose()
+
+
+def build(settings: Settings) -> None:
+    """Register routes, pages and lifecycle hooks on NiceGUI's app."""
+    components.errors.install()
+    for module in PAGES:
+        app.include_router(module.router)
+    app.on_startup(_startup)
+    app.on_shutdown(_shutdown)
+
+
+def serve(settings: Settings) -> None:
+    build(settings)
+    https = bool(settings.tls_cert) or settings.public_url.startswith("https://")
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title="SOLEil",
+        favicon="☀️",
+        reload=False,
+        show=False,
+        storage_secret=settings.effective_secret_key(),
+        session_middleware_kwargs={"same_site": "lax", "https_only": https, "max_age": 60 * 24 * 3600},
+        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+        reconnect_timeout=30.0,  # phones sleep and venue Wi-Fi flaps: keep the client's state for 30 s
+        show_welcome_message=False,
+    )
+
+
+def cli() -> None:
+    """Entry point of the ``soleil`` console script."""
+    sys.exit(core_cli.main(serve=serve))
+
+
+if __name__ == "__main__":  # `python main.py`, and NiceGUI's User fixture, which runs this file
+    _settings = get_settings()
+    core_cli.configure_logging(_settings.log_level)
+    runtime.configure(_settings)
+    serve(_settings)

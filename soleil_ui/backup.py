@@ -1,0 +1,164 @@
+"""``soleil backup`` / ``soleil restore``: one file holding the database and the data dir's state.
+
+The database is dumped logically (every table as JSON lines, read in one snapshot transaction), so a
+backup is consistent while the app runs and restores into SQLite or PostgreSQL alike — which is also the
+way to move a band from the embedded SQLite to PostgreSQL. Stored files (``blobs/``) and a generated
+secret key come along; caches don't (they are rebuilt). A backup from a newer schema is refused.
+
+The archive contains the band's encrypted secrets and, when SOLEIL_SECRET_KEY was generated, the key that
+opens them: keep backups as private as the server itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData, inspect, select, text
+from sqlalchemy.engine import Connection
+
+from . import __version__
+from .db import alembic_config, db, head_revision
+from .errors import InvalidInput
+from .runtime import get_runtime
+
+FORMAT = 1
+DATA_ITEMS = ("blobs", "secret.key", "demo-library")  # what of the data dir a restore needs
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()}
+    return value
+
+
+def _decode(value: Any, sqlite: bool) -> Any:
+    if isinstance(value, dict) and set(value) == {"$dt"}:
+        moment = datetime.fromisoformat(value["$dt"]).astimezone(UTC)
+        return moment.replace(tzinfo=None) if sqlite else moment
+    return value
+
+
+def _dump_tables(connection: Connection) -> dict[str, list[dict[str, Any]]]:
+    metadata = MetaData()
+    metadata.reflect(connection)
+    return {table.name: [{k: _encode(v) for k, v in row._mapping.items()}
+                         for row in connection.execute(select(table))] for table in metadata.sorted_tables}
+
+
+async def backup(target: Path) -> str:
+    """Write the backup archive to ``target``; returns a one-line summary."""
+    async with db.engine.connect() as connection:
+        if not db.is_sqlite:
+            connection = await connection.execution_options(isolation_level="REPEATABLE READ")
+        async with connection.begin():
+            tables = await connection.run_sync(_dump_tables)
+    revision = tables.get("alembic_version", [{}])[0].get("version_num") if tables.get("alembic_version") else None
+    manifest = {"format": FORMAT, "soleil": __version__, "revision": revision,
+                "created": datetime.now(UTC).isoformat(), "tables": {k: len(v) for k, v in tables.items()}}
+    data_dir = get_runtime().data_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".partial")
+    with tarfile.open(tmp, "w:gz") as archive:
+        _add_bytes(archive, "manifest.json", json.dumps(manifest, indent=2).encode())
+        for name, rows in tables.items():
+            _add_bytes(archive, f"tables/{name}.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
+        for item in DATA_ITEMS:
+            if (data_dir / item).exists():
+                archive.add(data_dir / item, arcname=f"data/{item}")
+    tmp.replace(target)
+    rows = sum(len(v) for k, v in tables.items() if k != "alembic_version")
+    return f"Backup written to {target}: {rows} rows at schema {revision}."
+
+
+def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime = len(data), int(time.time())
+    archive.addfile(info, io.BytesIO(data))
+
+
+def _read_archive(source: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], tarfile.TarFile]:
+    try:
+        archive = tarfile.open(source, "r:gz")
+        manifest = json.loads(archive.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    except (OSError, tarfile.TarError, KeyError, ValueError, AttributeError):
+        raise InvalidInput(f"{source} isn't a SOLEil backup (or it is damaged).") from None
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for member in archive.getmembers():
+        if member.name.startswith("tables/") and member.name.endswith(".jsonl"):
+            lines = archive.extractfile(member).read().decode().splitlines()  # type: ignore[union-attr]
+            tables[member.name[7:-6]] = [json.loads(line) for line in lines if line]
+    return manifest, tables, archive
+
+
+def _known_revision(revision: str | None) -> bool:
+    if revision is None:
+        return True
+    return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+
+
+async def restore(source: Path, *, force: bool = False) -> str:
+    """Restore into an empty database (or replace one with ``force``); refuses a newer schema."""
+    manifest, tables, archive = _read_archive(source)
+    revision = manifest.get("revision")
+    if manifest.get("format") != FORMAT or not _known_revision(revision):
+        raise InvalidInput(f"This backup is from a newer SOLEil (schema {revision}); upgrade SOLEil first, "
+                           "then restore.")
+    async with db.engine.begin() as connection:
+        existing = await connection.run_sync(lambda c: inspect(c).get_table_names())
+        if existing and not force:
+            has_data = await connection.run_sync(_holds_data)
+            if has_data:
+                raise InvalidInput("The database already holds bands. Restore into an empty database, or pass "
+                                   "--force to replace everything in it.")
+        await connection.run_sync(_drop_everything)
+        await connection.run_sync(lambda c: _load(c, revision, tables))
+    await db.migrate()
+    data_dir = get_runtime().data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with archive:
+        members = [m for m in archive.getmembers() if m.name.startswith("data/") and (m.isfile() or m.isdir())]
+        for member in members:
+            member.name = member.name[5:]
+        archive.extractall(data_dir, members=members, filter="data")
+    rows = sum(len(v) for k, v in tables.items() if k != "alembic_version")
+    return f"Restored {rows} rows from {source} (schema {revision}, now {head_revision()})."
+
+
+def _holds_data(connection: Connection) -> bool:
+    if "band" not in inspect(connection).get_table_names():
+        return False
+    return bool(connection.execute(text("SELECT COUNT(*) FROM band")).scalar())
+
+
+def _drop_everything(connection: Connection) -> None:
+    metadata = MetaData()
+    metadata.reflect(connection)
+    metadata.drop_all(connection)
+
+
+def _load(connection: Connection, revision: str | None, tables: dict[str, list[dict[str, Any]]]) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    if revision is None:
+        return
+    command.upgrade(config, revision)
+    metadata = MetaData()
+    metadata.reflect(connection)
+    sqlite = connection.dialect.name == "sqlite"
+    for table in metadata.sorted_tables:
+        rows = tables.get(table.name, [])
+        if table.name == "alembic_version" or not rows:
+            continue
+        connection.execute(table.insert(), [{k: _decode(v, sqlite) for k, v in row.items()} for row in rows])
+        if not sqlite and "id" in table.c:
+            name = table.name  # from our own reflected schema, never from input
+            sql = f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {name}))"  # noqa: S608
+            connection.execute(text(sql))

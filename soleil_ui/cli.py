@@ -1,0 +1,118 @@
+"""The ``soleil`` command. ``run`` is supplied by the composition root (``main.py``), which alone imports the UI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import runtime
+from .db import db
+from .errors import SoleilError
+from .settings import Settings, get_settings
+
+log = logging.getLogger("soleil")
+
+DESCRIPTION = """SOLEil: a band's charts, setlists and gigs on every musician's phone.
+
+Every setting is an environment variable (SOLEIL_*) or a line in .env; see README.md."""
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="soleil", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="serve the web app (applies migrations first; demo band when enabled)")
+    sub.add_parser("migrate", help="bring the database schema up to date, then exit")
+    sync = sub.add_parser("sync", help="sync every band's library once (for cron), then exit")
+    sync.add_argument("--band", type=int, help="only this band id")
+    backup = sub.add_parser("backup", help="write a consistent backup (database + data dir state) to FILE")
+    backup.add_argument("file", type=Path)
+    restore = sub.add_parser("restore", help="restore a backup FILE into an empty database (refuses a newer schema)")
+    restore.add_argument("file", type=Path)
+    restore.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    band = sub.add_parser("create-band", help="create a band and its first leader")
+    band.add_argument("name")
+    band.add_argument("--leader", required=True, metavar="EMAIL")
+    return parser
+
+
+async def _migrate() -> str | None:
+    try:
+        return await db.migrate()
+    finally:
+        await db.dispose()
+
+
+async def _sync(band: int | None) -> int:
+    from .services.sync import sync_all, sync_configured
+
+    try:
+        await db.migrate()
+        results = [await sync_configured(band, prerender=False)] if band else await sync_all(prerender=False)
+        for p in results:
+            print(f"band {p.band_id}: {p.total} files, {p.added} added, {p.updated} updated, {p.removed} removed, "
+                  f"{p.unchanged} unchanged, {p.broken} broken, {p.unsorted} unsorted"
+                  + (f" — {p.error}" if p.error else ""))
+        return 1 if any(p.error for p in results) else 0
+    finally:
+        runtime.get_runtime().renderer.close()
+        await db.dispose()
+
+
+async def _create_band(name: str, leader: str) -> None:
+    from .models import Role
+    from .services import members
+
+    try:
+        await db.migrate()
+        async with db.session() as session:
+            band = await members.create_band(session, name)
+            user = await members.get_or_create_user(session, leader)
+            assert band.id is not None and user.id is not None
+            await members.add_member(session, band.id, user.id, role=Role.LEADER)
+        print(f"Created band {band.name!r} (id {band.id}); {user.email} leads it and can sign in now.")
+    finally:
+        await db.dispose()
+
+
+def main(argv: Sequence[str] | None = None, *, serve: Callable[[Settings], None] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        settings = get_settings()
+        configure_logging(settings.log_level)
+        runtime.configure(settings)
+        if command == "run":
+            if serve is None:
+                raise SoleilError("The web app isn't available in this installation.")
+            revision = asyncio.run(_migrate())
+            log.info("database %s at revision %s", db.safe_url, revision)
+            serve(settings)
+        elif command == "migrate":
+            print(f"Database at revision {asyncio.run(_migrate())}.")
+        elif command == "sync":
+            return asyncio.run(_sync(args.band))
+        elif command == "backup":
+            from .backup import backup
+
+            print(asyncio.run(backup(args.file)))
+        elif command == "restore":
+            from .backup import restore
+
+            print(asyncio.run(restore(args.file, force=args.force)))
+        elif command == "create-band":
+            asyncio.run(_create_band(args.name, args.leader))
+    except SoleilError as exc:
+        print(f"soleil: {exc.detail}", file=sys.stderr)
+        return 2 if exc.status_code in (422, 500) else 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

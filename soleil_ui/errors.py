@@ -1,0 +1,65 @@
+"""One hierarchy of domain errors.
+
+Services raise these; the UI layer maps them to a plain-words message in exactly one place
+(``components/errors.py``). ``user_message`` is safe to show to a person: it never carries
+internal detail, which goes to the log instead.
+"""
+
+from __future__ import annotations
+
+
+class SoleilError(Exception):
+    """Base of every error a person may be told about."""
+
+    status_code = 500
+    default_message = "Something went wrong. Nothing was lost; please try again."
+
+    def __init__(self, user_message: str | None = None, *, detail: str | None = None) -> None:
+        self.user_message = user_message or self.default_message
+        self.detail = detail or self.user_message
+        super().__init__(self.detail)
+
+
+class NotFound(SoleilError):
+    status_code = 404
+    default_message = "That could not be found. It may have been removed."
+
+
+class Forbidden(SoleilError):
+    status_code = 403
+    default_message = "You don't have access to that."
+
+
+class NotSignedIn(Forbidden):
+    status_code = 401
+    default_message = "Please sign in."
+
+
+class InvalidInput(SoleilError):
+    status_code = 422
+    default_message = "That input isn't valid."
+
+
+class Conflict(SoleilError):
+    status_code = 409
+    default_message = "That changed while you were editing it. Please look again."
+
+
+class UpstreamUnavailable(SoleilError):
+    """Google, the database or another service we depend on did not answer as expected."""
+
+    status_code = 503
+    default_message = "A service SOLEil depends on isn't answering right now. Charts already synced still work."
+
+
+class BrokenFile(SoleilError):
+    """A library file we cannot use; the message names the reason in plain words."""
+
+    status_code = 422
+    default_message = "This file can't be read."
+
+
+class ConfigError(SoleilError):
+    """A bad setting; start-up stops with one clear line naming the variable."""
+
+    status_code = 500

@@ -1,0 +1,53 @@
+"""The process-wide services built once from settings: blob store, page renderer, library sources.
+
+``configure`` is called by the composition root (``main.py``) and by the CLI; tests call it with a
+temporary data dir. Everything else asks ``get_runtime()``, so there is one of each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .blobs import BlobStore
+from .db import db
+from .rendering import PageRenderer
+from .security import SecretBox
+from .settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    blobs: BlobStore
+    renderer: PageRenderer
+    secrets: SecretBox
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+
+_runtime: Runtime | None = None
+
+
+def configure(settings: Settings) -> Runtime:
+    """Build the runtime and point the database at the configured URL."""
+    global _runtime
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if _runtime is not None:
+        _runtime.renderer.close()
+    db.configure(settings.resolved_database_url)
+    _runtime = Runtime(
+        settings=settings,
+        blobs=BlobStore(settings.data_dir / "blobs"),
+        renderer=PageRenderer(settings.data_dir / "cache" / "pages"),
+        secrets=SecretBox(settings.effective_secret_key()),
+    )
+    return _runtime
+
+
+def get_runtime() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("runtime not configured; call soleil_ui.runtime.configure(settings) at start-up")
+    return _runtime

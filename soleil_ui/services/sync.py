@@ -1,0 +1,295 @@
+"""Library sync: the band's source folder into songs, charts and audio tracks.
+
+Idempotent and incremental: a file whose checksum is unchanged costs nothing; a renamed or moved file keeps
+its id on Drive, and locally is recognised by its checksum, so a leader's manual assignment follows it.
+One broken file is recorded with its reason and never stops the others. Blocking work (listing, fetching,
+PDFium) runs in threads or the renderer's process pool; the event loop only does bookkeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..db import db
+from ..errors import BrokenFile, SoleilError
+from ..events import Event, hub
+from ..models import AudioTrack, Chart, ChartStatus, LibrarySource, SetlistItem, Song, utcnow
+from ..naming import ParsedName, choose_title, parse_filename, search_key
+from ..runtime import Runtime, get_runtime
+from ..sources.base import ChartSource, SourceFile
+
+log = logging.getLogger(__name__)
+CHART_KINDS = {"chart", "notation", "chordpro"}
+
+
+@dataclass
+class SyncProgress:
+    """What a leader watches: shared per band while a sync runs, published on the hub topic ``library``."""
+
+    band_id: int
+    running: bool = False
+    phase: str = "idle"
+    total: int = 0
+    done: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    broken: int = 0
+    unsorted: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+    new_checksums: list[str] = field(default_factory=list)
+
+    def as_payload(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "new_checksums"}
+
+
+_progress: dict[int, SyncProgress] = {}
+_locks: dict[int, asyncio.Lock] = {}
+
+
+def progress_of(band_id: int) -> SyncProgress:
+    return _progress.setdefault(band_id, SyncProgress(band_id))
+
+
+def _publish(progress: SyncProgress) -> None:
+    hub.deliver(Event(progress.band_id, "library", {"sync": progress.as_payload()}))
+
+
+async def sync_band(band_id: int, source: ChartSource, *, prerender: bool = True,
+                    on_progress: Callable[[SyncProgress], None] | None = None) -> SyncProgress:
+    """Sync one band's library from ``source``. Concurrent calls for the same band wait for the running one."""
+    lock = _locks.setdefault(band_id, asyncio.Lock())
+    async with lock:
+        progress = SyncProgress(band_id, running=True, phase="listing")
+        _progress[band_id] = progress
+        started = time.monotonic()
+
+        def report() -> None:
+            _publish(progress)
+            if on_progress:
+                on_progress(progress)
+
+        report()
+        try:
+            files = await asyncio.to_thread(source.list_files)
+            progress.total, progress.phase = len(files), "reading"
+            report()
+            await _apply(band_id, source, files, progress, report)
+            progress.phase = "done"
+        except SoleilError as exc:
+            progress.error, progress.phase = exc.user_message, "failed"
+            log.warning("library sync for band %s failed: %s", band_id, exc.detail)
+        except Exception:
+            progress.error = "The sync stopped unexpectedly. Charts already synced still work."
+            progress.phase = "failed"
+            log.exception("library sync for band %s crashed", band_id)
+        finally:
+            progress.running = False
+            progress.seconds = round(time.monotonic() - started, 3)
+            await _record_outcome(band_id, progress.error)
+            report()
+        if prerender and progress.new_checksums:
+            asyncio.get_running_loop().create_task(_prerender(progress.new_checksums))
+        return progress
+
+
+async def _record_outcome(band_id: int, error: str | None) -> None:
+    async with db.session() as session:
+        record = (await session.exec(select(LibrarySource).where(LibrarySource.band_id == band_id))).first()
+        if record is not None:
+            record.last_error = error
+            if error is None:
+                record.last_sync_at = utcnow()
+            session.add(record)
+
+
+async def _prerender(checksums: list[str]) -> None:
+    """Render the common widths ahead of time so a musician's first open is a cache hit."""
+    runtime = get_runtime()
+    for checksum in checksums:
+        try:
+            await runtime.renderer.prerender(checksum, lambda c=checksum: runtime.blobs.read(c))
+        except Exception:
+            log.warning("pre-rendering %s failed", checksum, exc_info=True)
+
+
+async def _apply(band_id: int, source: ChartSource, files: list[SourceFile], progress: SyncProgress,
+                 report: Callable[[], None]) -> None:
+    runtime = get_runtime()
+    async with db.session() as session:
+        charts = {c.source_file_id: c for c in (await session.exec(select(Chart).where(Chart.band_id == band_id)))}
+        tracks = {t.source_file_id: t for t in
+                  (await session.exec(select(AudioTrack).where(AudioTrack.band_id == band_id)))}
+        songs = {s.song_key: s for s in (await session.exec(select(Song).where(Song.band_id == band_id)))}
+
+    seen: set[str] = set()
+    gone_by_checksum = {c.checksum: c for fid, c in charts.items() if fid not in {f.id for f in files}}
+    last_report = time.monotonic()
+    for index, file in enumerate(files):
+        parsed = parse_filename(file.name, file.folder)
+        seen.add(file.id)
+        if parsed.kind == "audio":
+            await _sync_audio(band_id, source, file, parsed, tracks.get(file.id), songs, progress, runtime)
+        elif parsed.kind in CHART_KINDS:
+            await _sync_chart(band_id, source, file, parsed, charts.get(file.id), gone_by_checksum, songs,
+                              progress, runtime)
+        progress.done = index + 1
+        if time.monotonic() - last_report > 0.25:
+            report()
+            last_report = time.monotonic()
+
+    progress.phase = "cleaning up"
+    async with db.session() as session:
+        stale_charts = [c.id for fid, c in charts.items() if fid not in seen]
+        stale_tracks = [t.id for fid, t in tracks.items() if fid not in seen]
+        if stale_charts:
+            await session.exec(delete(Chart).where(col(Chart.id).in_(stale_charts)))  # type: ignore[call-overload]
+        if stale_tracks:
+            await session.exec(delete(AudioTrack).where(col(AudioTrack.id).in_(stale_tracks)))  # type: ignore
+        progress.removed = len(stale_charts) + len(stale_tracks)
+        await _drop_empty_songs(session, band_id)
+
+
+async def _drop_empty_songs(session: AsyncSession, band_id: int) -> None:
+    """A song with no files left goes, unless a setlist still names it (its entries must survive)."""
+    has_chart = select(Chart.song_id).where(Chart.band_id == band_id, col(Chart.song_id).is_not(None))
+    has_audio = select(AudioTrack.song_id).where(AudioTrack.band_id == band_id,
+                                                 col(AudioTrack.song_id).is_not(None))
+    in_setlist = select(SetlistItem.song_id).where(SetlistItem.band_id == band_id,
+                                                   col(SetlistItem.song_id).is_not(None))
+    await session.exec(delete(Song).where(Song.band_id == band_id, col(Song.title_locked).is_(False),
+                                          col(Song.id).not_in(has_chart), col(Song.id).not_in(has_audio),
+                                          col(Song.id).not_in(in_setlist)))
+
+
+async def _song_for(band_id: int, parsed: ParsedName, pdf_title: str | None, songs: dict[str, Song]) -> Song:
+    async with db.session() as session:
+        song = songs.get(parsed.song_key)
+        title = choose_title(parsed.title, pdf_title)
+        if song is None:
+            song = Song(band_id=band_id, title=title[:300], song_key=parsed.song_key[:300],
+                        search_key=search_key(title))
+        elif not song.title_locked and pdf_title and title != song.title:
+            song.title, song.search_key = title[:300], search_key(title)
+        else:
+            return song
+        session.add(song)
+        await session.flush()
+        songs[parsed.song_key] = song
+        return song
+
+
+async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parsed: ParsedName,
+                      existing: Chart | None, gone_by_checksum: dict[str, Chart], songs: dict[str, Song],
+                      progress: SyncProgress, runtime: Runtime) -> None:
+    if existing and existing.checksum == file.checksum and existing.file_name == file.name \
+            and existing.folder == "/".join(file.folder):
+        progress.unchanged += 1
+        return
+    moved_from = gone_by_checksum.pop(file.checksum, None) if existing is None else None
+    chart = existing or Chart(band_id=band_id, source_file_id=file.id, file_name=file.name)
+    carried = moved_from or existing
+    chart.file_name, chart.folder, chart.mime_type = file.name[:512], "/".join(file.folder)[:1024], file.mime_type
+    chart.kind, chart.size, chart.modified_at, chart.synced_at = parsed.kind, file.size, file.modified, utcnow()
+    if carried is not None and carried.checksum == file.checksum and carried.status != ChartStatus.BROKEN:
+        chart.page_count, chart.pdf_title, chart.status, chart.problem, chart.page_sizes = (
+            carried.page_count, carried.pdf_title, carried.status, carried.problem, carried.page_sizes)
+    else:
+        await _read_chart(chart, source, file, parsed, runtime, progress)
+    chart.checksum = file.checksum
+    if carried is not None and carried.manual:
+        chart.manual, chart.song_id, chart.part_key = True, carried.song_id, carried.part_key
+        chart.status = ChartStatus.OK if chart.status != ChartStatus.BROKEN else chart.status
+    elif chart.status != ChartStatus.BROKEN:
+        if parsed.unsorted_reason or parsed.part is None:
+            chart.status, chart.problem = ChartStatus.UNSORTED, parsed.unsorted_reason or "No part in the file name"
+            chart.song_id, chart.part_key = None, None
+        else:
+            song = await _song_for(band_id, parsed, chart.pdf_title, songs)
+            chart.song_id, chart.part_key = song.id, parsed.part.key()
+            chart.status, chart.problem = ChartStatus.OK, None
+    if chart.status == ChartStatus.BROKEN:
+        progress.broken += 1
+    elif chart.status == ChartStatus.UNSORTED:
+        progress.unsorted += 1
+    async with db.session() as session:
+        if moved_from is not None:
+            await session.exec(delete(Chart).where(Chart.id == moved_from.id))  # type: ignore[call-overload]
+        session.add(chart)
+    if existing is None and moved_from is None:
+        progress.added += 1
+    else:
+        progress.updated += 1
+
+
+async def _read_chart(chart: Chart, source: ChartSource, file: SourceFile, parsed: ParsedName,
+                      runtime: Runtime, progress: SyncProgress) -> None:
+    """Fetch, store and inspect a changed file; a broken one is recorded with its reason, never raised."""
+    try:
+        data = await asyncio.to_thread(source.fetch, file.id)
+        if parsed.kind == "chart":
+            info = await runtime.renderer.inspect(data)
+            chart.page_count, chart.pdf_title = info.page_count, (info.title or None)
+            chart.page_sizes = [[round(w, 1), round(h, 1)] for w, h in info.page_sizes]
+        await asyncio.to_thread(runtime.blobs.put, file.checksum, data)
+        chart.status, chart.problem = ChartStatus.OK, None
+        if parsed.kind == "chart":
+            progress.new_checksums.append(file.checksum)
+    except BrokenFile as exc:
+        chart.status, chart.problem, chart.page_count = ChartStatus.BROKEN, exc.user_message, 0
+    except SoleilError as exc:
+        chart.status, chart.problem = ChartStatus.BROKEN, exc.user_message
+        log.warning("could not read %s: %s", file.name, exc.detail)
+
+
+async def _sync_audio(band_id: int, source: ChartSource, file: SourceFile, parsed: ParsedName,
+                      existing: AudioTrack | None, songs: dict[str, Song], progress: SyncProgress,
+                      runtime: Runtime) -> None:
+    if existing and existing.checksum == file.checksum and existing.file_name == file.name:
+        progress.unchanged += 1
+        return
+    if not runtime.blobs.has(file.checksum):
+        try:
+            await asyncio.to_thread(runtime.blobs.put, file.checksum, await asyncio.to_thread(source.fetch, file.id))
+        except SoleilError as exc:
+            log.warning("could not read audio %s: %s", file.name, exc.detail)
+            return
+    track = existing or AudioTrack(band_id=band_id, source_file_id=file.id, file_name=file.name)
+    track.file_name, track.mime_type, track.size = file.name[:512], file.mime_type, file.size
+    track.synced_at = utcnow()
+    track.checksum = file.checksum
+    if not track.manual:
+        track.song_id = (await _song_for(band_id, parsed, None, songs)).id
+    async with db.session() as session:
+        session.add(track)
+    if existing is None:
+        progress.added += 1
+    else:
+        progress.updated += 1
+
+
+async def sync_configured(band_id: int, *, prerender: bool = True) -> SyncProgress:
+    """Sync a band from the source recorded for it (what "Sync now", the schedule and `soleil sync` call)."""
+    from ..errors import NotFound
+    from ..sources.factory import source_for
+
+    async with db.session() as session:
+        record = (await session.exec(select(LibrarySource).where(LibrarySource.band_id == band_id))).first()
+    if record is None:
+        raise NotFound("This band has no library folder connected yet.")
+    return await sync_band(band_id, source_for(record), prerender=prerender)
+
+
+async def sync_all(*, prerender: bool = True) -> list[SyncProgress]:
+    async with db.session() as session:
+        band_ids = list((await session.exec(select(LibrarySource.band_id))).all())
+    return [await sync_configured(band_id, prerender=prerender) for band_id in band_ids]

@@ -1,0 +1,116 @@
+"""The one settings object. Every knob is an environment variable with the ``SOLEIL_`` prefix (or a ``.env`` line).
+
+``get_settings()`` is cached; tests that change the environment call ``get_settings.cache_clear()``.
+A bad value stops start-up with one line naming the variable (see ``load_settings``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+GOOGLE_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Defaults give the embedded demo: SQLite under ./data, no Google."""
+
+    model_config = SettingsConfigDict(env_prefix="SOLEIL_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where the database, caches and keys live.")
+    database_url: str = Field(default="", description="sqlite+aiosqlite:///… or postgresql+asyncpg://…")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str = Field(default="", description="The address people use, e.g. https://band.example.org")
+    secret_key: str = Field(default="", description="Signs sessions and encrypts secrets at rest.")
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    demo: bool | None = Field(default=None, description="Demo band and one-tap sign-in. Default: on without Google.")
+    library_dir: Path | None = Field(default=None, description="The demo band's local folder of charts.")
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    oidc_metadata_url: str = GOOGLE_DISCOVERY_URL
+    google_service_account_file: Path | None = None
+    drive_api_endpoint: str = ""
+    admin_emails: str = Field(default="", description="Comma-separated emails allowed to create bands in the web UI.")
+    sync_interval: int = Field(default=300, ge=0, description="Seconds between scheduled library syncs; 0 = off.")
+    log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("SOLEIL_TLS_CERT and SOLEIL_TLS_KEY must be given together")
+        if self.is_postgres and not self.secret_key:
+            raise ValueError(
+                "SOLEIL_SECRET_KEY is required with PostgreSQL, so every instance signs and decrypts alike"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'soleil.db').resolve()}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def google_configured(self) -> bool:
+        return bool(self.google_client_id and self.google_client_secret)
+
+    @property
+    def demo_enabled(self) -> bool:
+        """Demo is on by default only while no sign-in provider is configured; never on silently with one."""
+        return self.demo if self.demo is not None else not self.google_configured
+
+    @property
+    def admin_email_set(self) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in self.admin_emails.split(",") if e.strip())
+
+    def effective_secret_key(self) -> str:
+        """The configured key, or one generated once into the data dir for a single-box install."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret.key"
+        if not key_file.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key_file.touch(mode=0o600)
+            key_file.write_text(secrets.token_urlsafe(48))
+        return key_file.read_text().strip()
+
+
+def load_settings() -> Settings:
+    """Build settings, turning a validation error into one line that names the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]).upper() if first["loc"] else ""
+        name = f"SOLEIL_{field}" if field else "settings"
+        raise ConfigError(f"{name}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

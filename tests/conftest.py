@@ -1,0 +1,139 @@
+"""Shared fixtures: a fresh database per test on SQLite and on PostgreSQL, an app environment, and the
+NiceGUI ``User`` fixture bound to it.
+
+``database_url`` is parametrised over both databases, so every test that touches the database runs on
+both. PostgreSQL is the server on 127.0.0.1:5432 (trust auth): the run creates its own database and drops
+it at the end. When the server is unreachable the PostgreSQL cases are skipped, except under ``CI=true``,
+where that is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from nicegui.testing.general_fixtures import get_path_to_main_file
+from nicegui.testing.user import User
+from nicegui.testing.user_simulation import user_simulation
+
+from soleil_ui import runtime
+from soleil_ui.db import db
+from soleil_ui.settings import Settings, get_settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PG_HOST = os.environ.get("SOLEIL_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("SOLEIL_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("SOLEIL_TEST_PG_USER", "postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str | None]:
+    """A database of this test run's own on the local PostgreSQL server, dropped at the end."""
+    name = f"soleil_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable under CI=true: {exc}")
+        yield None
+        return
+    yield f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _reset_pg_schema(url: str) -> None:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=5)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | None) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'soleil.db'}"
+    if pg_database is None:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    asyncio.run(_reset_pg_schema(pg_database))
+    return pg_database
+
+
+@pytest.fixture(scope="session")
+def demo_library_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated demo library, made once per run (tests copy or point at it read-only)."""
+    from soleil_ui.demo_library import generate_demo_library
+
+    target = tmp_path_factory.mktemp("demo-library")
+    generate_demo_library(target)
+    return target
+
+
+@pytest.fixture
+def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Iterator[Settings]:
+    """SOLEIL_* for one test: its own data dir and database; demo off unless a test turns it on."""
+    for key in [k for k in os.environ if k.startswith("SOLEIL_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("SOLEIL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SOLEIL_DATABASE_URL", database_url)
+    monkeypatch.setenv("SOLEIL_SECRET_KEY", "test-secret-key-" + "x" * 32)
+    monkeypatch.setenv("SOLEIL_DEMO", "0")
+    monkeypatch.setenv("SOLEIL_SYNC_INTERVAL", "0")
+    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def demo_env(app_env: Settings, monkeypatch: pytest.MonkeyPatch, demo_library_dir: Path) -> Settings:
+    monkeypatch.setenv("SOLEIL_DEMO", "1")
+    monkeypatch.setenv("SOLEIL_LIBRARY_DIR", str(demo_library_dir))
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture
+async def core(app_env: Settings) -> AsyncIterator[runtime.Runtime]:
+    """The core configured on the test's database, migrated, with no UI: what services and the CLI see."""
+    rt = runtime.configure(get_settings())
+    await db.migrate()
+    yield rt
+    rt.renderer.close()
+    await db.dispose()
+
+
+@pytest.fixture
+async def user(app_env: Settings, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+               ) -> AsyncIterator[User]:
+    """NiceGUI's simulated user, running main.py against this test's database (overrides the plugin's)."""
+    async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
+        yield simulated
+        errors = [r for r in caplog.get_records("call") if r.levelname == "ERROR"]
+        if errors:
+            pytest.fail(f"unexpected ERROR logs: {[r.getMessage() for r in errors]}", pytrace=False)
+    runtime.get_runtime().renderer.close()
+    await db.dispose()
+
+
+def copy_fixture_charts(target: Path, *names: str) -> Path:
+    """Copy real engraved charts from tests/fixtures/charts into a library folder for a test."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(FIXTURES / "charts" / name, target / name)
+    return target
