@@ -213,3 +213,22 @@ class Gig(SQLModel, table=True):
     notes: str = Field(default="", max_length=2000)
     setlist_id: int | None = Field(default=None, foreign_key="setlist.id", ondelete="SET NULL")
     created_at: datetime = _ts(default_factory=utcnow)
+
+
+class Invite(SQLModel, table=True):
+    """A way into a band: a link (token, optionally tied to one email) or an email added by a leader.
+
+    Only the token's hash is stored; the link itself is shown to the leader once. Expiring and revocable.
+    """
+
+    __tablename__ = "invite"
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", index=True, ondelete="CASCADE")
+    token_hash: str | None = Field(default=None, max_length=64, unique=True)  # None for an email-only invite
+    email: str | None = Field(default=None, max_length=320, index=True)  # lower-case; None = anyone with the link
+    role: str = Field(default=Role.MEMBER, max_length=16)
+    created_by: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    created_at: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(default=None)
+    uses: int = 0

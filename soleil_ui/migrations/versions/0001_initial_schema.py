@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:56:23.586320
+Create Date: 2026-11-23 10:56:52.503097
 
 """
 from typing import Sequence, Union
@@ -60,6 +60,26 @@ def upgrade() -> None:
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auth_session_token_hash'), ['token_hash'], unique=True)
         batch_op.create_index(batch_op.f('ix_auth_session_user_id'), ['user_id'], unique=False)
+
+    op.create_table('invite',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('band_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', soleil_ui.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', soleil_ui.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', soleil_ui.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('uses', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['band_id'], ['band.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by'], ['user_account.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('invite', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invite_band_id'), ['band_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_invite_email'), ['email'], unique=False)
 
     op.create_table('library_source',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -252,6 +272,11 @@ def downgrade() -> None:
 
     op.drop_table('membership')
     op.drop_table('library_source')
+    with op.batch_alter_table('invite', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invite_email'))
+        batch_op.drop_index(batch_op.f('ix_invite_band_id'))
+
+    op.drop_table('invite')
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_session_user_id'))
         batch_op.drop_index(batch_op.f('ix_auth_session_token_hash'))
