@@ -57,5 +57,7 @@ class SongList:
             with ui.item_section().props("side"):
                 if row.playable:
                     ui.icon("music_note", color="primary").props('aria-label="Your part is here"')
+                elif row.chart_id is not None:
+                    ui.badge("other part", color="orange-9").props('aria-label="Not in your part"')
                 else:
-                    ui.badge("no part", color="grey-6").props('aria-label="No chart in your part"')
+                    ui.badge("no part", color="grey-6").props('aria-label="No chart you can read"')

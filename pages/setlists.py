@@ -65,7 +65,9 @@ async def setlist_page(request: Request, setlist_id: int) -> RedirectResponse | 
                         ui.item_label(caption).props("caption")
                     with ui.item_section().props("side"):
                         if row and row.playable:
-                            ui.icon("music_note", color="primary")
+                            ui.icon("music_note", color="primary").props('aria-label="Your part is here"')
+                        elif row and row.chart_id:
+                            ui.badge("other part", color="orange-9")
                         else:
                             ui.badge("no part", color="grey-6")
     return None

@@ -153,7 +153,7 @@ async def test_upcoming_gigs_in_order_and_validated() -> None:
         with pytest.raises(InvalidInput, match="Load-in"):
             await gigs.create_gig(session, actor, title="X", starts_at=now, load_in_at=now + timedelta(hours=1))
         with pytest.raises(InvalidInput, match="time zone"):
-            await gigs.create_gig(session, actor, title="X", starts_at=datetime(2030, 1, 1))  # noqa: DTZ001
+            await gigs.create_gig(session, actor, title="X", starts_at=datetime(2030, 1, 1))
     async with db.session() as session:
         found = await gigs.upcoming(session, actor)
         assert [g.title for g in found] == ["Soon", "Later"]

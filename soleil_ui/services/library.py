@@ -21,6 +21,7 @@ from ..parts import ChartMatch, MemberInstrument, PartRef, best_part, members_fr
 from .validation import clean_text
 
 PAGE_SIZE = 50
+IN_MY_PART = frozenset({"chair", "instrument", "transposition"})
 
 
 def member_instruments(actor: Actor) -> tuple[MemberInstrument, ...]:
@@ -32,11 +33,12 @@ class SongRow:
     song_id: int
     title: str
     match: ChartMatch
-    chart_id: int | None  # the chart this member should open, if any
+    chart_id: int | None  # the chart this member should open, if any (maybe a nearest part)
 
     @property
     def playable(self) -> bool:
-        return self.chart_id is not None
+        """A chart in my part (my chair, my instrument or my transposition), not just something I could read."""
+        return self.chart_id is not None and self.match.quality in IN_MY_PART
 
 
 @dataclass(frozen=True, slots=True)
