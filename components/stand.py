@@ -1,0 +1,250 @@
+"""The music stand: a full-screen chart reader for one musician's part.
+
+Everything a musician does on stage happens in the browser (``static/stand.js``) without a server round trip:
+page turns by tap, swipe, keyboard or Bluetooth pedal, preloading, zoom, two pages side by side, night mode and the
+screen wake lock. The server only *hears* about it afterwards (``page_change`` is debounced and fire-and-forget) and
+*tells* it what to show (``set_chart``, ``set_night``, ``set_neighbours``).
+
+Pages need their intrinsic size so the layout never jumps while an image loads::
+
+    Stand(title='Autumn Leaves', part_label='Trumpet in B♭', pages=[
+        {'src': '/charts/7/p0?w=800', 'srcset': '/charts/7/p0?w=480 480w, /charts/7/p0?w=800 800w',
+         'width': 800, 'height': 1035},
+    ], on_page_change=lambda e: remember(e.page))
+
+The page that shows the stand should use ``viewport=STAND_VIEWPORT`` so the safe-area insets of notched phones apply.
+
+The contract with ``stand.js``. Props: ``title``, ``part_label``, ``pages``, ``night``, ``start_page``,
+``chart_key`` (bumped by ``set_chart``: the browser then reloads the chart at ``start_page``), ``prev_title``,
+``next_title``. Events: ``page_change`` ``{"page", "pages"}``, ``song_request`` ``{"direction": "next"|"prev"}``,
+``night_change`` ``{"night"}``, ``close``. JS method: ``goTo(index)``. Fit-to-width and "force one page" are the
+reader's own choices, kept in the browser's localStorage.
+
+Browser test hooks on the root element (``data-testid="stand"``): ``data-page`` (first visible page index),
+``data-pages``, ``data-per-view`` (1 or 2), ``data-zoom``, ``data-ready`` (indices of decoded pages in the preload
+cache) and ``data-wake-lock`` (pending/active/released/denied/unsupported).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from nicegui import ui
+from nicegui.client import Client
+from nicegui.events import GenericEventArguments, Handler, UiEventArguments, handle_event
+
+STAND_CSS = Path(__file__).parent / "static" / "stand.css"
+STAND_VIEWPORT = "width=device-width, initial-scale=1, viewport-fit=cover"
+DEFAULT_PAGE_SIZE = (800, 1035)  # US Letter at 800 px wide, used when a page has no size
+
+_styled_clients: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+@dataclass(kw_only=True, slots=True)
+class StandPageChangeEventArguments(UiEventArguments):
+    page: int
+    """Index of the first visible page."""
+    pages: int
+
+
+@dataclass(kw_only=True, slots=True)
+class StandSongRequestEventArguments(UiEventArguments):
+    direction: Literal["next", "prev"]
+
+
+@dataclass(kw_only=True, slots=True)
+class StandNightChangeEventArguments(UiEventArguments):
+    night: bool
+
+
+def normalize_pages(pages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Keep what the browser needs of each page: ``src``, optional ``srcset``, positive ``width``/``height``."""
+    result = []
+    for number, page in enumerate(pages):
+        src = page.get("src")
+        if not src:
+            raise ValueError(f"page {number} has no src")
+        width, height = page.get("width") or DEFAULT_PAGE_SIZE[0], page.get("height") or DEFAULT_PAGE_SIZE[1]
+        if int(width) <= 0 or int(height) <= 0:
+            raise ValueError(f"page {number} has a bad size {width}×{height}")
+        item = {"src": str(src), "width": int(width), "height": int(height)}
+        if page.get("srcset"):
+            item["srcset"] = str(page["srcset"])
+        result.append(item)
+    return result
+
+
+class Stand(ui.element, component="static/stand.js"):
+    def __init__(
+        self,
+        *,
+        title: str,
+        part_label: str = "",
+        pages: Sequence[Mapping[str, Any]],
+        night: bool = False,
+        start_page: int = 0,
+        prev_title: str | None = None,
+        next_title: str | None = None,
+        on_page_change: Handler[StandPageChangeEventArguments] | None = None,
+        on_song_request: Handler[StandSongRequestEventArguments] | None = None,
+        on_night_change: Handler[StandNightChangeEventArguments] | None = None,
+        on_close: Handler[UiEventArguments] | None = None,
+    ) -> None:
+        """A full-screen music stand showing one chart.
+
+        :param title: song title (toolbar, aria-label "Chart: <title>", image alt texts)
+        :param part_label: the musician's part, e.g. "Trumpet in B♭"
+        :param pages: ``[{"src", "srcset" (optional), "width", "height"}]`` in reading order
+        :param night: light notes on a dark background
+        :param start_page: page index to open at (clamped)
+        :param prev_title: title of the previous song in the setlist (shows a "previous song" button)
+        :param next_title: title of the next song in the setlist (shows a "next song" button)
+        :param on_page_change: the reader settled on another page (debounced in the browser)
+        :param on_song_request: the reader asked for the previous/next song
+        :param on_night_change: the reader toggled night mode
+        :param on_close: the reader pressed the back button
+        """
+        super().__init__()
+        self._page_change_handlers: list[Handler[StandPageChangeEventArguments]] = []
+        self._song_request_handlers: list[Handler[StandSongRequestEventArguments]] = []
+        self._night_change_handlers: list[Handler[StandNightChangeEventArguments]] = []
+        self._close_handlers: list[Handler[UiEventArguments]] = []
+        self._props["chart_key"] = 0
+        self._props["night"] = bool(night)
+        self._set_chart_props(title, part_label, pages, start_page, prev_title, next_title)
+        self.page = self._props["start_page"]
+        """Index of the first visible page, as last reported by the browser."""
+
+        if self.client not in _styled_clients:
+            _styled_clients.add(self.client)
+            ui.add_css(STAND_CSS)
+
+        self.on("page_change", self._handle_page_change)
+        self.on("song_request", self._handle_song_request)
+        self.on("night_change", self._handle_night_change)
+        self.on("close", self._handle_close)
+        if on_page_change:
+            self.on_page_change(on_page_change)
+        if on_song_request:
+            self.on_song_request(on_song_request)
+        if on_night_change:
+            self.on_night_change(on_night_change)
+        if on_close:
+            self.on_close(on_close)
+
+    # --- what the server tells the stand -----------------------------------------------------------------------
+    def set_chart(
+        self,
+        title: str,
+        part_label: str,
+        pages: Sequence[Mapping[str, Any]],
+        start_page: int = 0,
+        *,
+        prev_title: str | None = None,
+        next_title: str | None = None,
+    ) -> None:
+        """Swap to another chart in place (zoom and preload cache reset, the stand stays mounted)."""
+        with self._props.suspend_updates():
+            self._set_chart_props(title, part_label, pages, start_page, prev_title, next_title)
+            self._props["chart_key"] += 1
+        self.page = self._props["start_page"]
+        self.update()
+
+    def set_neighbours(self, prev_title: str | None, next_title: str | None) -> None:
+        """Show (or hide, with ``None``) the previous/next song buttons."""
+        with self._props.suspend_updates():
+            self._props["prev_title"] = prev_title
+            self._props["next_title"] = next_title
+        self.update()
+
+    def set_night(self, on: bool) -> None:
+        self._props["night"] = bool(on)
+        self.update()
+
+    @property
+    def night(self) -> bool:
+        return bool(self._props["night"])
+
+    @property
+    def pages(self) -> list[dict[str, Any]]:
+        return list(self._props["pages"])
+
+    def go_to(self, page: int) -> None:
+        """Turn to a page from the server (e.g. a band leader's cue). Fire-and-forget."""
+        self.run_method("goTo", int(page))
+
+    # --- what the stand tells the server -----------------------------------------------------------------------
+    def on_page_change(self, handler: Handler[StandPageChangeEventArguments]) -> Stand:
+        self._page_change_handlers.append(handler)
+        return self
+
+    def on_song_request(self, handler: Handler[StandSongRequestEventArguments]) -> Stand:
+        self._song_request_handlers.append(handler)
+        return self
+
+    def on_night_change(self, handler: Handler[StandNightChangeEventArguments]) -> Stand:
+        self._night_change_handlers.append(handler)
+        return self
+
+    def on_close(self, handler: Handler[UiEventArguments]) -> Stand:
+        self._close_handlers.append(handler)
+        return self
+
+    def _set_chart_props(
+        self,
+        title: str,
+        part_label: str,
+        pages: Sequence[Mapping[str, Any]],
+        start_page: int,
+        prev_title: str | None,
+        next_title: str | None,
+    ) -> None:
+        normalized = normalize_pages(pages)
+        self._props["title"] = title
+        self._props["part_label"] = part_label
+        self._props["pages"] = normalized
+        self._props["start_page"] = max(0, min(int(start_page), len(normalized) - 1))
+        self._props["prev_title"] = prev_title
+        self._props["next_title"] = next_title
+
+    def _handle_page_change(self, e: GenericEventArguments) -> None:
+        args = e.args if isinstance(e.args, dict) else {}
+        try:
+            page = int(args["page"])
+        except (KeyError, TypeError, ValueError):
+            return
+        pages = len(self._props["pages"])
+        if not 0 <= page < max(pages, 1):
+            return
+        self.page = page
+        # Silently (no update) so a later re-render opens at the same place without moving the reader now.
+        with self._props.suspend_updates():
+            self._props["start_page"] = page
+        arguments = StandPageChangeEventArguments(sender=self, client=self.client, page=page, pages=pages)
+        for handler in self._page_change_handlers:
+            handle_event(handler, arguments)
+
+    def _handle_song_request(self, e: GenericEventArguments) -> None:
+        direction = e.args.get("direction") if isinstance(e.args, dict) else None
+        if direction not in ("next", "prev"):
+            return
+        arguments = StandSongRequestEventArguments(sender=self, client=self.client, direction=direction)
+        for handler in self._song_request_handlers:
+            handle_event(handler, arguments)
+
+    def _handle_night_change(self, e: GenericEventArguments) -> None:
+        night = bool(e.args.get("night")) if isinstance(e.args, dict) else False
+        with self._props.suspend_updates():  # silently: the browser already shows it
+            self._props["night"] = night
+        arguments = StandNightChangeEventArguments(sender=self, client=self.client, night=night)
+        for handler in self._night_change_handlers:
+            handle_event(handler, arguments)
+
+    def _handle_close(self, _: GenericEventArguments) -> None:
+        arguments = UiEventArguments(sender=self, client=self.client)
+        for handler in self._close_handlers:
+            handle_event(handler, arguments)
