@@ -24,12 +24,17 @@ PAGES = [health, login, home, library, library_files, song, stand, setlists, gig
 
 
 async def _startup() -> None:
-    settings = runtime.get_runtime().settings
-    await db.migrate()
-    if settings.demo_enabled:
-        from soleil_ui.demo import ensure_demo
+    """Runs as a background task (NiceGUI doesn't await start-up handlers); sets ``runtime.started`` when done."""
+    rt = runtime.get_runtime()
+    settings = rt.settings
+    try:
+        await db.migrate()
+        if settings.demo_enabled:
+            from soleil_ui.demo import ensure_demo
 
-        await ensure_demo(settings)
+            await ensure_demo(settings)
+    finally:
+        rt.started.set()
     if settings.sync_interval:
         background_tasks.create(_scheduled_sync(settings.sync_interval), name="scheduled library sync")
 

@@ -30,11 +30,22 @@ def message_for(exc: BaseException) -> str:
     return exc.user_message if isinstance(exc, SoleilError) else UNEXPECTED
 
 
-def log_error(exc: BaseException, where: str) -> str:
+def reference_for(exc: BaseException) -> str:
+    """The id a person can quote: the request's id, remembered on the exception so every report agrees."""
+    rid = getattr(exc, "soleil_reference", None)
+    if rid is None:
+        rid = request_id.get()
+        rid = uuid.uuid4().hex[:8] if rid == "-" else rid
+        try:
+            exc.soleil_reference = rid  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+    return rid
+
+
+def log_error(exc: BaseException, where: str = "app") -> str:
     """One log line per error; unexpected ones carry their traceback for the operator only."""
-    rid = request_id.get()
-    if rid == "-":
-        rid = uuid.uuid4().hex[:8]
+    rid = reference_for(exc)
     if isinstance(exc, SoleilError):
         log.warning("[%s] %s: %s: %s", rid, where, type(exc).__name__, exc.detail)
     else:
@@ -43,8 +54,8 @@ def log_error(exc: BaseException, where: str) -> str:
 
 
 def notify_error(exc: BaseException) -> None:
-    """Show an error from an event handler as a notification (used via ui.on_exception)."""
-    rid = log_error(exc, "event")
+    """Show an error from an event handler as a notification (used via ui.on_exception; logged by the app)."""
+    rid = reference_for(exc)
     text = message_for(exc)
     if not isinstance(exc, SoleilError):
         text += f" (reference {rid})"
@@ -62,8 +73,9 @@ class RequestIdMiddleware(BaseHTTPMiddleware):
             request_id.reset(token)
 
 
-def _error_page(exc: Exception) -> None:
-    rid = log_error(exc, "page")
+def error_content(exc: BaseException) -> None:
+    """The calm explanation a person sees instead of a page: the message, a reference, a way on."""
+    rid = reference_for(exc)
     signed_out = isinstance(exc, NotSignedIn)
     with ui.column().classes("w-full items-center gap-4 p-8 text-center"):
         ui.icon("music_off" if not signed_out else "lock").classes("text-6xl text-grey-6")
@@ -72,6 +84,10 @@ def _error_page(exc: Exception) -> None:
             ui.label(f"Reference: {rid}").classes("text-sm text-grey-6")
         ui.button("Sign in" if signed_out else "Back to the start", on_click=lambda: ui.navigate.to(
             "/login" if signed_out else "/")).props("unelevated")
+
+
+def _error_page(exc: Exception) -> None:
+    error_content(exc)  # NiceGUI passes the exception on to app.on_exception, which logs it
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -83,5 +99,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def install() -> None:
     """Wire the mapping into the app; called once by the composition root."""
     app.add_middleware(RequestIdMiddleware)
+    # NiceGUI's default handler logs every exception with a traceback; ours logs domain errors as one line.
+    app._exception_handlers[:] = [log_error]  # noqa: SLF001
     app.on_page_exception(_error_page)
     app.add_exception_handler(SoleilError, _http_error)

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from nicegui import ui
 
 from soleil_ui.access import Actor
+from soleil_ui.errors import SoleilError
 
 from . import errors
 
@@ -57,4 +58,10 @@ def page_frame(actor: Actor, title: str, *, active: str = "", back: str | None =
             for icon, label, href in NAV:
                 ui.tab(label, label=label, icon=icon).on("click", lambda _e, h=href: ui.navigate.to(h))
     with ui.column().classes("soleil-main gap-3 p-3") as main:
-        yield main
+        try:
+            yield main
+        except SoleilError as exc:  # a refusal or a missing thing: explain it inside the frame
+            errors.log_error(exc, "page")
+            main.clear()
+            with main:
+                errors.error_content(exc)

@@ -11,9 +11,10 @@ from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, background_tasks, ui
 
 from components.layout import page_frame
+from components.live import listen
 from components.session import actor_or_none
 from soleil_ui.db import db
-from soleil_ui.events import Event, hub
+from soleil_ui.events import Event
 from soleil_ui.models import ChartStatus
 from soleil_ui.parts import ALL_PARTS
 from soleil_ui.services import library
@@ -43,8 +44,8 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
     actor = await actor_or_none(request)
     if actor is None:
         return RedirectResponse("/login", status_code=303)
-    actor.require_leader()
     with page_frame(actor, "Library files", active="Library", back="/library"):
+        actor.require_leader()
         progress = progress_of(actor.band_id)
         with ui.card().classes("w-full").props("flat bordered"):
             status = ui.label(_summary(progress)).classes("text-sm")
@@ -101,8 +102,7 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
             if not p.running:
                 background_tasks.create(show_problems(), name="refresh problem files")
 
-        subscription = hub.subscribe(actor.band_id, "library", on_event)
-        ui.context.client.on_delete(subscription.close)
+        listen(actor.band_id, "library", on_event)
 
         async def sync_now() -> None:
             sync_button.enabled = False

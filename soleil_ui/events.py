@@ -52,6 +52,10 @@ class EventHub:
             if not handlers:
                 del self._handlers[key]
 
+    def reset(self) -> None:
+        """Forget every subscriber (tests, between simulated app runs)."""
+        self._handlers.clear()
+
     def subscriber_count(self, band_id: int, topic: str) -> int:
         return len(self._handlers.get((band_id, topic), ()))
 

@@ -6,7 +6,8 @@ temporary data dir. Everything else asks ``get_runtime()``, so there is one of e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .blobs import BlobStore
@@ -22,6 +23,7 @@ class Runtime:
     blobs: BlobStore
     renderer: PageRenderer
     secrets: SecretBox
+    started: asyncio.Event = field(default_factory=asyncio.Event)  # set once start-up work (demo seeding) is done
 
     @property
     def data_dir(self) -> Path:

@@ -24,6 +24,7 @@ from nicegui.testing.user_simulation import user_simulation
 
 from soleil_ui import runtime
 from soleil_ui.db import db
+from soleil_ui.events import hub
 from soleil_ui.settings import Settings, get_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -123,11 +124,13 @@ async def user(app_env: Settings, caplog: pytest.LogCaptureFixture, request: pyt
                ) -> AsyncIterator[User]:
     """NiceGUI's simulated user, running main.py against this test's database (overrides the plugin's)."""
     async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
+        await asyncio.wait_for(runtime.get_runtime().started.wait(), timeout=60)  # migrations, demo seeding
         yield simulated
         errors = [r for r in caplog.get_records("call") if r.levelname == "ERROR"]
         if errors:
             pytest.fail(f"unexpected ERROR logs: {[r.getMessage() for r in errors]}", pytrace=False)
     runtime.get_runtime().renderer.close()
+    hub.reset()
     await db.dispose()
 
 

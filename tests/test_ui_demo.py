@@ -1,0 +1,104 @@
+"""The demo band through NiceGUI's simulated user: sign in with one tap, home, library, stand, media access."""
+
+from __future__ import annotations
+
+import pytest
+from nicegui.testing import User
+from sqlmodel import select
+
+from soleil_ui.db import db
+from soleil_ui.models import Chart, ChartStatus, Song
+from soleil_ui.models import User as UserAccount
+from soleil_ui.settings import Settings
+
+pytestmark = pytest.mark.usefixtures("demo_env")
+
+
+async def _enter_as(user: User, name: str) -> None:
+    """What a tap on a demo member does: GET /auth/demo/<id> sets the session cookie and redirects home.
+
+    (The simulated user can't follow an HTTP redirect from a click; the browser test taps for real.)
+    """
+    await user.open("/login")
+    await user.should_see(name)
+    async with db.session() as session:
+        user_id = (await session.exec(select(UserAccount.id).where(UserAccount.name == name))).one()
+    response = await user.http_client.get(f"/auth/demo/{user_id}")
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    await user.open("/")
+    await user.should_see("The Sunset Swing Band")
+
+
+async def test_anonymous_visitor_is_sent_to_sign_in(user: User) -> None:
+    await user.open("/")
+    await user.should_see("Try the demo band")
+    await user.should_see("Ava Brooks")
+    await user.should_not_see("Friday Night Swing")
+
+
+async def test_trumpet_player_signs_in_and_sees_band_gig_and_library(user: User) -> None:
+    await _enter_as(user, "Ava Brooks")
+    await user.should_see("Hi Ava")
+    await user.should_see("Friday Night Swing")
+    await user.should_see("The Blue Room")
+    await user.should_see("Friday at the Blue Room")
+    await user.open("/library")
+    await user.should_see("12 songs")
+    await user.should_see("Brass Tacks")
+
+
+async def test_library_search_as_you_type(user: User) -> None:
+    await _enter_as(user, "Ava Brooks")
+    await user.open("/library")
+    await user.should_see("12 songs")
+    user.find("Search songs").type("cafe")
+    await user.should_see("1 songs")
+    await user.should_see("Café Olé")
+    await user.should_not_see("Brass Tacks")
+
+
+async def test_song_page_offers_my_part_and_stand_opens(user: User) -> None:
+    await _enter_as(user, "Ava Brooks")
+    async with db.session() as session:
+        song = (await session.exec(select(Song).where(Song.title == "Brass Tacks"))).one()
+    await user.open(f"/songs/{song.id}")
+    await user.should_see("Your part: B♭")
+    user.find("Open my part").trigger("click")
+    await user.should_see(kind=__import__("components.stand", fromlist=["Stand"]).Stand)
+
+
+async def test_leader_sees_broken_demo_files_with_reasons(user: User) -> None:
+    await _enter_as(user, "Morgan Lee")
+    await user.open("/library/files")
+    await user.should_see("Broken - Bb.pdf")
+    await user.should_see("Can't be read: The file is empty")
+
+
+async def test_member_is_refused_the_leaders_page(user: User) -> None:
+    await _enter_as(user, "Ava Brooks")
+    await user.open("/library/files")
+    await user.should_see("Only the band's leaders can do that.")
+
+
+async def test_page_images_need_a_member_of_the_band(user: User, demo_env: Settings) -> None:
+    async with db.session() as session:
+        chart = (
+            await session.exec(
+                select(Chart).where(Chart.status == ChartStatus.OK, Chart.file_name == "Brass Tacks - Bb.pdf")
+            )
+        ).one()
+    url = f"/media/charts/{chart.id}/pages/0?w=800&v={chart.checksum[:16]}"
+    anonymous = await user.http_client.get(url)
+    assert anonymous.status_code == 401
+    assert "Traceback" not in anonymous.text
+    await _enter_as(user, "Ava Brooks")
+    response = await user.http_client.get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/webp"
+    assert response.content[:4] == b"RIFF"
+    assert "immutable" in response.headers["cache-control"]
+    etag = response.headers["etag"]
+    again = await user.http_client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    missing = await user.http_client.get(f"/media/charts/{chart.id}/pages/99")
+    assert missing.status_code == 404 and missing.text == "That page doesn't exist."
