@@ -6,6 +6,14 @@
 
 from __future__ import annotations
 
+import warnings
+
+import authlib.deprecate
+
+# authlib 1.9 forces its deprecation warnings to "always" when imported and then warns about its own httpx
+# module on import; that is noise for operators and breaks the one line `soleil` prints on a start-up error.
+warnings.filterwarnings("ignore", category=authlib.deprecate.AuthlibDeprecationWarning)
+
 import asyncio
 import logging
 import sys
@@ -13,14 +21,32 @@ import sys
 from nicegui import app, background_tasks, ui
 
 import components.errors
-from pages import gigs, health, home, library, library_files, login, media, setlists, song, stand
+from pages import (
+    auth_google,
+    bands,
+    gigs,
+    health,
+    home,
+    join,
+    library,
+    library_files,
+    login,
+    media,
+    members,
+    profile,
+    setlists,
+    song,
+    stand,
+    welcome,
+)
 from soleil_ui import cli as core_cli
 from soleil_ui import runtime
 from soleil_ui.db import db
 from soleil_ui.settings import Settings, get_settings
 
 log = logging.getLogger("soleil")
-PAGES = [health, login, home, library, library_files, song, stand, setlists, gigs, media]
+PAGES = [health, login, home, library, library_files, song, stand, setlists, gigs, media, auth_google, join, welcome,
+         profile, members, bands]
 
 
 async def _startup() -> None:

@@ -9,7 +9,7 @@ from nicegui import APIRouter, ui
 from components.layout import page_frame
 from components.session import actor_or_none
 from soleil_ui.db import db
-from soleil_ui.parts import PartRef
+from soleil_ui.parts import label_for_key
 from soleil_ui.services import library
 
 router = APIRouter()
@@ -33,7 +33,7 @@ async def song_page(request: Request, song_id: int) -> RedirectResponse | None:
             ui.label("All parts").classes("text-sm uppercase text-grey-7 mt-2")
             with ui.list().props("separator").classes("w-full bg-white rounded-borders"):
                 for chart in detail.charts:
-                    label = PartRef.from_key(chart.part_key).label() if chart.part_key else chart.file_name
+                    label = label_for_key(chart.part_key, chart.file_name)
                     with ui.item(on_click=lambda c=chart.id: ui.navigate.to(f"/stand/{c}")).props("clickable"):
                         with ui.item_section():
                             ui.item_label(label)

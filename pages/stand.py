@@ -12,7 +12,7 @@ from components.stand import STAND_VIEWPORT, Stand
 from pages.media import page_url
 from soleil_ui.db import db
 from soleil_ui.models import Chart
-from soleil_ui.parts import PartRef
+from soleil_ui.parts import label_for_key
 from soleil_ui.rendering import WIDTHS
 from soleil_ui.services import library, setlists
 
@@ -52,7 +52,7 @@ async def stand_page(request: Request, chart_id: int, setlist: int | None = None
                                            for r in rows[here + 1:] if r.chart_id), None)
     theme()
     title = detail.song.title if detail else chart.file_name
-    part = PartRef.from_key(chart.part_key).label() if chart.part_key else ""
+    part = label_for_key(chart.part_key)
     ui.page_title(f"{title} · SOLEil")
     ui.query("body").style("background: #000")
     back = f"/setlists/{setlist}" if setlist is not None else (f"/songs/{chart.song_id}" if chart.song_id else "/")

@@ -21,6 +21,8 @@ from typing import Any
 
 from alembic import command
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util.exc import CommandError
 from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.engine import Connection
 
@@ -101,7 +103,10 @@ def _read_archive(source: Path) -> tuple[dict[str, Any], dict[str, list[dict[str
 def _known_revision(revision: str | None) -> bool:
     if revision is None:
         return True
-    return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except (ResolutionError, CommandError):
+        return False
 
 
 async def restore(source: Path, *, force: bool = False) -> str:

@@ -1,0 +1,165 @@
+"""The `soleil` command: clear one-line failures, migrate, create-band, and backup/restore across databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, func, select
+
+from soleil_ui import cli, runtime
+from soleil_ui.db import db
+from soleil_ui.models import Band, Chart, Membership, Role, User
+from soleil_ui.services.sync import sync_configured
+from soleil_ui.settings import get_settings
+from tests.library_helpers import band_with_member, real_library
+
+SOLEIL = Path(sys.executable).with_name("soleil")
+
+
+def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "PYTEST_", "NICEGUI_"))}
+    return subprocess.run([str(SOLEIL), *args], env={**child, **env}, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_unreachable_postgres_stops_run_with_one_clear_line(tmp_path: Path) -> None:
+    result = _run(["run"], {"SOLEIL_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere",
+                            "SOLEIL_SECRET_KEY": "k" * 40, "SOLEIL_DATA_DIR": str(tmp_path)}, tmp_path)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("soleil: The database at postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+    assert "unreachable" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_bad_setting_stops_with_the_variable_named(tmp_path: Path) -> None:
+    result = _run(["migrate"], {"SOLEIL_PORT": "eighty", "SOLEIL_DATA_DIR": str(tmp_path)}, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "soleil: SOLEIL_PORT: Input should be a valid integer, unable to parse string as an integer"]
+
+
+def test_help_explains_each_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("run", "migrate", "sync", "backup", "restore", "create-band"):
+        assert command in out
+
+
+def test_migrate_and_create_band(app_env: object, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["migrate"]) == 0
+    assert capsys.readouterr().out.startswith("Database at revision ")
+    assert cli.main(["create-band", "The Night Owls", "--leader", "Boss@Example.org"]) == 0
+    assert "boss@example.org leads it" in capsys.readouterr().out
+    assert cli.main(["create-band", "", "--leader", "boss@example.org"]) == 2
+    assert "Band name can't be empty" in capsys.readouterr().err
+
+    async def check() -> tuple[str, str, str]:
+        runtime.configure(get_settings())
+        async with db.session() as session:
+            band, membership, user = (await session.exec(
+                select(Band, Membership, User).join(Membership, col(Membership.band_id) == Band.id)
+                .join(User, col(User.id) == Membership.user_id))).one()
+        await db.dispose()
+        return band.name, membership.role, user.email
+
+    import asyncio
+
+    assert asyncio.run(check()) == ("The Night Owls", Role.LEADER, "boss@example.org")
+
+
+def test_sync_command_reports_each_band(app_env: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    async def seed() -> None:
+        runtime.configure(get_settings())
+        await db.migrate()
+        await band_with_member("Band", [{"instrument": "trumpet"}], role=Role.LEADER,
+                               library=real_library(tmp_path / "lib"))
+        await db.dispose()
+
+    asyncio.run(seed())
+    assert cli.main(["sync"]) == 0
+    out = capsys.readouterr().out
+    assert "band 1: 21 files, 20 added" in out and "4 broken, 1 unsorted" in out
+
+
+async def _counts() -> dict[str, int]:
+    async with db.session() as session:
+        return {"bands": (await session.exec(select(func.count()).select_from(Band))).one(),
+                "charts": (await session.exec(select(func.count()).select_from(Chart))).one(),
+                "users": (await session.exec(select(func.count()).select_from(User))).one()}
+
+
+async def test_backup_restores_into_a_fresh_database_with_files(core: runtime.Runtime, tmp_path: Path,
+                                                                database_url: str) -> None:
+    leader = await band_with_member("Band", [{"instrument": "trumpet"}], role=Role.LEADER,
+                                    library=real_library(tmp_path / "lib"))
+    await sync_configured(leader.band_id, prerender=False)
+    from soleil_ui.backup import backup, restore
+
+    before = await _counts()
+    archive = tmp_path / "backups" / "soleil.tar.gz"
+    summary = await backup(archive)
+    assert summary.startswith(f"Backup written to {archive}")
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    assert manifest["revision"] == await db.current_revision()
+    assert "tables/chart.jsonl" in names and any(n.startswith("data/blobs/") for n in names)
+
+    from soleil_ui.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="already holds bands"):
+        await restore(archive)
+
+    # Restore into a brand-new SQLite database and data dir: the way off (or onto) PostgreSQL.
+    await db.dispose()
+    core.renderer.close()
+    fresh = tmp_path / "fresh"
+    os.environ["SOLEIL_DATA_DIR"] = str(fresh)
+    os.environ["SOLEIL_DATABASE_URL"] = f"sqlite+aiosqlite:///{fresh / 'soleil.db'}"
+    get_settings.cache_clear()
+    rt = runtime.configure(get_settings())
+    message = await restore(archive)
+    assert message.startswith("Restored")
+    assert await _counts() == before
+    async with db.session() as session:
+        chart = (await session.exec(select(Chart).where(Chart.file_name == "TakeFive_Bb.pdf"))).one()
+    assert rt.blobs.has(chart.checksum) and chart.modified_at is not None and chart.modified_at.tzinfo
+    await db.dispose()
+    rt.renderer.close()
+
+
+async def test_restore_refuses_a_newer_schema_and_junk(core: runtime.Runtime, tmp_path: Path) -> None:
+    from soleil_ui.backup import backup, restore
+    from soleil_ui.errors import InvalidInput
+
+    archive = tmp_path / "b.tar.gz"
+    await backup(archive)
+    newer = tmp_path / "newer.tar.gz"
+    with tarfile.open(archive) as src, tarfile.open(newer, "w:gz") as dst:
+        for member in src.getmembers():
+            data = src.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if member.name == "manifest.json" and data is not None:
+                manifest = json.loads(data)
+                manifest["revision"] = "9999_from_the_future"
+                data = json.dumps(manifest).encode()
+                member.size = len(data)
+            import io
+
+            dst.addfile(member, io.BytesIO(data) if data is not None else None)
+    with pytest.raises(InvalidInput, match="newer SOLEil"):
+        await restore(newer, force=True)
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"not a backup")
+    with pytest.raises(InvalidInput, match="isn't a SOLEil backup"):
+        await restore(junk)
