@@ -13,12 +13,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..db import db
-from ..errors import BrokenFile, SoleilError
+from ..errors import BrokenFile, SoleilError, UpstreamUnavailable
 from ..events import Event, hub
 from ..models import AudioTrack, Chart, ChartStatus, LibrarySource, SetlistItem, Song, utcnow
 from ..naming import ParsedName, choose_title, parse_filename, search_key
@@ -66,7 +67,11 @@ def _publish(progress: SyncProgress) -> None:
 
 async def sync_band(band_id: int, source: ChartSource, *, prerender: bool = True,
                     on_progress: Callable[[SyncProgress], None] | None = None) -> SyncProgress:
-    """Sync one band's library from ``source``. Concurrent calls for the same band wait for the running one."""
+    """Sync one band's library from ``source``. Concurrent calls for the same band wait for the running one.
+
+    A Drive source is listed in full once and then follows the changes feed (its state is kept in the
+    band's ``LibrarySource.state``); any other source is listed in full every time.
+    """
     lock = _locks.setdefault(band_id, asyncio.Lock())
     async with lock:
         progress = SyncProgress(band_id, running=True, phase="listing")
@@ -80,10 +85,12 @@ async def sync_band(band_id: int, source: ChartSource, *, prerender: bool = True
 
         report()
         try:
-            files = await asyncio.to_thread(source.list_files)
-            progress.total, progress.phase = len(files), "reading"
+            listing = await _listing(band_id, source)
+            progress.total, progress.phase = len(listing.files), "reading"
             report()
-            await _apply(band_id, source, files, progress, report)
+            await _apply(band_id, source, listing, progress, report)
+            if listing.state is not None:
+                await _save_state(band_id, listing.state)
             progress.phase = "done"
         except SoleilError as exc:
             progress.error, progress.phase = exc.user_message, "failed"
@@ -122,7 +129,46 @@ async def _prerender(checksums: list[str]) -> None:
             log.warning("pre-rendering %s failed", checksum, exc_info=True)
 
 
-async def _apply(band_id: int, source: ChartSource, files: list[SourceFile], progress: SyncProgress,
+@dataclass
+class _Listing:
+    """What changed at the source: every file (``complete``), or the changed ones and the removed ids."""
+
+    files: list[SourceFile]
+    complete: bool = True
+    removed_ids: list[str] = field(default_factory=list)
+    state: dict[str, Any] | None = None  # the source's cursor to keep after a successful sync
+
+
+async def _listing(band_id: int, source: ChartSource) -> _Listing:
+    from ..sources.drive import DriveAccessError, DriveSource, DriveState
+
+    if not isinstance(source, DriveSource):
+        return _Listing(await asyncio.to_thread(source.list_files))
+    async with db.session() as session:
+        record = (await session.exec(select(LibrarySource).where(LibrarySource.band_id == band_id))).first()
+    saved = (record.state or {}).get("drive") if record else None
+    if saved and saved.get("root_id") == source.folder_id:
+        try:
+            changes = await asyncio.to_thread(source.changes_since, DriveState.from_dict(saved))
+            return _Listing(changes.upserts, complete=False, removed_ids=changes.removed_ids,
+                            state={"drive": changes.state.to_dict()})
+        except (DriveAccessError, UpstreamUnavailable):
+            raise
+        except SoleilError as exc:  # e.g. an expired page token: start again from a full listing
+            log.warning("Drive changes feed for band %s unusable (%s); listing the folder again", band_id, exc.detail)
+    files, state = await asyncio.to_thread(source.snapshot)
+    return _Listing(files, state={"drive": state.to_dict()})
+
+
+async def _save_state(band_id: int, state: dict[str, Any]) -> None:
+    async with db.session() as session:
+        record = (await session.exec(select(LibrarySource).where(LibrarySource.band_id == band_id))).first()
+        if record is not None:
+            record.state = {**(record.state or {}), **state}
+            session.add(record)
+
+
+async def _apply(band_id: int, source: ChartSource, listing: _Listing, progress: SyncProgress,
                  report: Callable[[], None]) -> None:
     runtime = get_runtime()
     async with db.session() as session:
@@ -131,8 +177,12 @@ async def _apply(band_id: int, source: ChartSource, files: list[SourceFile], pro
                   (await session.exec(select(AudioTrack).where(AudioTrack.band_id == band_id)))}
         songs = {s.song_key: s for s in (await session.exec(select(Song).where(Song.band_id == band_id)))}
 
+    files = listing.files
     seen: set[str] = set()
-    gone_by_checksum = {c.checksum: c for fid, c in charts.items() if fid not in {f.id for f in files}}
+    listed = {f.id for f in files}
+    gone_ids = {fid for fid in {*charts, *tracks} if fid not in listed} if listing.complete else \
+        set(listing.removed_ids) - listed
+    gone_by_checksum = {c.checksum: c for fid, c in charts.items() if fid in gone_ids}
     last_report = time.monotonic()
     for index, file in enumerate(files):
         parsed = parse_filename(file.name, file.folder)
@@ -149,8 +199,8 @@ async def _apply(band_id: int, source: ChartSource, files: list[SourceFile], pro
 
     progress.phase = "cleaning up"
     async with db.session() as session:
-        stale_charts = [c.id for fid, c in charts.items() if fid not in seen]
-        stale_tracks = [t.id for fid, t in tracks.items() if fid not in seen]
+        stale_charts = [c.id for fid, c in charts.items() if fid in gone_ids and fid not in seen]
+        stale_tracks = [t.id for fid, t in tracks.items() if fid in gone_ids and fid not in seen]
         if stale_charts:
             await session.exec(delete(Chart).where(col(Chart.id).in_(stale_charts)))  # type: ignore[call-overload]
         if stale_tracks:
