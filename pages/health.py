@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from soleil_ui.db import db, head_revision
+from soleil_ui.runtime import get_runtime
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -22,7 +23,9 @@ async def healthz() -> JSONResponse:
 
 @router.get("/readyz")
 async def readyz() -> JSONResponse:
-    """Ready for traffic: the database answers and its schema is at the newest migration."""
+    """Ready for traffic: start-up work is done, the database answers and its schema is the newest."""
+    if not get_runtime().started.is_set():
+        return JSONResponse({"status": "unavailable", "reason": "starting"}, status_code=503)
     try:
         await db.ping()
         revision = await db.current_revision()

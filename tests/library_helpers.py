@@ -72,3 +72,24 @@ async def add_member(band_id: int, email: str, instruments: list[dict[str, objec
         token = await auth.start_session(session, user.id, band_id)
     async with db.session() as session:
         return await auth.resolve(session, token), token
+
+
+def session_cookie(token: str, secret_key: str) -> str:
+    """The signed session cookie a browser would hold after signing in (Starlette's SessionMiddleware format)."""
+    import base64
+    import json
+
+    from itsdangerous import TimestampSigner
+
+    data = base64.b64encode(json.dumps({"soleil_sid": token}).encode())
+    return TimestampSigner(secret_key).sign(data).decode()
+
+
+async def leader_token(band_name: str, email: str) -> tuple[int, str]:
+    """A band with one leader; returns (band id, a session token for them)."""
+    async with db.session() as session:
+        band = await members.create_band(session, band_name)
+        user = await members.get_or_create_user(session, email, email.split("@")[0].title())
+        assert band.id and user.id
+        await members.add_member(session, band.id, user.id, role=Role.LEADER)
+        return band.id, await auth.start_session(session, user.id, band.id)
