@@ -24,6 +24,7 @@ import components.errors
 from pages import (
     auth_google,
     bands,
+    drive_consent,
     gigs,
     health,
     home,
@@ -45,8 +46,8 @@ from soleil_ui.db import db
 from soleil_ui.settings import Settings, get_settings
 
 log = logging.getLogger("soleil")
-PAGES = [health, login, home, library, library_files, song, stand, setlists, gigs, media, auth_google, join, welcome,
-         profile, members, bands]
+PAGES = [health, login, auth_google, join, welcome, profile, members, bands, home, library, library_files,
+         drive_consent, song, stand, setlists, gigs, media]
 
 
 async def _startup() -> None:
