@@ -52,38 +52,43 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
     with page_frame(actor, "Library files", active="Library", back="/library"):
         actor.require_leader()
         progress = progress_of(actor.band_id)
-        async with db.session() as session:
-            source = await library_source.current_source(session, actor)
-        with ui.card().classes("w-full").props("flat bordered"):
-            ui.label("Where the charts come from").classes("font-medium")
-            if source is None:
-                ui.label("No folder connected yet.").classes("text-grey-8")
-            elif source.kind == "drive":
-                ui.link("Google Drive folder", f"https://drive.google.com/drive/folders/{source.location}",
-                        new_tab=True)
-            else:
-                ui.label(f"Folder on the server: {source.location}").classes("text-sm break-all")
-            if source is not None and source.last_error:
-                ui.label(source.last_error).classes("text-negative text-sm")
-            folder = ui.input("Drive folder link or id", placeholder="https://drive.google.com/drive/folders/…") \
-                .props("outlined clearable maxlength=500").classes("w-full")
-            sa_email = service_account_email()
-            with ui.row().classes("gap-2"):
+        @ui.refreshable
+        async def source_card() -> None:
+            async with db.session() as session:
+                source = await library_source.current_source(session, actor)
+            with ui.card().classes("w-full").props("flat bordered"):
+                ui.label("Where the charts come from").classes("font-medium")
+                if source is None:
+                    ui.label("No folder connected yet.").classes("text-grey-8")
+                elif source.kind == "drive":
+                    ui.link("Google Drive folder", f"https://drive.google.com/drive/folders/{source.location}",
+                            new_tab=True)
+                else:
+                    ui.label(f"Folder on the server: {source.location}").classes("text-sm break-all")
+                if source is not None and source.last_error:
+                    ui.label(source.last_error).classes("text-negative text-sm")
+                folder = ui.input("Drive folder link or id", placeholder="https://drive.google.com/drive/folders/…") \
+                    .props("outlined clearable maxlength=500").classes("w-full")
+                sa_email = service_account_email()
+                with ui.row().classes("gap-2"):
+                    if sa_email:
+                        ui.button("Connect", icon="link", on_click=lambda: connect(folder.value or "")).props(
+                            "unelevated")
+                    if get_settings().google_configured:
+                        ui.button("Connect with my Google account", icon="login",
+                                  on_click=lambda: consent(folder.value or "")).props("outline")
                 if sa_email:
-                    ui.button("Connect", icon="link", on_click=lambda: connect(folder.value or "")).props(
-                        "unelevated")
-                if get_settings().google_configured:
-                    ui.button("Connect with my Google account", icon="login",
-                              on_click=lambda: consent(folder.value or "")).props("outline")
-            if sa_email:
-                ui.label(f"Share the folder (Viewer is enough) with {sa_email}, then connect.") \
-                    .classes("text-xs text-grey-7 break-all")
+                    ui.label(f"Share the folder (Viewer is enough) with {sa_email}, then connect.") \
+                        .classes("text-xs text-grey-7 break-all")
+
+        await source_card()
 
         async def connect(text: str) -> None:
             async with db.session() as session:
                 await library_source.connect_drive(session, actor, text)
             ui.notify("Connected. The first sync starts now.", type="positive")
             await sync_now()
+            source_card.refresh()
 
         def consent(text: str) -> None:
             ui.navigate.to(f"/auth/drive/start?folder={quote(parse_folder_id(text))}")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
 
 from soleil_ui.db import db
+from soleil_ui.events import Event, hub
 from soleil_ui.models import Chart, LibrarySource
 from soleil_ui.settings import get_settings
 from tests.fakes.drive_server import FakeDrive
@@ -40,11 +41,20 @@ async def test_leader_connects_a_drive_folder_and_sees_the_result(fake: FakeDriv
     await user.should_see("No folder connected yet.")
     await user.should_see("band-sync@")  # the service account to share the folder with
     user.find("Drive folder link or id").type(f"https://drive.google.com/drive/folders/{root}?usp=sharing")
+    finished = asyncio.Event()
+
+    def on_library(event: Event) -> None:
+        if event.payload["sync"]["phase"] in {"done", "failed"}:
+            finished.set()
+
+    hub.subscribe(band_id, "library", on_library)
     user.find("Connect").trigger("click")
     await user.should_see("Connected. The first sync starts now.")
+    await asyncio.wait_for(finished.wait(), timeout=60)
     await user.should_see("Last sync: 3 files")
     await user.should_see("Setlist notes.pdf")
-    await user.should_see("Unsorted: No part in the file name or folder")
+    await user.should_see("Can't be read: This isn't a PDF file (it looks like HTML)")
+    await user.should_see("Google Drive folder")  # the source card now links the connected folder
     async with db.session() as session:
         record = (await session.exec(select(LibrarySource))).one()
         charts = (await session.exec(select(Chart.file_name).where(Chart.status == "ok"))).all()
@@ -58,5 +68,5 @@ async def test_a_bad_link_gets_a_clear_message(fake: FakeDrive, user: User) -> N
     await user.open("/library/files")
     user.find("Drive folder link or id").type("https://example.org/<script>alert(1)</script>")
     user.find("Connect").trigger("click")
-    await user.should_see(kind=ui.notification)
-    assert any("folder" in n.lower() for n in user.notify.messages)
+    await user.should_see("That isn't a Google Drive folder link.")
+    await user.should_see("No folder connected yet.")
