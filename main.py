@@ -24,6 +24,7 @@ import components.errors
 from pages import (
     auth_google,
     bands,
+    calendar,
     drive_consent,
     gigs,
     health,
@@ -41,13 +42,13 @@ from pages import (
     welcome,
 )
 from soleil_ui import cli as core_cli
-from soleil_ui import runtime
+from soleil_ui import events, runtime
 from soleil_ui.db import db
 from soleil_ui.settings import Settings, get_settings
 
 log = logging.getLogger("soleil")
 PAGES = [health, login, auth_google, join, welcome, profile, members, bands, home, library, library_files,
-         drive_consent, song, stand, setlists, gigs, media]
+         drive_consent, song, stand, setlists, gigs, media, calendar]
 
 
 async def _startup() -> None:
@@ -56,14 +57,26 @@ async def _startup() -> None:
     settings = rt.settings
     try:
         await db.migrate()
+        events.configure_hub(settings.resolved_database_url)  # LISTEN/NOTIFY between instances on PostgreSQL
+        await events.hub.start()
         if settings.demo_enabled:
             from soleil_ui.demo import ensure_demo
 
             await ensure_demo(settings)
     finally:
         rt.started.set()
+    background_tasks.create(_prune_page_cache(settings.page_cache_mb), name="page cache pruning")
     if settings.sync_interval:
         background_tasks.create(_scheduled_sync(settings.sync_interval), name="scheduled library sync")
+
+
+async def _prune_page_cache(budget_mb: int) -> None:
+    """Keep rendered pages within their disk budget, least recently used first, once an hour."""
+    while True:
+        freed = await asyncio.to_thread(runtime.get_runtime().renderer.prune, budget_mb * 1024 * 1024)
+        if freed:
+            log.info("page cache pruned: %.1f MB freed", freed / 1e6)
+        await asyncio.sleep(3600)
 
 
 async def _scheduled_sync(interval: int) -> None:
@@ -78,6 +91,7 @@ async def _scheduled_sync(interval: int) -> None:
 
 
 async def _shutdown() -> None:
+    await events.hub.stop()
     runtime.get_runtime().renderer.close()
     await db.dispose()
 
@@ -85,8 +99,12 @@ async def _shutdown() -> None:
 def build(settings: Settings) -> None:
     """Register routes, pages and lifecycle hooks on NiceGUI's app."""
     components.errors.install()
+    lifespan = app.router.lifespan_context
     for module in PAGES:
         app.include_router(module.router)
+    # FastAPI wraps the app's lifespan around each included router's (ours have none). The test harness rebuilds
+    # the one app for every test, so those empty wrappers would pile up until the recursion limit: keep the app's.
+    app.router.lifespan_context = lifespan
     app.on_startup(_startup)
     app.on_shutdown(_shutdown)
 

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     drive_retry_base_delay: float = Field(default=1.0, gt=0, le=60, description="First Drive retry backoff, seconds.")
     admin_emails: str = Field(default="", description="Comma-separated emails allowed to create bands in the web UI.")
     sync_interval: int = Field(default=300, ge=0, description="Seconds between scheduled library syncs; 0 = off.")
+    page_cache_mb: int = Field(default=2048, ge=50, description="Disk budget for rendered page images.")
     log_level: str = "INFO"
 
     @field_validator("log_level")

@@ -181,3 +181,23 @@ async def test_song_detail_lists_parts_and_reference_audio(tmp_path: Path) -> No
     assert [c.part_key for c in detail.charts] == sorted(["bb", "eb", "concert", "chords", "bass_clef"])
     assert [a.file_name for a in detail.audio] == ["TakeFive_Original.wav"]
     assert detail.match.part is not None and detail.match.part.key() == "eb"
+
+
+async def test_pages_are_rendered_ahead_so_the_first_open_is_a_cache_hit(tmp_path: Path, core: Runtime) -> None:
+    from soleil_ui.rendering import PRERENDER_WIDTHS
+    from soleil_ui.services.sync import prerendered
+
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    shutil.copy(real_library(tmp_path / "all") / "BlueTrain_Bb_Chart.pdf", folder)
+    leader = await band_with_member("Band", TRUMPET, role=Role.LEADER, library=folder)
+    await sync_configured(leader.band_id, prerender=True)
+    await prerendered(leader.band_id)
+    chart = (await _charts())["BlueTrain_Bb_Chart.pdf"]
+    assert chart.page_count >= 2
+    for page in range(chart.page_count):
+        for width in PRERENDER_WIDTHS:
+            assert core.renderer.cache_path(chart.checksum, page, width).is_file()
+    renders = core.renderer.renders
+    path = await core.renderer.page_image(chart.checksum, 0, 800, lambda: core.blobs.read(chart.checksum))
+    assert core.renderer.renders == renders and path.stat().st_size > 1000

@@ -102,3 +102,25 @@ async def test_page_images_need_a_member_of_the_band(user: User, demo_env: Setti
     assert again.status_code == 304
     missing = await user.http_client.get(f"/media/charts/{chart.id}/pages/99")
     assert missing.status_code == 404 and missing.text == "That page doesn't exist."
+
+
+async def test_reference_audio_streams_with_range_and_stays_in_the_band(user: User, demo_env: Settings) -> None:
+    from soleil_ui.models import AudioTrack
+    from tests.library_helpers import leader_token, session_cookie
+
+    async with db.session() as session:
+        track = (await session.exec(select(AudioTrack))).first()
+        chart = (await session.exec(select(Chart).where(Chart.status == ChartStatus.OK))).first()
+    assert track is not None and chart is not None
+    await _enter_as(user, "Ava Brooks")
+    whole = await user.http_client.get(f"/media/audio/{track.id}")
+    assert whole.status_code == 200 and whole.headers["accept-ranges"] == "bytes"
+    part = await user.http_client.get(f"/media/audio/{track.id}", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 100-199/{len(whole.content)}"
+    assert part.content == whole.content[100:200]
+
+    _band_id, token = await leader_token("Another Band", "other@example.org")
+    user.http_client.cookies.set("session", session_cookie(token, demo_env.effective_secret_key()))
+    assert (await user.http_client.get(f"/media/audio/{track.id}")).status_code == 404
+    assert (await user.http_client.get(f"/media/charts/{chart.id}/pages/0?w=800")).status_code == 404

@@ -55,6 +55,7 @@ class SyncProgress:
 
 _progress: dict[int, SyncProgress] = {}
 _locks: dict[int, asyncio.Lock] = {}
+_prerendering: dict[int, asyncio.Task[None]] = {}  # kept referenced so the loop can't collect them mid-way
 
 
 def progress_of(band_id: int) -> SyncProgress:
@@ -105,8 +106,15 @@ async def sync_band(band_id: int, source: ChartSource, *, prerender: bool = True
             await _record_outcome(band_id, progress.error)
             report()
         if prerender and progress.new_checksums:
-            asyncio.get_running_loop().create_task(_prerender(progress.new_checksums))
+            _prerendering[band_id] = asyncio.get_running_loop().create_task(_prerender(progress.new_checksums))
         return progress
+
+
+async def prerendered(band_id: int) -> None:
+    """Wait until the pages of the band's last sync are rendered ahead (tests, benchmarks, `soleil sync`)."""
+    task = _prerendering.get(band_id)
+    if task is not None:
+        await asyncio.shield(task)
 
 
 async def _record_outcome(band_id: int, error: str | None) -> None:
