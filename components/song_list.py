@@ -12,16 +12,21 @@ from nicegui import ui
 
 from soleil_ui.services.library import SongPage, SongRow
 
-Search = Callable[[str, int], Awaitable[SongPage]]
+Search = Callable[..., Awaitable[SongPage]]  # search(text, offset), plus part=… when filters are offered
 
 
 class SongList:
     def __init__(self, search: Search, on_pick: Callable[[SongRow], None], *, placeholder: str = "Search songs",
-                 initial: str = "") -> None:
+                 initial: str = "", filters: dict[str, str] | None = None) -> None:
         self._search, self._on_pick = search, on_pick
-        self.text = initial
-        self.input = ui.input(placeholder=placeholder, value=initial).props(
-            'outlined clearable debounce=250 autocomplete=off aria-label="Search songs"').classes("w-full")
+        self.text, self.part = initial, ""
+        with ui.row().classes("w-full gap-2 no-wrap items-center"):
+            self.input = ui.input(placeholder=placeholder, value=initial).props(
+                'outlined clearable debounce=250 autocomplete=off aria-label="Search songs"').classes("grow")
+            if filters:
+                self.filter = ui.select(filters, value="").props('outlined dense options-dense aria-label="Part"') \
+                    .classes("w-36")
+                self.filter.on_value_change(lambda e: self._set_part(e.value or ""))
         self.input.on_value_change(lambda e: self.refresh(e.value or ""))
         self.summary = ui.label().classes("text-sm text-grey-7")
         self.rows = ui.list().props("separator").classes("w-full bg-white rounded-borders")
@@ -35,11 +40,16 @@ class SongList:
         self.rows.clear()
         await self._load()
 
+    async def _set_part(self, part: str) -> None:
+        self.part = part
+        await self.refresh()
+
     async def _more(self) -> None:
         await self._load()
 
     async def _load(self) -> None:
-        page = await self._search(self.text, self._offset)
+        page = await (self._search(self.text, self._offset, part=self.part) if self.part else
+                      self._search(self.text, self._offset))
         with self.rows:
             for row in page.rows:
                 self._row(row)

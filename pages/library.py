@@ -22,11 +22,14 @@ async def library_page(request: Request, q: str = "") -> RedirectResponse | None
     if actor is None:
         return RedirectResponse("/login", status_code=303)
 
-    async def search(text: str, offset: int) -> SongPage:
+    async def search(text: str, offset: int, part: str = "") -> SongPage:
         async with db.session() as session:
-            return await library.search_songs(session, actor, text, offset=offset)
+            return await library.search_songs(session, actor, text, part=part, offset=offset)
 
+    async with db.session() as session:
+        filters = await library.part_filters(session, actor)
     with page_frame(actor, "Library", active="Library"):
-        songs = SongList(search, lambda row: ui.navigate.to(f"/songs/{row.song_id}"), initial=q[:200])
+        songs = SongList(search, lambda row: ui.navigate.to(f"/songs/{row.song_id}"), initial=q[:200],
+                         filters=filters)
         await songs.refresh()
     return None

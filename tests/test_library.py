@@ -201,3 +201,21 @@ async def test_pages_are_rendered_ahead_so_the_first_open_is_a_cache_hit(tmp_pat
     renders = core.renderer.renders
     path = await core.renderer.page_image(chart.checksum, 0, 800, lambda: core.blobs.read(chart.checksum))
     assert core.renderer.renders == renders and path.stat().st_size > 1000
+
+
+async def test_filter_by_my_part_or_any_part(tmp_path: Path) -> None:
+    from soleil_ui.services.library import MINE
+
+    leader = await band_with_member("Band", TRUMPET, role=Role.LEADER, library=real_library(tmp_path / "lib"))
+    await sync_configured(leader.band_id, prerender=False)
+    async with db.session() as session:
+        filters = await library.part_filters(session, leader)
+        assert list(filters)[:2] == ["", MINE]
+        assert {"bb", "eb", "concert", "chords", "lyrics", "bass_clef", "instrument:bass",
+                "instrument:trumpet", "instrument:alto_sax"} <= set(filters)
+        mine = [r.title for r in (await library.search_songs(session, leader, part=MINE)).rows]
+        assert mine == ["All of Me", "Autumn Leaves", "Blue Train", "Señor Blues", "Take Five"]
+        lyrics = [r.title for r in (await library.search_songs(session, leader, part="lyrics")).rows]
+        assert lyrics == ["All of Me"]
+        assert [r.title for r in (await library.search_songs(session, leader, "five", part="eb")).rows] == [
+            "Take Five"]

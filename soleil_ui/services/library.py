@@ -17,7 +17,16 @@ from ..access import Actor
 from ..errors import InvalidInput, NotFound
 from ..models import AudioTrack, Chart, ChartStatus, Song
 from ..naming import search_key
-from ..parts import ChartMatch, MemberInstrument, PartRef, best_part, members_from_json
+from ..parts import (
+    ALL_PARTS,
+    ChartMatch,
+    MemberInstrument,
+    PartRef,
+    best_part,
+    members_from_json,
+    rank_parts,
+    sort_parts,
+)
 from .validation import clean_text
 
 PAGE_SIZE = 50
@@ -66,12 +75,36 @@ async def _charts_by_song(session: AsyncSession, band_id: int, song_ids: list[in
     return grouped
 
 
-async def search_songs(session: AsyncSession, actor: Actor, text: str = "", *, offset: int = 0,
+MINE = "mine"  # the part filter meaning "songs with a chart in my part"
+
+
+def my_part_keys(actor: Actor) -> list[str]:
+    """Part keys that are *my part* (my chair, instrument or transposition), for filtering in SQL."""
+    ranked = rank_parts(member_instruments(actor), ALL_PARTS)
+    return [m.part.key() for m in ranked if m.part is not None and m.quality in IN_MY_PART]
+
+
+async def part_filters(session: AsyncSession, actor: Actor) -> dict[str, str]:
+    """The filter choices the library offers: everything, my part, and each part the band has charts for."""
+    keys = (await session.exec(select(Chart.part_key).distinct().where(
+        Chart.band_id == actor.band_id, Chart.status == ChartStatus.OK, col(Chart.part_key).is_not(None)))).all()
+    parts = sort_parts(p for p in (PartRef.try_from_key(k) for k in keys if k) if p is not None)
+    return {"": "All songs", MINE: "In my part", **{p.key(): p.label() for p in parts}}
+
+
+async def search_songs(session: AsyncSession, actor: Actor, text: str = "", *, part: str = "", offset: int = 0,
                        limit: int = PAGE_SIZE) -> SongPage:
-    """One page of the band's songs whose title contains every word typed, in title order."""
+    """One page of the band's songs whose title contains every word typed, in title order.
+
+    ``part`` narrows to songs with a chart in that part (a part key), or in my part (``MINE``).
+    """
     if len(text) > 200:
         raise InvalidInput("Search text is too long.")
     query = select(Song).where(Song.band_id == actor.band_id)
+    if part:
+        keys = my_part_keys(actor) if part == MINE else [part]
+        query = query.where(col(Song.id).in_(select(Chart.song_id).where(
+            Chart.band_id == actor.band_id, Chart.status == ChartStatus.OK, col(Chart.part_key).in_(keys))))
     for word in search_key(text).split():
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(col(Song.search_key).like(f"%{escaped}%", escape="\\"))
