@@ -100,6 +100,6 @@ def install() -> None:
     """Wire the mapping into the app; called once by the composition root."""
     app.add_middleware(RequestIdMiddleware)
     # NiceGUI's default handler logs every exception with a traceback; ours logs domain errors as one line.
-    app._exception_handlers[:] = [log_error]  # noqa: SLF001
+    app._exception_handlers[:] = [log_error]
     app.on_page_exception(_error_page)
     app.add_exception_handler(SoleilError, _http_error)

@@ -14,6 +14,7 @@ from soleil_ui.access import Actor
 from soleil_ui.errors import SoleilError
 
 from . import errors
+from .session import band_switcher, guard_page
 
 NAV = [("home", "Home", "/"), ("library_music", "Library", "/library"), ("queue_music", "Setlists", "/setlists"),
        ("event", "Gigs", "/gigs")]
@@ -36,6 +37,7 @@ def theme() -> None:
 @contextmanager
 def page_frame(actor: Actor, title: str, *, active: str = "", back: str | None = None) -> Iterator[ui.column]:
     theme()
+    guard_page(actor)
     ui.page_title(f"{title} · SOLEil" if title else "SOLEil")
     with ui.header(elevated=True).classes("items-center gap-2 px-2 py-1 bg-secondary"):
         if back:
@@ -50,7 +52,9 @@ def page_frame(actor: Actor, title: str, *, active: str = "", back: str | None =
                 ui.menu_item(f"{actor.name}").props("disable")
                 ui.menu_item("Profile", on_click=lambda: ui.navigate.to("/profile"))
                 if actor.is_leader:
+                    ui.menu_item("Members and invites", on_click=lambda: ui.navigate.to("/members"))
                     ui.menu_item("Library files", on_click=lambda: ui.navigate.to("/library/files"))
+                band_switcher(actor)
                 ui.menu_item("Sign out", on_click=lambda: ui.navigate.to("/auth/logout"))
     with ui.footer().classes("bg-white text-secondary p-0 border-t"):
         tabs = ui.tabs(value=active).classes("w-full")

@@ -2,22 +2,32 @@
 
 The cookie is NiceGUI's Starlette session cookie (signed with SOLEIL_SECRET_KEY, HttpOnly, SameSite=Lax,
 Secure when served over HTTPS); only the token lives in it, so revoking the server-side record ends access.
+Pages already open are told too: ``guard_page`` listens for the person's membership events and sends the page
+to sign-in the moment its session or membership is gone.
 """
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import Request
+from nicegui import Client, background_tasks, ui
 
 from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import NotSignedIn
-from soleil_ui.services import auth
+from soleil_ui.events import Event
+from soleil_ui.services import auth, members
 
+from .live import listen
+
+log = logging.getLogger(__name__)
 SESSION_KEY = "soleil_sid"
+INVITE_KEY = "soleil_invite"  # an invite link's token, carried through sign-in
 
 
-def token_of(request: Request) -> str | None:
-    value = request.session.get(SESSION_KEY)
+def token_of(request: Request | None) -> str | None:
+    value = request.session.get(SESSION_KEY) if request is not None else None
     return value if isinstance(value, str) else None
 
 
@@ -35,12 +45,102 @@ async def current_actor(request: Request) -> Actor:
 
 
 async def sign_in(request: Request, user_id: int, band_id: int | None) -> None:
+    """Start a fresh server-side session (a new token every sign-in, so a planted cookie is worthless)."""
+    previous = token_of(request)
     async with db.session() as session:
+        if previous:
+            await auth.end_session(session, previous)
         token = await auth.start_session(session, user_id, band_id, request.headers.get("user-agent", ""))
     request.session[SESSION_KEY] = token
 
 
 async def sign_out(request: Request) -> None:
+    actor = await actor_or_none(request)
     async with db.session() as session:
         await auth.end_session(session, token_of(request))
+        if actor is not None:  # other tabs on this cookie re-check and leave
+            members.session_ended(session, actor.band_id, actor.user_id)
     request.session.pop(SESSION_KEY, None)
+
+
+def remember_invite(request: Request, token: str) -> None:
+    request.session[INVITE_KEY] = token[:200]
+
+
+def take_invite(request: Request) -> str | None:
+    value = request.session.pop(INVITE_KEY, None)
+    return value if isinstance(value, str) else None
+
+
+async def switch_band(request: Request | None, band_id: int) -> None:
+    """Look at another of my bands; the session row remembers it (and the next sign-in starts there)."""
+    token = token_of(request)
+    if token is None:
+        raise NotSignedIn()
+    async with db.session() as session:
+        await auth.switch_band(session, token, band_id)
+
+
+def guard_page(actor: Actor) -> None:
+    """Make this open page leave as soon as its person is removed from the band or their session ends.
+
+    Membership events carry only a user id; the page then re-checks its own session, so a sign-out on another
+    device leaves this one alone while sign-out-everywhere, removal or a revoked session sends it to sign-in.
+    A changed role reloads the page, so leader controls appear or vanish. After the hub lost events (a
+    ``resync``), every page re-checks.
+    """
+    client = ui.context.client
+    token = token_of(client.request)
+
+    def on_event(event: Event) -> None:
+        if event.payload.get("user_id") == actor.user_id or event.payload.get("resync"):  # resync: events were lost
+            background_tasks.create(_recheck(client, token, actor), name="re-check access of an open page")
+
+    listen(actor.band_id, members.MEMBERSHIP_TOPIC, on_event)
+
+
+async def _recheck(client: Client, token: str | None, actor: Actor) -> None:
+    try:
+        async with db.session() as session:
+            now: Actor | None = await auth.resolve(session, token)
+    except NotSignedIn:
+        now = None
+    if client.is_deleted:
+        return
+    with client:
+        if now is None or (now.band_id, now.membership_id) != (actor.band_id, actor.membership_id):
+            log.info("page of user %s left band %s: access ended", actor.user_id, actor.band_id)
+            ui.navigate.to("/login")
+        elif now.role != actor.role:
+            ui.navigate.reload()
+
+
+def band_switcher(actor: Actor) -> None:
+    """Account-menu entries: switch to another of my bands (when I have several); "New band" for admins.
+
+    Filled in by a background task, so building the frame never waits for the database (and no timer makes
+    NiceGUI answer before the page is built).
+    """
+    holder = ui.column().classes("gap-0 w-full p-0")
+    request = ui.context.client.request
+
+    async def switch(band_id: int) -> None:
+        await switch_band(request, band_id)
+        ui.navigate.to("/")
+
+    async def fill() -> None:
+        async with db.session() as session:
+            bands = await auth.user_bands(session, actor.user_id)
+        if holder.is_deleted:
+            return
+        with holder:
+            others = [b for b in bands if b.id != actor.band_id]
+            if others:
+                ui.separator()
+                for band in others:
+                    ui.menu_item(f"Switch to {band.name}", on_click=lambda b=band.id: switch(b or 0)) \
+                        .mark(f"switch-{band.id}")
+            if members.is_admin(actor.email):
+                ui.menu_item("New band", on_click=lambda: ui.navigate.to("/bands/new")).mark("new-band")
+
+    background_tasks.create(fill(), name="fill the band switcher")

@@ -1,0 +1,172 @@
+"""Leaders manage the band: who is in it, who leads it, and invites (links and emails)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import APIRouter, ui
+
+from components.layout import page_frame
+from components.session import actor_or_none
+from soleil_ui.access import Actor
+from soleil_ui.db import db
+from soleil_ui.models import Invite, Membership, Role, User
+from soleil_ui.parts import INSTRUMENTS
+from soleil_ui.services import invites, members
+from soleil_ui.settings import get_settings
+
+router = APIRouter()
+LIFETIMES = {1: "1 day", 7: "1 week", 30: "30 days", 90: "90 days"}
+
+
+def _plays(membership: Membership) -> str:
+    names = [INSTRUMENTS[i["instrument"]].name + (f" {i['chair']}" if i.get("chair") else "")
+             for i in membership.instruments if i.get("instrument") in INSTRUMENTS]
+    return ", ".join(names) or "No instrument chosen yet"
+
+
+def _invite_text(invite: Invite) -> str:
+    until = f"until {invite.expires_at:%d %b %Y}"
+    if invite.token_hash is None:
+        return f"{invite.email} — joins on sign-in, {until}"
+    who = f"only {invite.email}" if invite.email else "anyone with the link"
+    return f"Link for {who}, {until} · used {invite.uses}×"
+
+
+def _base_url(request: Request) -> str:
+    public = get_settings().public_url
+    return public.rstrip("/") if public else str(request.base_url).rstrip("/")
+
+
+@router.page("/members")
+async def members_page(request: Request) -> RedirectResponse | None:
+    actor = await actor_or_none(request)
+    if actor is None:
+        return RedirectResponse("/login", status_code=303)
+    with page_frame(actor, "Members", back="/"):  # the frame explains a refusal (members.roster is leaders-only)
+        await _member_list(actor)
+        await _invite_section(actor, _base_url(request))
+    return None
+
+
+async def _member_list(actor: Actor) -> None:
+    @ui.refreshable
+    async def roster() -> None:
+        async with db.session() as session:
+            rows = await members.roster(session, actor)
+        ui.label(f"{len(rows)} in {actor.band_name}").classes("text-sm uppercase text-grey-7")
+        with ui.list().props("separator").classes("w-full bg-white rounded-borders"):
+            for membership, user in rows:
+                _member_row(membership, user, actor)
+
+    async def set_role(membership_id: int, role: str) -> None:
+        async with db.session() as session:
+            await members.set_role(session, actor, membership_id, role)
+        ui.notify("Role changed.", type="positive")
+        roster.refresh()
+
+    async def remove(membership_id: int, dialog: ui.dialog) -> None:
+        dialog.close()
+        async with db.session() as session:
+            await members.remove_member(session, actor, membership_id)
+        ui.notify("Removed from the band.", type="positive")
+        roster.refresh()
+
+    def _member_row(membership: Membership, user: User, actor: Actor) -> None:
+        mid = membership.id
+        assert mid is not None
+        is_leader = membership.role == Role.LEADER
+        with ui.item().classes("py-2").mark(f"member-{mid}"):
+            with ui.item_section():
+                ui.item_label(user.name or user.email).classes("font-medium")
+                ui.item_label(user.email).props("caption")
+                ui.item_label(_plays(membership)).props("caption")
+            with ui.item_section().props("side"):
+                with ui.row().classes("items-center gap-1 no-wrap"):
+                    if is_leader:
+                        ui.badge("Leader", color="secondary")
+                    elif membership.role == Role.SUB:
+                        ui.badge("Sub", color="accent")
+                    with ui.button(icon="more_vert").props(f'flat round aria-label="Manage {user.name or user.email}"'):
+                        with ui.menu():
+                            if membership.role != Role.MEMBER:
+                                label = "Make a full member" if membership.role == Role.SUB else "Make member"
+                                ui.menu_item(label, on_click=lambda m=mid: set_role(m, Role.MEMBER)) \
+                                    .mark(f"make-member-{mid}")
+                            if not is_leader:
+                                ui.menu_item("Make leader", on_click=lambda m=mid: set_role(m, Role.LEADER)) \
+                                    .mark(f"make-leader-{mid}")
+                            ui.menu_item("Remove from band", on_click=lambda: dialog.open()).mark(f"remove-{mid}")
+            with ui.dialog() as dialog, ui.card():
+                ui.label(f"Remove {user.name or user.email} from {actor.band_name}? Their open pages close now; "
+                         "you can invite them again later.")
+                with ui.row().classes("w-full justify-end"):
+                    ui.button("Cancel", on_click=dialog.close).props("flat")
+                    ui.button("Remove", on_click=lambda m=mid, d=dialog: remove(m, d)) \
+                        .props("unelevated color=negative").mark(f"confirm-remove-{mid}")
+
+    await roster()
+
+
+async def _invite_section(actor: Actor, base_url: str) -> None:
+    ui.label("Invite people").classes("text-sm uppercase text-grey-7 mt-4")
+
+    @ui.refreshable
+    async def pending_list() -> None:
+        async with db.session() as session:
+            rows = await invites.pending(session, actor)
+        if not rows:
+            ui.label("No open invites.").classes("text-grey-7")
+        with ui.list().props("separator").classes("w-full bg-white rounded-borders"):
+            for invite in rows:
+                with ui.item():
+                    with ui.item_section():
+                        ui.item_label(_invite_text(invite))
+                    with ui.item_section().props("side"):
+                        ui.button("Withdraw", on_click=lambda i=invite.id: withdraw(i)).props("flat dense no-caps") \
+                            .mark(f"withdraw-{invite.id}")
+
+    async def withdraw(invite_id: int | None) -> None:
+        async with db.session() as session:
+            await invites.revoke(session, actor, invite_id or 0)
+        ui.notify("Invite withdrawn.", type="positive")
+        pending_list.refresh()
+
+    with ui.card().classes("w-full").props("flat bordered"):
+        ui.label("Add by email").classes("font-medium")
+        ui.label("Whoever signs in with this address joins the band.").classes("text-sm text-grey-7")
+        email = ui.input("Email address").props("outlined dense type=email maxlength=320").classes("w-full") \
+            .mark("invite-email")
+
+        async def add_email() -> None:
+            async with db.session() as session:
+                invite = await invites.invite_email(session, actor, email.value or "")
+            ui.notify(f"{invite.email} can now sign in and join.", type="positive")
+            email.value = ""
+            pending_list.refresh()
+
+        ui.button("Add", icon="person_add", on_click=add_email).props("unelevated").mark("add-email")
+
+    with ui.card().classes("w-full").props("flat bordered"):
+        ui.label("Invite link").classes("font-medium")
+        ui.label("Send the link in your band's chat. Anyone with it can join until it expires, unless you tie it "
+                 "to one email address.").classes("text-sm text-grey-7")
+        tied = ui.input("Only for this email (optional)").props("outlined dense type=email maxlength=320") \
+            .classes("w-full").mark("link-email")
+        days = ui.select(LIFETIMES, value=7, label="Valid for").props("outlined dense").classes("w-40")
+        shown = ui.input("Invite link").props("outlined dense readonly").classes("w-full").mark("link")
+        shown.visible = False
+
+        async def make_link() -> None:
+            async with db.session() as session:
+                _invite, token = await invites.create_link(session, actor, email=tied.value or None,
+                                                           days=int(days.value or 7))
+            shown.value = f"{base_url}/join/{token}"
+            shown.visible = True
+            ui.clipboard.write(shown.value)
+            ui.notify("Link created and copied. It is shown only now.", type="positive")
+            pending_list.refresh()
+
+        ui.button("Create link", icon="link", on_click=make_link).props("unelevated").mark("create-link")
+
+    await pending_list()

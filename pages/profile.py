@@ -1,0 +1,57 @@
+"""My profile: name and instruments, and my sessions (sign out here, or everywhere)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import APIRouter, ui
+
+from components.layout import page_frame
+from components.member_form import member_form
+from components.session import actor_or_none
+from soleil_ui.db import db
+from soleil_ui.services import auth, members
+
+router = APIRouter()
+
+
+@router.page("/profile")
+async def profile_page(request: Request) -> RedirectResponse | None:
+    actor = await actor_or_none(request)
+    if actor is None:
+        return RedirectResponse("/login", status_code=303)
+    async with db.session() as session:
+        bands = await auth.user_bands(session, actor.user_id)
+
+    async def save(name: str, instruments: list[dict[str, Any]]) -> None:
+        async with db.session() as session:
+            await members.save_profile(session, actor, name=name, instruments=instruments)
+        ui.notify("Saved.", type="positive")
+
+    async def everywhere() -> None:
+        async with db.session() as session:
+            await members.sign_out_everywhere(session, actor)
+        ui.navigate.to("/auth/logout")  # clears this browser's cookie too
+
+    with page_frame(actor, "Profile", back="/"):
+        ui.label(actor.email).classes("text-grey-8")
+        member_form(actor.name if actor.name != actor.email else "", list(actor.instruments),
+                    submit_label="Save", on_submit=save)
+        if len(bands) > 1:
+            ui.label(f"What you play is saved for {actor.band_name}; each band has its own.") \
+                .classes("text-sm text-grey-7")
+        ui.separator().classes("my-2")
+        ui.label("Signed in").classes("text-sm uppercase text-grey-7")
+        ui.button("Sign out", icon="logout", on_click=lambda: ui.navigate.to("/auth/logout")) \
+            .props("outline").classes("w-full").mark("sign-out")
+        with ui.dialog() as confirm, ui.card():
+            ui.label("Sign out on every phone, tablet and computer? You'll sign in again on each.")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=confirm.close).props("flat")
+                ui.button("Sign out everywhere", on_click=everywhere).props("unelevated color=negative") \
+                    .mark("confirm-everywhere")
+        ui.button("Sign out everywhere", icon="devices", on_click=confirm.open).props("outline color=negative") \
+            .classes("w-full").mark("sign-out-everywhere")
+    return None

@@ -1,0 +1,37 @@
+"""First visit in a band: your name and what you play, so the stand opens on your part."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import APIRouter, ui
+
+from components.layout import page_frame
+from components.member_form import member_form
+from components.session import actor_or_none
+from soleil_ui.db import db
+from soleil_ui.services import members
+
+router = APIRouter()
+
+
+@router.page("/welcome")
+async def welcome_page(request: Request) -> RedirectResponse | None:
+    actor = await actor_or_none(request)
+    if actor is None:
+        return RedirectResponse("/login", status_code=303)
+
+    async def save(name: str, instruments: list[dict[str, Any]]) -> None:
+        async with db.session() as session:
+            await members.save_profile(session, actor, name=name, instruments=instruments)
+        ui.navigate.to("/")
+
+    with page_frame(actor, "Welcome", active="Home"):
+        ui.label(f"Welcome to {actor.band_name}").classes("text-xl font-medium")
+        ui.label("Tell your band who you are and what you play. You can change this later in your profile.") \
+            .classes("text-grey-8")
+        first_time_name = "" if actor.name == actor.email else actor.name
+        member_form(first_time_name, list(actor.instruments), submit_label="Save and go to my band", on_submit=save)
+    return None
