@@ -291,11 +291,12 @@ async def test_rendering_does_not_block_the_event_loop(renderer: PageRenderer) -
 async def test_prerender_renders_every_page_at_the_common_widths(renderer: PageRenderer) -> None:
     data = TWO_PAGES.read_bytes()
     paths = await renderer.prerender(_checksum(data), lambda: data)
-    assert sorted(path.name for path in paths) == ["p0-w1600.webp", "p0-w800.webp", "p1-w1600.webp", "p1-w800.webp"]
+    assert sorted(path.name for path in paths) == [
+        "p0-w1200.webp", "p0-w1600.webp", "p0-w800.webp", "p1-w1200.webp", "p1-w1600.webp", "p1-w800.webp"]
     assert all(path.is_file() for path in paths)
-    assert renderer.renders == 4
+    assert renderer.renders == 6
     await renderer.page_image(_checksum(data), 1, 800, lambda: data)
-    assert renderer.renders == 4
+    assert renderer.renders == 6
 
 
 async def test_inspect_runs_in_the_pool_and_keeps_the_plain_words_reason(renderer: PageRenderer) -> None:
