@@ -36,6 +36,7 @@ from pages import (
     media,
     members,
     profile,
+    pwa,
     setlists,
     song,
     stand,
@@ -48,11 +49,28 @@ from soleil_ui.settings import Settings, get_settings
 
 log = logging.getLogger("soleil")
 PAGES = [health, login, auth_google, join, welcome, profile, members, bands, home, library, library_files,
-         drive_consent, song, stand, setlists, gigs, media, calendar]
+         drive_consent, song, stand, setlists, gigs, media, calendar, pwa]
+
+
+# Phones sleep and venue Wi-Fi flaps. A page whose socket drops keeps its server state (and NiceGUI's history of the
+# messages it missed, replayed on reconnect) for RECONNECT_TIMEOUT, so a phone that slept two minutes carries on with
+# no reload; after longer, NiceGUI reloads the page and the stand reopens at the reader's song and page. The heartbeat
+# finds a silently dead link within PING_INTERVAL + PING_TIMEOUT (NiceGUI derives 96 s + 48 s from the timeout).
+# Meanwhile the stand works on in the browser (components/static/stand.js) and shows how old its news is.
+RECONNECT_TIMEOUT = 120.0
+MESSAGE_HISTORY = 1000  # messages kept per page for the replay; a busier outage reloads the page instead
+PING_INTERVAL, PING_TIMEOUT = 10.0, 10.0
+
+
+def _tune_heartbeat() -> None:
+    from nicegui import core
+
+    core.sio.eio.ping_interval, core.sio.eio.ping_timeout = PING_INTERVAL, PING_TIMEOUT
 
 
 async def _startup() -> None:
     """Runs as a background task (NiceGUI doesn't await start-up handlers); sets ``runtime.started`` when done."""
+    _tune_heartbeat()  # after NiceGUI set its own, before pages connect
     rt = runtime.get_runtime()
     settings = rt.settings
     try:
@@ -93,6 +111,7 @@ async def _scheduled_sync(interval: int) -> None:
 async def _shutdown() -> None:
     await events.hub.stop()
     runtime.get_runtime().renderer.close()
+    runtime.get_runtime().engraver.close()
     await db.dispose()
 
 
@@ -123,7 +142,8 @@ def serve(settings: Settings) -> None:
         session_middleware_kwargs={"same_site": "lax", "https_only": https, "max_age": 60 * 24 * 3600},
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
-        reconnect_timeout=30.0,  # phones sleep and venue Wi-Fi flaps: keep the client's state for 30 s
+        reconnect_timeout=RECONNECT_TIMEOUT,  # see above
+        message_history_length=MESSAGE_HISTORY,
         show_welcome_message=False,
     )
 

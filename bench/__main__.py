@@ -21,6 +21,7 @@ BENCHMARKS = [
     "bench_viewer",
     "bench_library",
     "bench_fanout",
+    "bench_engraving",
 ]
 
 

@@ -13,7 +13,7 @@ from nicegui import ui
 from soleil_ui.access import Actor
 from soleil_ui.errors import SoleilError
 
-from . import errors
+from . import errors, pwa
 from .session import band_switcher, guard_page
 
 NAV = [("home", "Home", "/"), ("library_music", "Library", "/library"), ("queue_music", "Setlists", "/setlists"),
@@ -32,6 +32,7 @@ def theme() -> None:
     ui.colors(primary="#b3541e", secondary="#2f4858", accent="#f2a541", positive="#3a7d44", negative="#b00020")
     ui.add_css(THEME_CSS)
     ui.on_exception(errors.notify_error)
+    pwa.head()  # manifest, theme colour, icons, the service worker: installable, offline sets
 
 
 @contextmanager
@@ -55,7 +56,7 @@ def page_frame(actor: Actor, title: str, *, active: str = "", back: str | None =
                     ui.menu_item("Members and invites", on_click=lambda: ui.navigate.to("/members"))
                     ui.menu_item("Library files", on_click=lambda: ui.navigate.to("/library/files"))
                 band_switcher(actor)
-                ui.menu_item("Sign out", on_click=lambda: ui.navigate.to("/auth/logout"))
+                ui.menu_item("Sign out", on_click=pwa.sign_out)  # clears this device's offline sets first
     with ui.footer().classes("bg-white text-secondary p-0 border-t"):
         tabs = ui.tabs(value=active).classes("w-full")
         with tabs.props("dense no-caps active-color=primary indicator-color=primary"):

@@ -16,9 +16,20 @@ The page that shows the stand should use ``viewport=STAND_VIEWPORT`` so the safe
 
 The contract with ``stand.js``. Props: ``title``, ``part_label``, ``pages``, ``night``, ``start_page``,
 ``chart_key`` (bumped by ``set_chart``: the browser then reloads the chart at ``start_page``), ``prev_title``,
-``next_title``. Events: ``page_change`` ``{"page", "pages"}``, ``song_request`` ``{"direction": "next"|"prev"}``,
+``next_title``, ``songs``, ``song_index``, ``setlist_id``. Events: ``page_change`` ``{"page", "pages"}``,
+``song_request`` ``{"direction": "next"|"prev"}``, ``song_change`` ``{"index", "item_id", "chart_id"}``,
 ``night_change`` ``{"night"}``, ``close``. JS method: ``goTo(index)``. Fit-to-width and "force one page" are the
 reader's own choices, kept in the browser's localStorage.
+
+**A whole setlist in the browser** (``songs``): every song of the setlist in the reader's part
+(``[{"title", "part_label", "pages", "item_id", "chart_id", "explanation"}]``, e.g. from
+``soleil_ui.services.offline.OfflineSet.to_json()["songs"]``). Previous/next song then switch in the browser at
+once, with or without a connection, and the server *hears* ``song_change`` afterwards (sent again on reconnect);
+``set_chart`` still works and selects the matching song. Without ``songs``, previous/next song are
+``song_request`` events for the server to answer; while the socket is down, a setlist the member made available
+offline stands in (``components/static/offline.js``). Either way the reader's place (song and page) is kept in
+localStorage, so a reload within half an hour, or the offline stand (``/offline``), opens right there; while the
+socket is down a small "offline · last update 3 min ago" label shows, and NiceGUI's "Connection lost" box is hidden.
 
 Browser test hooks on the root element (``data-testid="stand"``): ``data-page`` (first visible page index),
 ``data-pages``, ``data-per-view`` (1 or 2), ``data-zoom``, ``data-ready`` (indices of decoded pages in the preload
@@ -57,6 +68,14 @@ class StandSongRequestEventArguments(UiEventArguments):
 
 
 @dataclass(kw_only=True, slots=True)
+class StandSongChangeEventArguments(UiEventArguments):
+    index: int
+    """Index into ``songs``."""
+    item_id: int | None
+    chart_id: int | None
+
+
+@dataclass(kw_only=True, slots=True)
 class StandNightChangeEventArguments(UiEventArguments):
     night: bool
 
@@ -78,6 +97,18 @@ def normalize_pages(pages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
+def normalize_songs(songs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Keep what the browser needs of each song; a song with no chart gets no pages (the stand says why)."""
+    result = []
+    for song in songs:
+        pages = song.get("pages") or []
+        result.append({"title": str(song.get("title") or ""), "part_label": str(song.get("part_label") or ""),
+                       "pages": normalize_pages(pages) if pages else [],
+                       "item_id": song.get("item_id"), "chart_id": song.get("chart_id"),
+                       "explanation": str(song.get("explanation") or "")})
+    return result
+
+
 class Stand(ui.element, component="static/stand.js"):
     def __init__(
         self,
@@ -89,8 +120,12 @@ class Stand(ui.element, component="static/stand.js"):
         start_page: int = 0,
         prev_title: str | None = None,
         next_title: str | None = None,
+        songs: Sequence[Mapping[str, Any]] | None = None,
+        song_index: int = 0,
+        setlist_id: int | None = None,
         on_page_change: Handler[StandPageChangeEventArguments] | None = None,
         on_song_request: Handler[StandSongRequestEventArguments] | None = None,
+        on_song_change: Handler[StandSongChangeEventArguments] | None = None,
         on_night_change: Handler[StandNightChangeEventArguments] | None = None,
         on_close: Handler[UiEventArguments] | None = None,
     ) -> None:
@@ -103,19 +138,28 @@ class Stand(ui.element, component="static/stand.js"):
         :param start_page: page index to open at (clamped)
         :param prev_title: title of the previous song in the setlist (shows a "previous song" button)
         :param next_title: title of the next song in the setlist (shows a "next song" button)
+        :param songs: the whole setlist in the reader's part, for previous/next song in the browser (see above)
+        :param song_index: which of ``songs`` is shown first (when ``pages`` isn't one of them)
+        :param setlist_id: the setlist being read (its offline copy and the reader's place); else taken from the URL
         :param on_page_change: the reader settled on another page (debounced in the browser)
-        :param on_song_request: the reader asked for the previous/next song
+        :param on_song_request: the reader asked for the previous/next song (no ``songs``, or a chart not in them)
+        :param on_song_change: the reader moved to another of ``songs`` in the browser
         :param on_night_change: the reader toggled night mode
         :param on_close: the reader pressed the back button
         """
         super().__init__()
         self._page_change_handlers: list[Handler[StandPageChangeEventArguments]] = []
         self._song_request_handlers: list[Handler[StandSongRequestEventArguments]] = []
+        self._song_change_handlers: list[Handler[StandSongChangeEventArguments]] = []
         self._night_change_handlers: list[Handler[StandNightChangeEventArguments]] = []
         self._close_handlers: list[Handler[UiEventArguments]] = []
         self._props["chart_key"] = 0
         self._props["night"] = bool(night)
         self._set_chart_props(title, part_label, pages, start_page, prev_title, next_title)
+        self._props["songs"] = normalize_songs(songs) if songs else None
+        self._props["song_index"] = max(0, int(song_index))
+        self._props["setlist_id"] = setlist_id
+        self._song_index: int | None = self._props["song_index"] if songs else None
         self.page = self._props["start_page"]
         """Index of the first visible page, as last reported by the browser."""
 
@@ -125,12 +169,15 @@ class Stand(ui.element, component="static/stand.js"):
 
         self.on("page_change", self._handle_page_change)
         self.on("song_request", self._handle_song_request)
+        self.on("song_change", self._handle_song_change)
         self.on("night_change", self._handle_night_change)
         self.on("close", self._handle_close)
         if on_page_change:
             self.on_page_change(on_page_change)
         if on_song_request:
             self.on_song_request(on_song_request)
+        if on_song_change:
+            self.on_song_change(on_song_change)
         if on_night_change:
             self.on_night_change(on_night_change)
         if on_close:
@@ -161,6 +208,19 @@ class Stand(ui.element, component="static/stand.js"):
             self._props["next_title"] = next_title
         self.update()
 
+    def set_songs(self, songs: Sequence[Mapping[str, Any]] | None, song_index: int | None = None) -> None:
+        """Replace the setlist the browser steps through (e.g. after a leader's edit); the chart shown stays."""
+        with self._props.suspend_updates():
+            self._props["songs"] = normalize_songs(songs) if songs else None
+            if song_index is not None:
+                self._props["song_index"] = max(0, int(song_index))
+        self.update()
+
+    @property
+    def song_index(self) -> int | None:
+        """Which of ``songs`` the browser shows, as last reported (None: no songs, or a chart not among them)."""
+        return self._song_index
+
     def set_night(self, on: bool) -> None:
         self._props["night"] = bool(on)
         self.update()
@@ -184,6 +244,10 @@ class Stand(ui.element, component="static/stand.js"):
 
     def on_song_request(self, handler: Handler[StandSongRequestEventArguments]) -> Stand:
         self._song_request_handlers.append(handler)
+        return self
+
+    def on_song_change(self, handler: Handler[StandSongChangeEventArguments]) -> Stand:
+        self._song_change_handlers.append(handler)
         return self
 
     def on_night_change(self, handler: Handler[StandNightChangeEventArguments]) -> Stand:
@@ -234,6 +298,26 @@ class Stand(ui.element, component="static/stand.js"):
             return
         arguments = StandSongRequestEventArguments(sender=self, client=self.client, direction=direction)
         for handler in self._song_request_handlers:
+            handle_event(handler, arguments)
+
+    def _handle_song_change(self, e: GenericEventArguments) -> None:
+        args = e.args if isinstance(e.args, dict) else {}
+        songs = self._props.get("songs") or []
+        index = args.get("index")
+        if type(index) is not int or not 0 <= index < len(songs):
+            return
+        song = songs[index]
+        self._song_index = index
+        # Silently: the browser already shows it; a later re-render (or page_change check) then agrees with it.
+        with self._props.suspend_updates():
+            self._set_chart_props(song["title"], song.get("part_label", ""), song["pages"], 0,
+                                  songs[index - 1]["title"] if index > 0 else None,
+                                  songs[index + 1]["title"] if index + 1 < len(songs) else None)
+            self._props["song_index"] = index
+        self.page = 0
+        arguments = StandSongChangeEventArguments(sender=self, client=self.client, index=index,
+                                                  item_id=song.get("item_id"), chart_id=song.get("chart_id"))
+        for handler in self._song_change_handlers:
             handle_event(handler, arguments)
 
     def _handle_night_change(self, e: GenericEventArguments) -> None:

@@ -1,23 +1,39 @@
-"""Page images and reference audio, served only to members of the band that owns them.
+"""Page images, engraved pages, printable parts and reference audio, served only to members of the band that owns
+them (another band's chart is a 404, exactly like a missing one).
 
 URLs carry the content checksum (``v=``), so responses are immutable and cached for a year by the
 browser and the service worker; a changed file gets a new URL rather than a stale image.
+
+Engraved pages (MusicXML and ChordPro parts) are SVG: ``/media/charts/{id}/svg/{page}?w=800&part=…`` with the rest
+of ``EngraveSpec.to_params()`` in the query (see ``soleil_ui.services.chart_pages``). They are answered with a strong
+ETag (``engraving.etag_for``), ``nosniff`` and a Content-Security-Policy that lets an SVG opened on its own run
+nothing; NiceGUI's gzip middleware compresses them on the way out (verovio's SVG shrinks about 4×).
+``/media/charts/{id}/print.pdf?part=…&ck=…`` is the paper fallback for any part: a PDF chart's own file, or the
+part engraved as a PDF.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from components.session import current_actor
 from soleil_ui.db import db
+from soleil_ui.engraving import CACHE_VERSION, MEDIA_TYPE
+from soleil_ui.engraving import etag_for as engraved_etag
 from soleil_ui.errors import NotFound
+from soleil_ui.models import Chart, Song
+from soleil_ui.parts import label_for_key
 from soleil_ui.rendering import etag_for, snap_width
 from soleil_ui.runtime import get_runtime
-from soleil_ui.services import library
+from soleil_ui.services import chart_pages, library
 
 router = APIRouter()
 IMMUTABLE = "private, max-age=31536000, immutable"
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:"
 
 
 def page_url(chart_id: int, checksum: str, page: int, width: int) -> str:
@@ -31,6 +47,10 @@ async def chart_page(request: Request, chart_id: int, page: int, w: int = 800) -
         chart = await library.get_chart(session, actor, chart_id)
     if not 0 <= page < chart.page_count:
         raise NotFound("That page doesn't exist.")
+    if library.is_generated(chart):  # asked for as a PDF page: its own part's engraved page, at the counted width
+        spec = library.engrave_spec(chart, chart.part_key or "")
+        return RedirectResponse(chart_pages.svg_url(chart_id, chart.checksum, page, chart_pages.BASE_WIDTH, spec),
+                                status_code=303)
     width = snap_width(w)
     etag = etag_for(chart.checksum, page, width)
     headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
@@ -40,6 +60,70 @@ async def chart_page(request: Request, chart_id: int, page: int, w: int = 800) -
     path = await runtime.renderer.page_image(chart.checksum, page, width,
                                              lambda: runtime.blobs.read(chart.checksum))
     return FileResponse(path, headers=headers, media_type=_image_type(path.suffix))
+
+
+@router.get("/media/charts/{chart_id}/svg/{page}")
+async def chart_svg(request: Request, chart_id: int, page: int, w: int = chart_pages.BASE_WIDTH) -> Response:
+    """One engraved page of a MusicXML or ChordPro chart, in the part and key the query asks for."""
+    actor = await current_actor(request)
+    async with db.session() as session:
+        chart = await library.get_chart(session, actor, chart_id)
+    if not library.is_generated(chart):
+        raise NotFound("That chart has no engraved pages.")
+    spec = chart_pages.spec_from_params(chart, request.query_params)
+    width = snap_width(w)
+    etag = engraved_etag(chart.checksum, spec, page, width)
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": SVG_POLICY}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    runtime = get_runtime()
+    path = await runtime.engraver.page_svg(chart.checksum, spec, page, width, _loader(chart))
+    return FileResponse(path, headers=headers, media_type=MEDIA_TYPE)
+
+
+@router.get("/media/charts/{chart_id}/print.pdf")
+async def chart_print(request: Request, chart_id: int) -> Response:
+    """Any part as a PDF to print or keep: a PDF chart's own bytes; a generated part engraved on Letter paper."""
+    actor = await current_actor(request)
+    async with db.session() as session:
+        chart = await library.get_chart(session, actor, chart_id)
+        song = await session.get(Song, chart.song_id) if chart.song_id else None
+    title = song.title if song is not None else chart.file_name.rsplit(".", 1)[0]
+    runtime = get_runtime()
+    if not library.is_generated(chart):
+        path = runtime.blobs.path_for(chart.checksum)
+        if not path.is_file():
+            raise NotFound("That chart isn't stored here yet; run a library sync.")
+        part = label_for_key(chart.part_key)
+        etag = f'"{chart.checksum}-pdf"'
+    else:
+        spec = chart_pages.spec_from_params(chart, request.query_params)
+        part = spec.part.label() + (f" in {library.key_label(spec.concert_key)}" if spec.concert_key else "")
+        etag = f'"{chart.checksum}-{spec.cache_key()}-pdf-{CACHE_VERSION}"'
+        path = None
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    if path is None:
+        path = await runtime.engraver.pdf(chart.checksum, spec, _loader(chart), title=title)
+    name = f"{title} - {part}.pdf" if part else f"{title}.pdf"
+    return FileResponse(path, headers=headers, media_type="application/pdf", filename=_safe_name(name),
+                        content_disposition_type="attachment")
+
+
+def _loader(chart: Chart) -> Callable[[], Awaitable[bytes]]:
+    checksum = chart.checksum
+
+    async def load() -> bytes:
+        return await asyncio.to_thread(get_runtime().blobs.read, checksum)
+    return load
+
+
+def _safe_name(name: str) -> str:
+    """A download name without path separators or control characters."""
+    cleaned = "".join(" " if ch in '/\\"' or ord(ch) < 32 else ch for ch in name)
+    return " ".join(cleaned.split())[:150] or "chart.pdf"
 
 
 def _image_type(suffix: str) -> str:

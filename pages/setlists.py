@@ -1,15 +1,23 @@
-"""Setlists: the band's lists, and one list read as a musician sees it (my part marked per song)."""
+"""Setlists: the band's lists; one list (leaders edit it live, members read it in their part); the stage print."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Request
-from fastapi.responses import RedirectResponse
-from nicegui import APIRouter, ui
+from fastapi.responses import RedirectResponse, Response
+from nicegui import APIRouter, background_tasks, ui
 
 from components.layout import page_frame
-from components.session import actor_or_none
+from components.live import listen
+from components.live_bar import LiveBanner, LiveConsole, LiveWatcher, track_presence
+from components.session import actor_or_none, current_actor
+from components.setlist_editor import SetlistView, load_snapshot
+from soleil_ui import stage_print
+from soleil_ui.access import Actor
 from soleil_ui.db import db
-from soleil_ui.services import library, setlists
+from soleil_ui.services import live, setlists
+from soleil_ui.services.setlists import format_duration
 
 router = APIRouter()
 
@@ -21,16 +29,54 @@ async def setlists_page(request: Request) -> RedirectResponse | None:
         return RedirectResponse("/login", status_code=303)
     async with db.session() as session:
         lists = await setlists.list_setlists(session, actor)
+        state = await live.current(session, actor)
     with page_frame(actor, "Setlists", active="Setlists"):
-        if not lists:
-            ui.label("No setlists yet.").classes("text-grey-7")
-        with ui.list().props("separator").classes("w-full bg-white rounded-borders"):
-            for setlist in lists:
-                with ui.item(on_click=lambda s=setlist.id: ui.navigate.to(f"/setlists/{s}")).props("clickable"):
-                    with ui.item_section():
-                        ui.item_label(setlist.name).classes("font-medium")
-                        ui.item_label(f"Updated {setlist.updated_at:%d %b %Y}").props("caption")
+        LiveBanner(actor, LiveWatcher(actor, state))
+        if actor.is_leader:
+            ui.button("New setlist", icon="add", on_click=lambda: _new_setlist(actor)).props("unelevated") \
+                .mark("new-setlist")
+        holder = ui.column().classes("w-full gap-0")
+
+        def show(found: list[setlists.Setlist]) -> None:
+            holder.clear()
+            with holder:
+                if not found:
+                    ui.label("No setlists yet.").classes("text-grey-7")
+                    return
+                with ui.list().props("separator").classes("w-full bg-white rounded-borders"):
+                    for setlist in found:
+                        with ui.item(on_click=lambda s=setlist.id: ui.navigate.to(f"/setlists/{s}")) \
+                                .props("clickable"):
+                            with ui.item_section():
+                                ui.item_label(setlist.name).classes("font-medium")
+                                ui.item_label(f"Updated {setlist.updated_at:%d %b %Y}").props("caption")
+
+        async def reload() -> None:
+            async with db.session() as session:
+                show(await setlists.list_setlists(session, actor))
+
+        show(lists)
+        # A handful of rows that change only when a leader creates, renames or deletes a list: rebuilt on change.
+        listen(actor.band_id, setlists.LIST_TOPIC, lambda _e: background_tasks.create(reload(), name="setlists"))
     return None
+
+
+def _new_setlist(actor: Actor) -> None:
+    with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+        name = ui.input("Name", placeholder="Friday at the Blue Room").props(
+            "outlined autofocus maxlength=120").classes("w-full").mark("new-setlist-name")
+
+        async def create() -> None:
+            async with db.session() as session:
+                setlist = await setlists.create_setlist(session, actor, name.value)
+            dialog.close()
+            ui.navigate.to(f"/setlists/{setlist.id}")
+
+        name.on("keydown.enter", create)
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Cancel", on_click=dialog.close).props("flat")
+            ui.button("Create", on_click=create).props("unelevated").mark("new-setlist-create")
+    dialog.open()
 
 
 @router.page("/setlists/{setlist_id}")
@@ -40,34 +86,47 @@ async def setlist_page(request: Request, setlist_id: int) -> RedirectResponse | 
         return RedirectResponse("/login", status_code=303)
     async with db.session() as session:
         setlist = await setlists.get_setlist(session, actor, setlist_id)
-        entries = await setlists.entries(session, actor, setlist_id)
-        song_ids = [e.song_id for e in entries if e.song_id]
-        mine = {row.song_id: row for row in await library.rows_for_songs(session, actor, song_ids)}
+        state = await live.current(session, actor)
+    snapshot = await load_snapshot(actor, setlist_id, setlist.version)
     with page_frame(actor, setlist.name, active="Setlists", back="/setlists"):
-        with ui.list().classes("w-full bg-white rounded-borders"):
-            number = 0
-            for entry in entries:
-                if entry.is_break:
-                    ui.item_label(entry.label).props("header").classes("text-primary font-medium")
-                    continue
-                number += 1
-                row = mine.get(entry.song_id or 0)
-                target = f"/stand/{row.chart_id}?setlist={setlist_id}" if row and row.chart_id else \
-                    f"/songs/{entry.song_id}"
-                with ui.item(on_click=lambda t=target: ui.navigate.to(t)).props("clickable"):
-                    with ui.item_section().props("avatar"):
-                        ui.label(str(number)).classes("text-grey-7")
-                    with ui.item_section():
-                        ui.item_label(entry.label).classes("font-medium")
-                        caption = row.match.explanation if row else ""
-                        if entry.notes:
-                            caption = f"{entry.notes} · {caption}" if caption else entry.notes
-                        ui.item_label(caption).props("caption")
-                    with ui.item_section().props("side"):
-                        if row and row.playable:
-                            ui.icon("music_note", color="primary").props('aria-label="Your part is here"')
-                        elif row and row.chart_id:
-                            ui.badge("other part", color="orange-9")
-                        else:
-                            ui.badge("no part", color="grey-6")
+        watcher = LiveWatcher(actor, state)
+        console: LiveConsole | None = None
+
+        async def call(item_id: int) -> None:
+            if console is not None:
+                await console.move(item_id=item_id)
+
+        if actor.is_leader:
+            view_holder: list[SetlistView] = []
+            console = LiveConsole(actor, setlist_id, watcher, lambda: view_holder[0].snapshot)
+            view = SetlistView(actor, snapshot, on_call=call)
+            view_holder.append(view)
+            view.add_buttons()
+        else:
+            LiveBanner(actor, watcher)
+            view = SetlistView(actor, snapshot)
+
+        def live_changed(_old: live.LiveState | None, new: live.LiveState | None) -> None:
+            view.mark_live(new.current_item_id if new is not None and new.setlist_id == setlist_id else None)
+
+        watcher.on_change(live_changed)
+        live_changed(None, state)
+        track_presence(actor, lambda: False)
     return None
+
+
+@router.get("/setlists/{setlist_id}/print.pdf")
+async def stage_print_pdf(request: Request, setlist_id: int) -> Response:
+    """The stage print: big type, one page per set, for the band's members only."""
+    actor = await current_actor(request)
+    async with db.session() as session:
+        setlist, sets = await setlists.print_sets(session, actor, setlist_id)
+    pages = [stage_print.PrintPage(part.label, [
+        stage_print.PrintSong(song.number, song.label, song.musical_key, song.notes,
+                              format_duration(song.duration_seconds)) for song in part.songs],
+        format_duration(part.seconds) + ("+" if part.unknown and part.seconds else ""))
+        for part in sets]
+    pdf = stage_print.render(setlist.name, pages)
+    filename = re.sub(r"[^A-Za-z0-9 _-]+", "", setlist.name).strip() or "setlist"
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{filename}.pdf"', "Cache-Control": "private, no-store"})

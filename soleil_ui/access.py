@@ -23,10 +23,15 @@ class Actor:
     email: str
     band_name: str = ""
     instruments: tuple[dict[str, Any], ...] = field(default=())
+    gig_id: int | None = None  # a substitute's one gig: all they may see of the band
 
     @property
     def is_leader(self) -> bool:
         return self.role == Role.LEADER
+
+    @property
+    def is_sub(self) -> bool:
+        return self.role == Role.SUB
 
     def require_leader(self) -> None:
         if not self.is_leader:

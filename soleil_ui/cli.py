@@ -64,6 +64,7 @@ async def _sync(band: int | None) -> int:
         return 1 if any(p.error for p in results) else 0
     finally:
         runtime.get_runtime().renderer.close()
+        runtime.get_runtime().engraver.close()
         await db.dispose()
 
 

@@ -44,6 +44,7 @@ def _ts(**kwargs: Any) -> Any:
 class Role(StrEnum):
     LEADER = "leader"
     MEMBER = "member"
+    SUB = "sub"  # a substitute for one gig: sees that gig and its setlist in their part, until ``expires_at``
 
 
 class ChartStatus(StrEnum):
@@ -81,6 +82,9 @@ class Membership(SQLModel, table=True):
     role: str = Field(default=Role.MEMBER, max_length=16)
     instruments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(default_factory=utcnow)
+    # A substitute's scope: the one gig they play (their membership goes with it) and when their access ends.
+    gig_id: int | None = Field(default=None, foreign_key="gig.id", ondelete="CASCADE")
+    expires_at: datetime | None = _ts(default=None)
 
 
 class AuthSession(SQLModel, table=True):
@@ -148,7 +152,11 @@ class Chart(SQLModel, table=True):
     part_key: str | None = Field(default=None, max_length=64)
     page_count: int = 0
     page_sizes: list[list[float]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # points
-    pdf_title: str | None = Field(default=None, max_length=300)
+    pdf_title: str | None = Field(default=None, max_length=300)  # the file's own title (PDF metadata, MusicXML...)
+    # MusicXML and ChordPro files are engraved for every part they can serve: those part keys (empty for a PDF),
+    # and the concert key the file is written in ("Bb", "Gm"; None when the file doesn't say and it can't be told).
+    parts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    source_key: str | None = Field(default=None, max_length=8)
     status: str = Field(default=ChartStatus.OK, max_length=16)
     problem: str | None = Field(default=None, max_length=500)
     manual: bool = False  # a leader assigned song/part by hand: sync never overrides it
@@ -170,6 +178,20 @@ class AudioTrack(SQLModel, table=True):
     duration_seconds: int | None = None
     manual: bool = False
     synced_at: datetime = _ts(default_factory=utcnow)
+
+
+class MemberSongPref(SQLModel, table=True):
+    """A member's own way of reading one song's generated part: another written key, an octave up or down."""
+
+    __tablename__ = "member_song_pref"
+    __table_args__ = (sa.UniqueConstraint("membership_id", "song_id", name="uq_member_song_pref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", index=True, ondelete="CASCADE")
+    membership_id: int = Field(foreign_key="membership.id", ondelete="CASCADE")
+    song_id: int = Field(foreign_key="song.id", index=True, ondelete="CASCADE")
+    musical_key: str | None = Field(default=None, max_length=8)  # the written key of my part; None: as engraved
+    octave_shift: int = 0  # -2..+2 after the automatic octave choice
+    updated_at: datetime = _ts(default_factory=utcnow)
 
 
 class Setlist(SQLModel, table=True):
@@ -213,6 +235,8 @@ class Gig(SQLModel, table=True):
     notes: str = Field(default="", max_length=2000)
     setlist_id: int | None = Field(default=None, foreign_key="setlist.id", ondelete="SET NULL")
     created_at: datetime = _ts(default_factory=utcnow)
+    ends_at: datetime | None = _ts(default=None)  # the last note; calendars show 3 hours when empty
+    history_recorded_at: datetime | None = _ts(default=None)  # when what was played went into ``performance``
 
 
 class Invite(SQLModel, table=True):
@@ -232,3 +256,107 @@ class Invite(SQLModel, table=True):
     expires_at: datetime = _ts()
     revoked_at: datetime | None = _ts(default=None)
     uses: int = 0
+
+
+class SetlistOp(SQLModel, table=True):
+    """One applied edit of a setlist, in the server's single order (``version``): the history undo walks back.
+
+    Every operation a leader sends gets a row, even one that found nothing to change (``effective`` false, e.g.
+    removing an item someone else had just removed), so the history accounts for each operation exactly once.
+    ``op_key`` is the sender's id for the operation: a retried request is recognised and not applied twice.
+    """
+
+    __tablename__ = "setlist_op"
+    __table_args__ = (
+        sa.UniqueConstraint("setlist_id", "version", name="uq_setlist_op_version"),
+        sa.UniqueConstraint("setlist_id", "op_key", name="uq_setlist_op_key"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", index=True, ondelete="CASCADE")
+    setlist_id: int = Field(foreign_key="setlist.id", ondelete="CASCADE")
+    version: int  # the setlist's version after this operation
+    kind: str = Field(max_length=16)  # insert | move | remove | edit | rename | undo
+    op_key: str | None = Field(default=None, max_length=64)
+    effective: bool = True
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # op, result, inverse
+    undo_of: int | None = Field(default=None, foreign_key="setlist_op.id", ondelete="SET NULL")
+    undone: bool = False
+    membership_id: int | None = Field(default=None, foreign_key="membership.id", ondelete="SET NULL")
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class LiveSession(SQLModel, table=True):
+    """A leader playing a setlist live: which entry is current. At most one open (``ended_at`` empty) per band.
+
+    ``seq`` counts the leader's moves, so a follower who hears of moves out of order keeps the newest.
+    """
+
+    __tablename__ = "live_session"
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", index=True, ondelete="CASCADE")
+    setlist_id: int = Field(foreign_key="setlist.id", ondelete="CASCADE")
+    gig_id: int | None = Field(default=None, foreign_key="gig.id", ondelete="SET NULL")
+    started_by: int | None = Field(default=None, foreign_key="membership.id", ondelete="SET NULL")
+    current_item_id: int | None = None  # no foreign key: an entry removed mid-gig leaves the live song in place
+    seq: int = 0
+    started_at: datetime = _ts(default_factory=utcnow)
+    ended_at: datetime | None = _ts(default=None)
+
+
+class LivePresence(SQLModel, table=True):
+    """One open page of a member while the band may be live: connected or not, following the leader or not.
+
+    Rows belong to the app instance that serves the page (``instance``), which refreshes ``seen_at``; rows of an
+    instance that died stop counting once they are stale.
+    """
+
+    __tablename__ = "live_presence"
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", index=True, ondelete="CASCADE")
+    membership_id: int = Field(foreign_key="membership.id", ondelete="CASCADE")
+    client_key: str = Field(max_length=64, unique=True)
+    instance: str = Field(max_length=64, index=True)
+    following: bool = False
+    connected: bool = True
+    seen_at: datetime = _ts(default_factory=utcnow)
+
+
+class GigAvailability(SQLModel, table=True):
+    """A member's answer for one gig: yes, no or maybe."""
+
+    __tablename__ = "gig_availability"
+    __table_args__ = (sa.UniqueConstraint("gig_id", "membership_id", name="uq_gig_availability_member"),)
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", index=True, ondelete="CASCADE")
+    gig_id: int = Field(foreign_key="gig.id", ondelete="CASCADE")
+    membership_id: int = Field(foreign_key="membership.id", ondelete="CASCADE")
+    status: str = Field(max_length=8)  # yes | no | maybe
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A member's private iCalendar feed: the secret lives only in the URL; the database keeps its SHA-256."""
+
+    __tablename__ = "calendar_feed"
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", index=True, ondelete="CASCADE")
+    membership_id: int = Field(foreign_key="membership.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts(default_factory=utcnow)
+    revoked_at: datetime | None = _ts(default=None)
+    last_used_at: datetime | None = _ts(default=None)
+
+
+class Performance(SQLModel, table=True):
+    """A song the band played: at a gig (its setlist when the gig was over) or called in live mode."""
+
+    __tablename__ = "performance"
+    __table_args__ = (sa.Index("ix_performance_band_song", "band_id", "song_id", "played_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", ondelete="CASCADE")
+    song_id: int | None = Field(default=None, foreign_key="song.id", ondelete="SET NULL")
+    title: str = Field(max_length=300)  # as it was called that night
+    gig_id: int | None = Field(default=None, foreign_key="gig.id", ondelete="SET NULL")
+    live_session_id: int | None = Field(default=None, foreign_key="live_session.id", ondelete="SET NULL")
+    position: int = 0
+    played_at: datetime = _ts(default_factory=utcnow)

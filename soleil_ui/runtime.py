@@ -1,4 +1,4 @@
-"""The process-wide services built once from settings: blob store, page renderer, library sources.
+"""The process-wide services built once from settings: blob store, page renderer, engraver, library sources.
 
 ``configure`` is called by the composition root (``main.py``) and by the CLI; tests call it with a
 temporary data dir. Everything else asks ``get_runtime()``, so there is one of each.
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .blobs import BlobStore
 from .db import db
+from .engraving import Engraver
 from .rendering import PageRenderer
 from .security import SecretBox
 from .settings import Settings
@@ -23,6 +24,7 @@ class Runtime:
     blobs: BlobStore
     renderer: PageRenderer
     secrets: SecretBox
+    engraver: Engraver  # MusicXML and ChordPro parts, engraved in worker processes (SVG pages and PDFs)
     started: asyncio.Event = field(default_factory=asyncio.Event)  # set once start-up work (demo seeding) is done
 
     @property
@@ -39,12 +41,14 @@ def configure(settings: Settings) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if _runtime is not None:
         _runtime.renderer.close()
+        _runtime.engraver.close()
     db.configure(settings.resolved_database_url)
     _runtime = Runtime(
         settings=settings,
         blobs=BlobStore(settings.data_dir / "blobs"),
         renderer=PageRenderer(settings.data_dir / "cache" / "pages"),
         secrets=SecretBox(settings.effective_secret_key()),
+        engraver=Engraver(settings.data_dir / "cache" / "engraved"),
     )
     return _runtime
 

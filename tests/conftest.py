@@ -116,6 +116,7 @@ async def core(app_env: Settings) -> AsyncIterator[runtime.Runtime]:
     await db.migrate()
     yield rt
     rt.renderer.close()
+    rt.engraver.close()
     await db.dispose()
 
 
@@ -130,6 +131,7 @@ async def user(app_env: Settings, caplog: pytest.LogCaptureFixture, request: pyt
         if errors:
             pytest.fail(f"unexpected ERROR logs: {[r.getMessage() for r in errors]}", pytrace=False)
     runtime.get_runtime().renderer.close()
+    runtime.get_runtime().engraver.close()
     hub.reset()
     await db.dispose()
 

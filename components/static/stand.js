@@ -2,6 +2,9 @@
 // Every page turn happens here, in the browser, with no server round trip: the websocket may be down on stage.
 // Pages are <img> nodes that were created, loaded and decoded ahead of time; a turn moves them into the spread.
 // Styles live in stand.css (added by stand.py). No libraries, no build step.
+// With a `songs` list (the setlist in the reader's part) previous/next song also happen here; without one, a setlist
+// made available offline (window.SoleilOffline, components/static/offline.js) stands in while the socket is down.
+// The reader's place (song and page) is kept in localStorage, so a reload, or the offline stand, opens right there.
 
 const NEXT_KEYS = new Set(["ArrowRight", "ArrowDown", "PageDown", " ", "Enter"]);
 const PREV_KEYS = new Set(["ArrowLeft", "ArrowUp", "PageUp", "Backspace"]);
@@ -12,6 +15,8 @@ const SWIPE_PX = 50; // shortest horizontal travel that turns
 const MAX_ZOOM = 4;
 const REPORT_MS = 400; // page_change debounce
 const GAP = 4; // px between two pages side by side
+const RESTORE_MS = 30 * 60 * 1000; // a reload within this time of the last turn opens at the same page
+const CHART_RE = /\/media\/charts\/(\d+)\/(?:pages|svg)\//; // a PDF page image or an engraved page
 
 const prefixed = (url) => (url && url.startsWith("/") ? (window.path_prefix || "") + url : url);
 const prefixedSrcset = (srcset) =>
@@ -34,11 +39,34 @@ const store = (key, on) => {
   }
 };
 
+const chartOf = (pages) => {
+  const match = CHART_RE.exec((pages && pages[0] && pages[0].src) || "");
+  return match ? Number(match[1]) : null;
+};
+const ago = (ms) => {
+  const minutes = Math.floor(ms / 60000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  return hours < 48 ? `${hours} h ago` : `${Math.floor(hours / 24)} days ago`;
+};
+const placeholder = (title, reason) => {
+  const esc = (t) => String(t || "").slice(0, 60).replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const svg =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="800" height="1035" viewBox="0 0 800 1035">' +
+    '<rect width="100%" height="100%" fill="#fff"/><text x="400" y="470" font-size="46" font-family="sans-serif" ' +
+    `text-anchor="middle">${esc(title)}</text><text x="400" y="540" font-size="26" font-family="sans-serif" ` +
+    `text-anchor="middle" fill="#666">${esc(reason)}</text></svg>`;
+  return [{ src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg), width: 800, height: 1035 }];
+};
+const offline = () => window.SoleilOffline;
+
 export default {
   template: `
     <div class="sl-stand" role="region" data-testid="stand"
         :class="{ 'sl-night': isNight, 'sl-fit-width': fitWidth, 'sl-zoomed': zoomed, 'sl-two-up': perView === 2 }"
-        :aria-label="'Chart: ' + title" :data-page="page" :data-pages="pages.length" :data-per-view="perView">
+        :aria-label="'Chart: ' + shownTitle" :data-page="page" :data-pages="shownPages.length" :data-per-view="perView"
+        :data-song="songIndex === null ? '' : songIndex" :data-online="String(online)">
       <div ref="viewport" class="sl-viewport" data-testid="stand-viewport"
           @pointerdown="onDown" @pointermove="onMove" @pointerup="onUp" @pointercancel="onCancel"
           @contextmenu.prevent @dragstart.prevent>
@@ -49,22 +77,23 @@ export default {
       </div>
       <div class="sl-indicator" :class="{ 'sl-flash': flash, 'sl-off': toolbar }" data-testid="stand-indicator"
           aria-live="polite">{{ indicator }}</div>
+      <div v-if="!online" class="sl-offline" data-testid="stand-offline" role="status">{{ offlineText }}</div>
       <template v-if="toolbar">
         <div class="sl-bar sl-top" role="toolbar" aria-label="Chart" data-testid="stand-toolbar">
           <button class="sl-btn" aria-label="Close chart" data-testid="stand-close" @click="act($event, 'close')">
             <span class="material-icons" aria-hidden="true">arrow_back</span></button>
-          <div class="sl-titles"><div class="sl-title">{{ title }}</div><div class="sl-part">{{ part_label }}</div></div>
+          <div class="sl-titles"><div class="sl-title">{{ shownTitle }}</div><div class="sl-part">{{ shownPart }}</div></div>
           <div class="sl-count" data-testid="stand-count">{{ indicator }}</div>
         </div>
         <div class="sl-bar sl-bottom" role="toolbar" aria-label="Stand controls">
-          <div v-if="prev_title || next_title" class="sl-songs">
-            <button v-if="prev_title" class="sl-btn sl-song" :aria-label="'Previous song: ' + prev_title"
+          <div v-if="prevTitle || nextTitle" class="sl-songs">
+            <button v-if="prevTitle" class="sl-btn sl-song" :aria-label="'Previous song: ' + prevTitle"
                 data-testid="stand-prev-song" @click="act($event, 'song', 'prev')">
-              <span class="material-icons" aria-hidden="true">skip_previous</span><span>{{ prev_title }}</span></button>
+              <span class="material-icons" aria-hidden="true">skip_previous</span><span>{{ prevTitle }}</span></button>
             <span v-else></span>
-            <button v-if="next_title" class="sl-btn sl-song" :aria-label="'Next song: ' + next_title"
+            <button v-if="nextTitle" class="sl-btn sl-song" :aria-label="'Next song: ' + nextTitle"
                 data-testid="stand-next-song" @click="act($event, 'song', 'next')">
-              <span>{{ next_title }}</span><span class="material-icons" aria-hidden="true">skip_next</span></button>
+              <span>{{ nextTitle }}</span><span class="material-icons" aria-hidden="true">skip_next</span></button>
           </div>
           <div class="sl-tools">
             <button class="sl-btn sl-turn" aria-label="Previous page" data-testid="stand-prev" :disabled="page === 0"
@@ -96,6 +125,11 @@ export default {
     chart_key: { type: Number, default: 0 },
     prev_title: String,
     next_title: String,
+    songs: { type: Array, default: null }, // [{title, part_label, pages, item_id, chart_id, explanation}]
+    song_index: { type: Number, default: 0 },
+    setlist_id: { type: Number, default: null },
+    standalone: Boolean, // the offline stand: no server at all
+    offline_since: { type: Number, default: 0 }, // standalone: when the data was last brought up to date
   },
   data() {
     return {
@@ -107,26 +141,59 @@ export default {
       zoomed: false,
       toolbar: false,
       flash: true,
+      songIndex: null, // index into songList of the song shown; null: the chart in the props
+      autoSongs: null, // offline, without `songs`: the setlist made available offline
+      online: !this.standalone,
+      lastUp: this.offline_since || Date.now(),
+      now: Date.now(),
     };
   },
   computed: {
+    songList() {
+      return this.songs && this.songs.length ? this.songs : this.autoSongs;
+    },
+    song() {
+      return this.songIndex !== null && this.songList ? this.songList[this.songIndex] || null : null;
+    },
+    shownTitle() {
+      return this.song ? this.song.title : this.title;
+    },
+    shownPart() {
+      return this.song ? this.song.part_label || "" : this.part_label;
+    },
+    shownPages() {
+      if (!this.song) return this.pages;
+      return this.song.pages && this.song.pages.length ? this.song.pages : placeholder(this.song.title, this.song.explanation);
+    },
+    prevTitle() {
+      return this.song ? this.songList[this.songIndex - 1]?.title : this.prev_title;
+    },
+    nextTitle() {
+      return this.song ? this.songList[this.songIndex + 1]?.title : this.next_title;
+    },
+    offlineText() {
+      return `offline · last update ${ago(this.now - this.lastUp)}`;
+    },
     perView() {
       return this.wide && !this.forceSingle ? 2 : 1;
     },
     indicator() {
-      const n = this.pages.length;
+      const n = this.shownPages.length;
       if (!n) return "–";
       const last = Math.min(n, this.page + this.perView);
       return last > this.page + 1 ? `${this.page + 1}–${last} / ${n}` : `${this.page + 1} / ${n}`;
     },
     atEnd() {
-      return this.page + this.perView > this.pages.length - 1;
+      return this.page + this.perView > this.shownPages.length - 1;
     },
   },
   watch: {
-    chart_key: { handler: "loadChart", flush: "post" },
+    chart_key: { handler: "serverChart", flush: "post" },
     night(on) {
       this.isNight = on;
+    },
+    isNight(on) {
+      store("night", on); // the offline stand opens in the same mode
     },
     perView: { handler: "render", flush: "post" },
     fitWidth: { handler: "render", flush: "post" },
@@ -149,7 +216,14 @@ export default {
     this.$el.dataset.wakeLock = "pending";
     this.acquireWakeLock();
     this.flashIndicator();
-    queueMicrotask(() => this.loadChart()); // after the app's mounted() has set window.path_prefix
+    this.songIndex = this.findSong();
+    if (!this.standalone) store("night", this.isNight);
+    this.clock = setInterval(() => (this.now = Date.now()), 15000);
+    queueMicrotask(() => {
+      // after the app's mounted() has set window.path_prefix and window.socket
+      this.loadChart(this.restoredPage());
+      if (!this.standalone) this.watchSocket();
+    });
   },
   beforeUnmount() {
     this.flushReport();
@@ -163,21 +237,37 @@ export default {
     clearTimeout(this.tapTimer);
     clearTimeout(this.flashTimer);
     clearTimeout(this.reportTimer);
+    clearInterval(this.clock);
+    this.unwatchSocket?.();
     this.wakeLock?.release().catch(() => {});
     this.cache.clear();
   },
   methods: {
     // --- chart and pages -------------------------------------------------------------------------
-    loadChart() {
+    loadChart(start = this.start_page) {
       this.cache.clear();
-      this.page = Math.max(0, Math.min(this.start_page || 0, this.pages.length - 1));
+      this.page = Math.max(0, Math.min(start || 0, this.shownPages.length - 1));
       this.resetZoom();
       this.measure();
       this.render();
       this.flashIndicator();
+      this.savePlace();
+    },
+    serverChart() {
+      // the server swapped the chart (set_chart): show it, and find it in the song list if there is one
+      this.songIndex = this.findSong();
+      this.loadChart();
+    },
+    findSong() {
+      const list = this.songList;
+      if (!list || !list.length) return null;
+      const chart = chartOf(this.pages);
+      const found = chart === null ? -1 : list.findIndex((s) => s.chart_id === chart);
+      if (found >= 0) return found;
+      return this.songs && this.songs.length && this.song_index < this.songs.length ? Math.max(0, this.song_index) : null;
     },
     goTo(target) {
-      const n = this.pages.length;
+      const n = this.shownPages.length;
       target = Math.max(0, Math.min(target, n - 1));
       if (!n || target === this.page) return false;
       this.page = target;
@@ -185,9 +275,135 @@ export default {
       this.$refs.viewport.scrollTop = 0;
       this.render();
       this.flashIndicator();
+      this.savePlace();
       clearTimeout(this.reportTimer);
       this.reportTimer = setTimeout(() => this.report(), REPORT_MS);
       return true;
+    },
+    // --- songs of a setlist, in the browser ------------------------------------------------------
+    songStep(direction) {
+      const list = this.songList;
+      if (!list || this.songIndex === null) {
+        // the server decides; offline it can't, and a request queued until the reconnect would jump the stand then
+        if (this.online) this.$emit("song_request", { direction });
+        return;
+      }
+      const target = this.songIndex + (direction === "next" ? 1 : -1);
+      if (target < 0 || target >= list.length) return;
+      this.flushReport();
+      this.songIndex = target;
+      this.loadChart(0);
+      this.toolbar = false;
+      this.tellSong();
+      const chart = list[target].chart_id;
+      const setlist = this.setlistId();
+      if (chart && setlist && /^\/stand\//.test(location.pathname)) {
+        history.replaceState(history.state, "", `/stand/${chart}?setlist=${setlist}`); // a reload opens this song
+      }
+    },
+    tellSong() {
+      if (!this.songs || !this.songs.length || this.songIndex === null) return;
+      const s = this.songs[this.songIndex];
+      try {
+        this.$emit("song_change", { index: this.songIndex, item_id: s.item_id ?? null, chart_id: s.chart_id ?? null });
+      } catch {
+        /* offline: told again on reconnect */
+      }
+    },
+    setlistId() {
+      if (this.setlist_id) return this.setlist_id;
+      const live = /^\/live\/(\d+)/.exec(location.pathname);
+      const query = /[?&]setlist=(\d+)/.exec(location.search);
+      return live ? Number(live[1]) : query ? Number(query[1]) : null;
+    },
+    // --- the reader's place, kept for reloads and the offline stand ------------------------------
+    savePlace() {
+      const keeper = offline()?.place;
+      if (!keeper) return;
+      const chart = chartOf(this.shownPages);
+      const setlist = this.setlistId();
+      let path = location.pathname + location.search;
+      const before = keeper.get();
+      if (/^\/live\//.test(location.pathname)) path = location.pathname;
+      else if (this.standalone && before?.path?.startsWith("/live/") && before.setlist_id === setlist) path = before.path;
+      else if (chart) path = `/stand/${chart}` + (setlist ? `?setlist=${setlist}` : "");
+      else if (this.standalone) path = setlist ? `/live/${setlist}` : "/";
+      keeper.set({ setlist_id: setlist, chart_id: chart, item_id: this.song?.item_id ?? null, page: this.page, path });
+    },
+    restoredPage() {
+      // a reload (by the reader, by NiceGUI after a long outage, or back from the offline stand) keeps the page
+      if (this.standalone || this.start_page) return this.start_page;
+      const place = offline()?.place.get();
+      const chart = chartOf(this.shownPages);
+      if (!place || !chart || place.chart_id !== chart || Date.now() - place.t > RESTORE_MS) return 0;
+      if ((place.setlist_id ?? null) !== (this.setlistId() ?? null)) return 0;
+      if (place.page > 0) this.reportTimer = setTimeout(() => this.report(), REPORT_MS); // tell the server too
+      return place.page;
+    },
+    // --- the connection: an indicator that never blocks, and catching up when it returns -----------
+    watchSocket() {
+      const socket = window.socket;
+      if (!socket) return setTimeout(() => !this.gone && this.watchSocket(), 200);
+      const up = () => this.connection(true);
+      const down = () => this.connection(false);
+      // NiceGUI reloads the page when a reconnect attempt times out; on the stand that would blank the chart on a
+      // flapping network, so keep socket.io retrying instead (the other reasons to reload stay as they are).
+      socket.off("connect_error");
+      socket.on("connect_error", (error) => {
+        if (error?.message === "Implicit handshake failed") location.reload();
+        else if (error?.message === "timeout") socket.io.opts.transports = ["polling", "websocket"];
+      });
+      // the device saying it lost the network is news sooner than the socket's heartbeat
+      const device = () => (navigator.onLine ? socket.connected && up() : down());
+      socket.on("connect", up);
+      socket.on("disconnect", down);
+      window.addEventListener("offline", device);
+      window.addEventListener("online", device);
+      this.unwatchSocket = () => {
+        socket.off("connect", up);
+        socket.off("disconnect", down);
+        window.removeEventListener("offline", device);
+        window.removeEventListener("online", device);
+      };
+      if (!socket.connected && window.did_handshake) down();
+    },
+    connection(up) {
+      if (up === this.online || this.gone) return;
+      this.online = up;
+      this.now = Date.now();
+      if (!up) {
+        this.lastUp = this.now;
+        this.useOfflineSet();
+        return;
+      }
+      this.lastUp = this.now;
+      const chart = chartOf(this.pages);
+      if (this.autoSongs) {
+        const shown = this.song?.chart_id ?? null;
+        if (this.song && shown !== chart) {
+          // the server still shows the song before the reader moved on offline: open the reader's song afresh
+          this.savePlace();
+          const setlist = this.setlistId();
+          return location.replace(shown ? `/stand/${shown}?setlist=${setlist}` : `/live/${setlist}`);
+        }
+        this.autoSongs = null;
+        this.songIndex = this.findSong();
+      }
+      this.tellSong();
+      this.report(); // the server hears the page the reader is on now
+    },
+    useOfflineSet() {
+      const setlist = this.setlistId();
+      if ((this.songs && this.songs.length) || !setlist || !offline()) return;
+      offline()
+        .loadSet(setlist)
+        .then((set) => {
+          if (!set || this.online || this.gone || this.autoSongs) return;
+          this.autoSongs = set.songs || [];
+          this.songIndex = this.findSong();
+          if (this.songIndex === null) this.autoSongs = null; // this chart isn't in the offline set
+        })
+        .catch(() => {});
     },
     next() {
       return !this.atEnd && this.goTo(this.page + this.perView);
@@ -202,7 +418,7 @@ export default {
       clearTimeout(this.reportTimer);
       this.reportTimer = null;
       try {
-        this.$emit("page_change", { page: this.page, pages: this.pages.length }); // fire and forget
+        this.$emit("page_change", { page: this.page, pages: this.shownPages.length }); // fire and forget
       } catch {
         /* offline: the place is kept here anyway */
       }
@@ -210,7 +426,7 @@ export default {
     image(i) {
       let entry = this.cache.get(i);
       if (entry) return entry;
-      const p = this.pages[i];
+      const p = this.shownPages[i];
       const img = new Image();
       entry = { img, ready: false };
       this.cache.set(i, entry);
@@ -231,13 +447,13 @@ export default {
       return entry;
     },
     render() {
-      const n = this.pages.length;
+      const n = this.shownPages.length;
       [this.$refs.slot0, this.$refs.slot1].forEach((slot, k) => {
         if (!slot) return;
         const i = this.page + k;
         if (k >= this.perView || i >= n) return slot.replaceChildren();
         const { img } = this.image(i);
-        img.alt = `${this.title}, page ${i + 1} of ${n}`;
+        img.alt = `${this.shownTitle}, page ${i + 1} of ${n}`;
         if (slot.firstChild !== img) slot.replaceChildren(img);
       });
       this.layout();
@@ -250,7 +466,7 @@ export default {
       const wanted = [];
       for (let k = 1; k <= 2 * v; k++) wanted.push(first + v - 1 + k);
       for (let k = 1; k <= v; k++) wanted.push(first - k);
-      for (const i of wanted) if (i >= 0 && i < this.pages.length) this.image(i);
+      for (const i of wanted) if (i >= 0 && i < this.shownPages.length) this.image(i);
       for (const i of this.cache.keys()) if (i < first - 2 * v || i > first + 4 * v) this.cache.delete(i);
       this.markReady();
     },
@@ -269,7 +485,7 @@ export default {
     box(i) {
       // CSS size of page i in the current layout (before zoom)
       const vp = this.$refs.viewport;
-      const p = this.pages[i] || {};
+      const p = this.shownPages[i] || {};
       const ratio = (p.width || 800) / (p.height || 1035);
       const W = vp?.clientWidth || window.innerWidth;
       const H = vp?.clientHeight || window.innerHeight;
@@ -422,7 +638,7 @@ export default {
       } else if (key === "Home") {
         this.goTo(0);
       } else if (key === "End") {
-        this.goTo(this.pages.length - this.perView);
+        this.goTo(this.shownPages.length - this.perView);
       } else return;
       e.preventDefault();
     },
@@ -431,9 +647,12 @@ export default {
       if (e.detail) e.currentTarget.blur(); // a tapped button must not keep focus, or a pedal's Space/Enter would press it
       if (what === "close") {
         this.flushReport();
-        this.$emit("close");
+        // offline the server can't answer (and a queued "close" would send the reader away on reconnect):
+        // the offline stand's list of sets instead
+        if (!this.online && !this.standalone) location.assign("/offline#list");
+        else this.$emit("close");
       }
-      else if (what === "song") this.$emit("song_request", { direction: arg });
+      else if (what === "song") this.songStep(arg);
       else if (what === "prev") this.prev();
       else if (what === "next") this.next();
       else if (what === "night") {

@@ -47,15 +47,19 @@ async def resolve(session: AsyncSession, token: str | None) -> Actor:
     record = await _live_session(session, token)
     query = (select(Membership, User, Band).join(User, col(User.id) == Membership.user_id)
              .join(Band, col(Band.id) == Membership.band_id).where(Membership.user_id == record.user_id))
-    rows = (await session.exec(query.order_by(col(Membership.id)))).all()
+    every = (await session.exec(query.order_by(col(Membership.id)))).all()
+    now = utcnow()
+    rows = [r for r in every if r[0].expires_at is None or r[0].expires_at > now]  # a sub's gig is over
     if not rows:
+        if every:
+            raise NotSignedIn("Your access as a substitute has ended. Thanks for playing!")
         raise NotSignedIn("You're not a member of any band yet. Ask your band leader for an invite.")
     chosen = next((r for r in rows if r[0].band_id == record.band_id), rows[0])
     membership, user, band = chosen
     assert membership.id is not None and user.id is not None and band.id is not None
     return Actor(user_id=user.id, band_id=band.id, membership_id=membership.id, role=membership.role,
                  name=user.name or user.email, email=user.email, band_name=band.name,
-                 instruments=tuple(membership.instruments))
+                 instruments=tuple(membership.instruments), gig_id=membership.gig_id)
 
 
 async def user_bands(session: AsyncSession, user_id: int) -> list[Band]:

@@ -3,7 +3,14 @@
 Idempotent and incremental: a file whose checksum is unchanged costs nothing; a renamed or moved file keeps
 its id on Drive, and locally is recognised by its checksum, so a leader's manual assignment follows it.
 One broken file is recorded with its reason and never stops the others. Blocking work (listing, fetching,
-PDFium) runs in threads or the renderer's process pool; the event loop only does bookkeeping.
+PDFium, verovio) runs in threads, the renderer's process pool or the engraver's workers; the event loop only does
+bookkeeping.
+
+MusicXML (.musicxml/.xml/.mxl) and ChordPro (.cho/.chordpro/.chopro/.crd, and a .txt whose content is ChordPro)
+are inspected by the engraver instead of PDFium: their title, concert key and every part they can serve are
+recorded (``Chart.parts``, ``Chart.source_key``), and their page count is that of the chart's own part. A score
+with no part in its name is filed under the part it is written as (its own staves say what they are), not left
+Unsorted. A .txt that isn't ChordPro is not a library file, like any other document.
 """
 
 from __future__ import annotations
@@ -19,15 +26,22 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..db import db
+from ..engraving import detect_kind
+from ..engraving.chordpro import MAX_BYTES as CHORDPRO_MAX_BYTES
 from ..errors import BrokenFile, SoleilError, UpstreamUnavailable
 from ..events import Event, hub
-from ..models import AudioTrack, Chart, ChartStatus, LibrarySource, SetlistItem, Song, utcnow
-from ..naming import ParsedName, choose_title, parse_filename, search_key
+from ..models import AudioTrack, Chart, ChartStatus, LibrarySource, Membership, SetlistItem, Song, utcnow
+from ..naming import NO_PART, NOT_MUSIC, ParsedName, choose_title, parse_filename, search_key
+from ..parts import PartRef, best_part, members_from_json, sort_parts
 from ..runtime import Runtime, get_runtime
 from ..sources.base import ChartSource, SourceFile
+from .library import ENGRAVE_KINDS, GENERATED_KINDS, engrave_spec, engraved_part, file_hint
 
 log = logging.getLogger(__name__)
 CHART_KINDS = {"chart", "notation", "chordpro"}
+GENERATED_WIDTH = 800  # the stand's layout width for engraved parts: what the page count and pre-rendering use
+_NOT_CHORDPRO: dict[str, None] = {}  # checksums of .txt files that aren't chord sheets (not fetched again)
+_NOT_CHORDPRO_MAX = 10_000
 
 
 @dataclass
@@ -48,9 +62,10 @@ class SyncProgress:
     error: str | None = None
     seconds: float = 0.0
     new_checksums: list[str] = field(default_factory=list)
+    new_generated: list[int] = field(default_factory=list)  # chart ids of new MusicXML/ChordPro files
 
     def as_payload(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if k != "new_checksums"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("new_checksums", "new_generated")}
 
 
 _progress: dict[int, SyncProgress] = {}
@@ -105,8 +120,9 @@ async def sync_band(band_id: int, source: ChartSource, *, prerender: bool = True
             progress.seconds = round(time.monotonic() - started, 3)
             await _record_outcome(band_id, progress.error)
             report()
-        if prerender and progress.new_checksums:
-            _prerendering[band_id] = asyncio.get_running_loop().create_task(_prerender(progress.new_checksums))
+        if prerender and (progress.new_checksums or progress.new_generated):
+            _prerendering[band_id] = asyncio.get_running_loop().create_task(
+                _prerender(progress.new_checksums, band_id, progress.new_generated))
         return progress
 
 
@@ -127,14 +143,42 @@ async def _record_outcome(band_id: int, error: str | None) -> None:
             session.add(record)
 
 
-async def _prerender(checksums: list[str]) -> None:
-    """Render the common widths ahead of time so a musician's first open is a cache hit."""
+async def _prerender(checksums: list[str], band_id: int | None = None, generated: list[int] | None = None) -> None:
+    """Render the common widths ahead of time so a musician's first open is a cache hit; engrave the parts the
+    band's members will open from new MusicXML/ChordPro files."""
     runtime = get_runtime()
     for checksum in checksums:
         try:
             await runtime.renderer.prerender(checksum, lambda c=checksum: runtime.blobs.read(c))
         except Exception:
             log.warning("pre-rendering %s failed", checksum, exc_info=True)
+    if band_id is not None and generated:
+        try:
+            await _prerender_generated(band_id, generated)
+        except Exception:
+            log.warning("engraving ahead for band %s failed", band_id, exc_info=True)
+
+
+async def _prerender_generated(band_id: int, chart_ids: list[int]) -> None:
+    """Each member's part (their best match, engraved for their instrument) of each new generated chart, at the
+    stand's width. A part that fails is left for the stand to report (the engraver remembers the failure)."""
+    runtime = get_runtime()
+    async with db.session() as session:
+        charts = (await session.exec(select(Chart).where(Chart.band_id == band_id, col(Chart.id).in_(chart_ids),
+                                                         Chart.status == ChartStatus.OK))).all()
+        rows = (await session.exec(select(Membership.instruments).where(Membership.band_id == band_id))).all()
+    members = [members_from_json(r) for r in rows]
+    for chart in charts:
+        keys = {chart.part_key or ""}
+        available = [p for p in map(PartRef.try_from_key, chart.parts or ()) if p is not None]
+        for member in members:
+            match = best_part(member, available)
+            part = engraved_part(match, chart) if match.part is not None else None
+            if part is not None:
+                keys.add(part.key())
+        specs = [engrave_spec(chart, k) for k in sorted(keys) if PartRef.try_from_key(k) is not None]
+        await runtime.engraver.prerender(chart.checksum, specs, lambda c=chart.checksum: runtime.blobs.read(c),
+                                         widths=(GENERATED_WIDTH,))
 
 
 @dataclass
@@ -194,12 +238,19 @@ async def _apply(band_id: int, source: ChartSource, listing: _Listing, progress:
     last_report = time.monotonic()
     for index, file in enumerate(files):
         parsed = parse_filename(file.name, file.folder)
+        prefetched = None
+        if _maybe_chord_sheet(file, parsed):
+            parsed, prefetched = await _text_chord_sheet(file, charts.get(file.id), source)
+            if parsed is None:  # not ChordPro: not a library file (and no longer one, if it used to be)
+                gone_ids.add(file.id)
+                progress.done = index + 1
+                continue
         seen.add(file.id)
         if parsed.kind == "audio":
             await _sync_audio(band_id, source, file, parsed, tracks.get(file.id), songs, progress, runtime)
         elif parsed.kind in CHART_KINDS:
             await _sync_chart(band_id, source, file, parsed, charts.get(file.id), gone_by_checksum, songs,
-                              progress, runtime)
+                              progress, runtime, prefetched)
         progress.done = index + 1
         if time.monotonic() - last_report > 0.25:
             report()
@@ -215,6 +266,40 @@ async def _apply(band_id: int, source: ChartSource, listing: _Listing, progress:
             await session.exec(delete(AudioTrack).where(col(AudioTrack.id).in_(stale_tracks)))  # type: ignore
         progress.removed = len(stale_charts) + len(stale_tracks)
         await _drop_empty_songs(session, band_id)
+
+
+def _maybe_chord_sheet(file: SourceFile, parsed: ParsedName) -> bool:
+    """A .txt document might be a ChordPro sheet: only its content can tell."""
+    return parsed.kind == "other" and parsed.unsorted_reason == NOT_MUSIC and file.name.lower().endswith(".txt")
+
+
+def _as_chord_sheet(file: SourceFile) -> ParsedName:
+    """A .txt chord sheet's name read like a .cho one's (no part named: the Chords part)."""
+    return parse_filename(file.name[:-4] + ".cho", file.folder)
+
+
+async def _text_chord_sheet(file: SourceFile, existing: Chart | None, source: ChartSource
+                            ) -> tuple[ParsedName | None, bytes | None]:
+    """A .txt that is ChordPro, parsed as one (with its bytes, when they had to be fetched to tell); else None."""
+    if existing is not None and existing.checksum == file.checksum:
+        return _as_chord_sheet(file), None  # recognised before and unchanged
+    if (file.checksum and file.checksum in _NOT_CHORDPRO) or file.size > CHORDPRO_MAX_BYTES:
+        return None, None
+    try:
+        data = await asyncio.to_thread(source.fetch, file.id)
+        kind = await asyncio.to_thread(detect_kind, data, file.name)
+    except BrokenFile:  # "This text file isn't a ChordPro chord sheet"
+        kind = None
+    except SoleilError as exc:
+        log.warning("could not read %s: %s", file.name, exc.detail)
+        return None, None
+    if kind != "chordpro":
+        if file.checksum:
+            _NOT_CHORDPRO[file.checksum] = None
+            while len(_NOT_CHORDPRO) > _NOT_CHORDPRO_MAX:
+                _NOT_CHORDPRO.pop(next(iter(_NOT_CHORDPRO)))
+        return None, None
+    return _as_chord_sheet(file), data
 
 
 async def _drop_empty_songs(session: AsyncSession, band_id: int) -> None:
@@ -248,7 +333,7 @@ async def _song_for(band_id: int, parsed: ParsedName, pdf_title: str | None, son
 
 async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parsed: ParsedName,
                       existing: Chart | None, gone_by_checksum: dict[str, Chart], songs: dict[str, Song],
-                      progress: SyncProgress, runtime: Runtime) -> None:
+                      progress: SyncProgress, runtime: Runtime, prefetched: bytes | None = None) -> None:
     if existing and existing.checksum == file.checksum and existing.file_name == file.name \
             and existing.folder == "/".join(file.folder):
         progress.unchanged += 1
@@ -258,9 +343,17 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
     carried = moved_from or existing
     chart.file_name, chart.folder, chart.mime_type = file.name[:512], "/".join(file.folder)[:1024], file.mime_type
     chart.kind, chart.size, chart.modified_at, chart.synced_at = parsed.kind, file.size, file.modified, utcnow()
-    if carried is not None and carried.checksum == file.checksum and carried.status != ChartStatus.BROKEN:
+    part = parsed.part
+    generated = parsed.kind in GENERATED_KINDS
+    if generated and carried is not None and carried.manual:  # the leader's part stands in for the name's
+        chart.manual, chart.part_key = True, carried.part_key
+        part = PartRef.try_from_key(carried.part_key) or part
+    if not generated and carried is not None and carried.checksum == file.checksum \
+            and carried.status != ChartStatus.BROKEN:
         chart.page_count, chart.pdf_title, chart.status, chart.problem, chart.page_sizes = (
             carried.page_count, carried.pdf_title, carried.status, carried.problem, carried.page_sizes)
+    elif generated:  # re-read even when only renamed: the part its name gives may change what it serves
+        part = await _read_generated(chart, source, file, parsed, part, runtime, progress, prefetched)
     else:
         await _read_chart(chart, source, file, parsed, runtime, progress)
     chart.checksum = file.checksum
@@ -268,12 +361,15 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
         chart.manual, chart.song_id, chart.part_key = True, carried.song_id, carried.part_key
         chart.status = ChartStatus.OK if chart.status != ChartStatus.BROKEN else chart.status
     elif chart.status != ChartStatus.BROKEN:
-        if parsed.unsorted_reason or parsed.part is None:
-            chart.status, chart.problem = ChartStatus.UNSORTED, parsed.unsorted_reason or "No part in the file name"
+        reason = parsed.unsorted_reason
+        if generated and reason == NO_PART and part is not None:
+            reason = None  # the file itself says which part it is
+        if reason or part is None:
+            chart.status, chart.problem = ChartStatus.UNSORTED, reason or "No part in the file name"
             chart.song_id, chart.part_key = None, None
         else:
             song = await _song_for(band_id, parsed, chart.pdf_title, songs)
-            chart.song_id, chart.part_key = song.id, parsed.part.key()
+            chart.song_id, chart.part_key = song.id, part.key()
             chart.status, chart.problem = ChartStatus.OK, None
     if chart.status == ChartStatus.BROKEN:
         progress.broken += 1
@@ -283,6 +379,8 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
         if moved_from is not None:
             await session.exec(delete(Chart).where(Chart.id == moved_from.id))  # type: ignore[call-overload]
         session.add(chart)
+    if generated and chart.status == ChartStatus.OK and chart.id is not None:
+        progress.new_generated.append(chart.id)
     if existing is None and moved_from is None:
         progress.added += 1
     else:
@@ -307,6 +405,39 @@ async def _read_chart(chart: Chart, source: ChartSource, file: SourceFile, parse
     except SoleilError as exc:
         chart.status, chart.problem = ChartStatus.BROKEN, exc.user_message
         log.warning("could not read %s: %s", file.name, exc.detail)
+
+
+async def _read_generated(chart: Chart, source: ChartSource, file: SourceFile, parsed: ParsedName,
+                          part: PartRef | None, runtime: Runtime, progress: SyncProgress,
+                          prefetched: bytes | None) -> PartRef | None:
+    """Fetch (or reuse the stored copy), store and inspect a MusicXML or ChordPro file; count the pages of the part
+    it will be filed under. Returns that part (the one its name gives, else the one it is written as). A file that
+    can't be used is recorded broken with the engraver's reason, never raised."""
+    kind = ENGRAVE_KINDS[parsed.kind]
+    try:
+        data = prefetched
+        if data is None and runtime.blobs.has(file.checksum):
+            data = await asyncio.to_thread(runtime.blobs.read, file.checksum)
+        if data is None:
+            data = await asyncio.to_thread(source.fetch, file.id)
+        chart.kind, chart.checksum = parsed.kind, file.checksum
+        info = await runtime.engraver.inspect(data, file.name, file_hint(chart), kind=kind)
+        part = part or info.default_part
+        chart.part_key = part.key()  # what engrave_spec reads
+        count = await runtime.engraver.page_count(file.checksum, engrave_spec(chart, part.key()), GENERATED_WIDTH,
+                                                  lambda: data)
+        await asyncio.to_thread(runtime.blobs.put, file.checksum, data)
+        chart.page_count, chart.page_sizes = count, []
+        chart.pdf_title, chart.source_key = (info.title or None), info.key
+        chart.parts = [p.key() for p in sort_parts({*info.available, part})]
+        chart.status, chart.problem = ChartStatus.OK, None
+        return part
+    except BrokenFile as exc:
+        chart.status, chart.problem, chart.page_count, chart.parts = ChartStatus.BROKEN, exc.user_message, 0, []
+    except SoleilError as exc:
+        chart.status, chart.problem, chart.parts = ChartStatus.BROKEN, exc.user_message, []
+        log.warning("could not read %s: %s", file.name, exc.detail)
+    return part
 
 
 async def _sync_audio(band_id: int, source: ChartSource, file: SourceFile, parsed: ParsedName,

@@ -1,0 +1,192 @@
+"""The installable app and offline sets, as widgets pages compose.
+
+``head()`` (called by ``layout.theme()``, so on every page) adds the web app manifest, the theme colour, the
+Apple touch icon and ``static/offline.js``, which registers the service worker (``static/sw.js``, served at
+``/sw.js`` by ``pages/pwa.py``). On a signed-in page it also listens for a leader's "prepare this set" call.
+
+Widgets (all the work happens in the browser, in ``offline.js``; the server only renders them):
+
+* ``offline_button(setlist_id, name)``: "Make available offline" for a setlist (or a gig's setlist), with
+  progress, size and state (``data-state``: none, downloading, ready, stale, error, unsupported).
+* ``offline_status()``: a quiet "Offline" chip while the page's connection is down.
+* ``offline_storage()``: how many sets this device keeps and the space they take.
+* ``prepare_button(actor, setlist_id, name)``: a leader asks every member's device to get the set ready.
+* ``sign_out()``: the account menu's Sign out: clears this device's offline data, then signs out.
+
+A leader's request reaches devices open now as a hub event (``PREPARE_TOPIC``) and devices opened later through
+``/pwa/scope``, which reads ``prepare_requests``: kept in ``app.storage.general[PREPARE_KEY]`` as
+``{"<band id>": {"<setlist id>": {"name", "audio", "at" (ISO time), "by"}}}`` (NiceGUI's JSON file in the
+storage directory, one per instance: with several instances a device may hear of a request only from the one
+that stored it, or when it is open). Requests expire after ``PREPARE_DAYS``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import weakref
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from nicegui import Client, app, background_tasks, ui
+
+from soleil_ui.access import Actor
+from soleil_ui.db import db
+from soleil_ui.events import Event, hub
+from soleil_ui.services import offline
+
+from .live import listen
+from .session import actor_or_none, token_of
+
+log = logging.getLogger(__name__)
+THEME_COLOR = "#2f4858"
+ACCENT_COLOR = "#b3541e"
+PREPARE_TOPIC = "offline:prepare"
+PREPARE_KEY = "soleil.offline.prepare"
+PREPARE_DAYS = 30
+
+HEAD_HTML = f"""
+<link rel="manifest" href="/manifest.webmanifest">
+<meta name="theme-color" content="{THEME_COLOR}">
+<meta name="mobile-web-app-capable" content="yes">
+<meta name="apple-mobile-web-app-capable" content="yes">
+<meta name="apple-mobile-web-app-status-bar-style" content="black">
+<meta name="apple-mobile-web-app-title" content="SOLEil">
+<link rel="apple-touch-icon" href="/pwa/icons/apple-touch-icon.png">
+<script src="/pwa/offline.js" defer></script>
+"""
+
+# Clear this device's offline data (service worker caches, the reader's place), then sign out; never hangs.
+SIGN_OUT_JS = """
+(window.SoleilOffline ? window.SoleilOffline.clear() : Promise.resolve())
+  .catch(() => {}).finally(() => { window.location.href = '/auth/logout'; });
+"""
+
+_with_head: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+def head() -> None:
+    """Manifest, theme colour, icons and the offline script; once per page. Signed in: hear leaders' requests."""
+    client = ui.context.client
+    if client in _with_head:
+        return
+    _with_head.add(client)
+    ui.add_head_html(HEAD_HTML)
+    if token_of(client.request):
+        background_tasks.create(_listen_for_requests(client), name="listen for offline requests")
+
+
+async def _listen_for_requests(client: Client) -> None:
+    try:
+        actor = await actor_or_none(client.request)
+    except Exception:
+        log.warning("could not resolve the page's member for offline requests", exc_info=True)
+        return
+    if actor is None or client.is_deleted:
+        return
+
+    def heard(event: Event) -> None:
+        setlist_id, audio = int(event.payload.get("setlist", 0)), bool(event.payload.get("audio"))
+        name = json.dumps(str(event.payload.get("name", "")))
+        client.run_javascript(f"window.SoleilOffline && window.SoleilOffline.prepare({setlist_id}, "
+                              f"{'true' if audio else 'false'}, {name})")
+
+    with client:
+        listen(actor.band_id, PREPARE_TOPIC, heard)
+
+
+def sign_out() -> None:
+    """The account menu's "Sign out": the device forgets this person's offline sets first."""
+    ui.run_javascript(SIGN_OUT_JS)
+
+
+def offline_button(setlist_id: int, name: str = "", *, audio: bool = True) -> ui.element:
+    """Make a setlist available offline on this device; shows progress, size and whether it is ready or stale."""
+    head()
+    element = ui.element("soleil-offline-set").classes("w-full")
+    element._props.update({"setlist": str(setlist_id), "name": name, "data-testid": f"offline-set-{setlist_id}"})
+    if not audio:
+        element._props["no-audio"] = ""
+    return element
+
+
+def offline_status() -> ui.element:
+    """A small "Offline" chip, visible only while this page's connection to the server is down."""
+    head()
+    return ui.element("soleil-offline-status").props('data-testid="offline-status"')
+
+
+def offline_storage() -> ui.element:
+    """How many sets this device keeps offline, the space they take and what is left."""
+    head()
+    return ui.element("soleil-offline-storage").classes("text-sm text-grey-8").props(
+        'data-testid="offline-storage"')
+
+
+# --- a leader's request to every member's device --------------------------------------------------------------------
+def _requests() -> dict[str, dict[str, dict[str, Any]]]:
+    stored = app.storage.general.get(PREPARE_KEY)
+    return stored if isinstance(stored, dict) else {}
+
+
+def prepare_requests(band_id: int) -> dict[int, dict[str, Any]]:
+    """The band's standing requests, newest first, expired ones dropped."""
+    cutoff = datetime.now(UTC) - timedelta(days=PREPARE_DAYS)
+    result = {}
+    for key, value in (_requests().get(str(band_id)) or {}).items():
+        try:
+            at = datetime.fromisoformat(str(value.get("at")))
+        except ValueError:
+            continue
+        if at >= cutoff and key.isdigit():
+            result[int(key)] = dict(value)
+    return dict(sorted(result.items(), key=lambda kv: kv[1]["at"], reverse=True))
+
+
+async def ask_devices(actor: Actor, setlist_id: int, *, audio: bool = False) -> None:
+    """Leaders only: every member's device gets this set ready (open now: at once; others when next opened)."""
+    async with db.session() as session:
+        name = await offline.check_prepare(session, actor, setlist_id)
+    requests = _requests()
+    band = dict(requests.get(str(actor.band_id)) or {})
+    band[str(setlist_id)] = {"name": name, "audio": audio, "at": datetime.now(UTC).isoformat(), "by": actor.name}
+    app.storage.general[PREPARE_KEY] = {**requests, str(actor.band_id): band}
+    await hub.publish(Event(actor.band_id, PREPARE_TOPIC, {"setlist": setlist_id, "audio": audio, "name": name}))
+
+
+def cancel_request(actor: Actor, setlist_id: int) -> None:
+    actor.require_leader()
+    requests = _requests()
+    band = {k: v for k, v in (requests.get(str(actor.band_id)) or {}).items() if k != str(setlist_id)}
+    app.storage.general[PREPARE_KEY] = {**requests, str(actor.band_id): band}
+
+
+def prepare_button(actor: Actor, setlist_id: int, name: str = "") -> ui.element | None:
+    """For leaders: "Ask everyone's devices to get this set ready", and whether it was asked already."""
+    if not actor.is_leader:
+        return None
+    with ui.row().classes("w-full items-center gap-2 no-wrap") as row:
+        note = ui.label().classes("text-xs text-grey-7 grow")
+        audio = ui.checkbox("with recordings").props("dense").classes("text-xs")
+        button = ui.button("Ask every device", icon="campaign").props(
+            'flat dense no-caps aria-label="Ask every device to prepare"')
+        button.mark(f"prepare-{setlist_id}")
+
+    def show() -> None:
+        request = prepare_requests(actor.band_id).get(setlist_id)
+        if request:
+            when = datetime.fromisoformat(request["at"]).strftime("%d %b %H:%M UTC")
+            note.set_text(f"Everyone's devices were asked to prepare it ({when}).")
+            button.props("color=positive")
+        else:
+            note.set_text("Ask every member's device to prepare it for the gig")
+            button.props("color=primary")
+
+    async def ask() -> None:
+        await ask_devices(actor, setlist_id, audio=bool(audio.value))
+        show()
+        ui.notify(f"Asked every device to get “{name or 'the set'}” ready offline.", type="positive")
+
+    button.on_click(ask)
+    show()
+    return row

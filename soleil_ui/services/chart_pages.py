@@ -1,0 +1,138 @@
+"""The one place that turns a chart and a part into the stand's page list, for PDFs and engraved parts alike.
+
+``stand_pages(chart, part_key, concert_key=..., pref=..., width=...)`` returns ``[{src, srcset?, width, height}]``,
+what ``components.stand.Stand`` takes, in reading order:
+
+- a PDF: one image URL per page (``/media/charts/{id}/pages/{n}?w=800&v=<checksum16>``) with every standard width
+  in ``srcset`` (the browser picks its size) and the height from the PDF's own page size;
+- a MusicXML or ChordPro part: one SVG URL per page (``/media/charts/{id}/svg/{n}?w=800&part=…&v=<checksum16>``,
+  the query being ``EngraveSpec.to_params()``), no ``srcset`` (a width is a layout, not a resolution: each width
+  has its own line breaks and page count), Letter-shaped. Counting the pages engraves the part (a cache hit after
+  the first time, and after sync's pre-rendering for the band's own parts); an unusable file raises ``BrokenFile``.
+
+URLs carry the file's checksum, so the media routes answer them ``immutable`` and the service worker can keep them:
+a changed file gets new URLs. ``resolved_pages`` does the same for a ``library.ResolvedChart`` (its ``spec_params``
+already hold the night's key and the member's preference). Plain async functions, no UI: the stand page, the offline
+service and the print routes share them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import replace
+from urllib.parse import urlencode
+
+from ..engraving import EngraveSpec
+from ..engraving.musicxml import LETTER_RATIO
+from ..models import Chart
+from ..rendering import WIDTHS, snap_width
+from ..runtime import get_runtime
+from .library import (
+    ENGRAVE_KINDS,
+    KeyPref,
+    ResolvedChart,
+    engrave_spec,
+    file_hint,
+    is_generated,
+    same_key,
+)
+
+BASE_WIDTH = 800  # the stand's ``src`` width: a phone's, and what sync pre-renders
+DEFAULT_PAGE_PT = (612.0, 792.0)  # US Letter, for a PDF whose page sizes are unknown
+Page = dict[str, object]
+
+
+def page_url(chart_id: int, checksum: str, page: int, width: int) -> str:
+    """A PDF page image (``pages.media.chart_page``)."""
+    return f"/media/charts/{chart_id}/pages/{page}?w={width}&v={checksum[:16]}"
+
+
+def svg_url(chart_id: int, checksum: str, page: int, width: int, spec: EngraveSpec) -> str:
+    """An engraved page (``pages.media.chart_svg``)."""
+    return f"/media/charts/{chart_id}/svg/{page}?" + urlencode({"w": width, **spec.to_params(), "v": checksum[:16]})
+
+
+def print_url(chart: Chart, part_key: str | None = None, *, concert_key: str | None = None,
+              pref: KeyPref | None = None) -> str:
+    """The paper fallback (``pages.media.chart_print``): a PDF's own file, or the part engraved as a PDF."""
+    assert chart.id is not None
+    if not is_generated(chart):
+        return f"/media/charts/{chart.id}/print.pdf?v={chart.checksum[:16]}"
+    spec = engrave_spec(chart, part_key or chart.part_key or "", concert_key=concert_key, pref=pref)
+    return f"/media/charts/{chart.id}/print.pdf?" + urlencode({**spec.to_params(), "v": chart.checksum[:16]})
+
+
+def spec_from_params(chart: Chart, params: Mapping[str, str]) -> EngraveSpec:
+    """The drawing a media request asks for, with what only the server knows put back: the file's kind, the part
+    its name names, and the night's key dropped when it is the file's own (so equal drawings share a cache entry).
+    A request without ``part`` gets the file's own part. Junk raises ``InvalidInput`` (a 422)."""
+    query = dict(params)
+    query.setdefault("part", chart.part_key or "")
+    spec = EngraveSpec.from_params(query)
+    concert = spec.concert_key if spec.concert_key and not same_key(spec.concert_key, chart.source_key) else None
+    return replace(spec, kind=ENGRAVE_KINDS[chart.kind], hint=file_hint(chart), concert_key=concert)
+
+
+def pdf_pages(chart: Chart, width: int = BASE_WIDTH) -> list[Page]:
+    """A PDF's pages: image URLs with every standard width in ``srcset``, heights from the PDF's page sizes."""
+    assert chart.id is not None
+    pages: list[Page] = []
+    for index in range(chart.page_count):
+        width_pt, height_pt = (chart.page_sizes[index] if index < len(chart.page_sizes) else DEFAULT_PAGE_PT)
+        srcset = ", ".join(f"{page_url(chart.id, chart.checksum, index, w)} {w}w" for w in WIDTHS)
+        pages.append({"src": page_url(chart.id, chart.checksum, index, width), "srcset": srcset,
+                      "width": width, "height": round(width * height_pt / max(width_pt, 1))})
+    return pages
+
+
+async def engraved_pages(chart: Chart, spec: EngraveSpec, width: int = BASE_WIDTH) -> list[Page]:
+    """An engraved part's pages at one layout width (engraving it first if the cache doesn't have it)."""
+    assert chart.id is not None
+    runtime = get_runtime()
+    width = snap_width(width)
+    checksum = chart.checksum
+
+    async def load() -> bytes:
+        return await asyncio.to_thread(runtime.blobs.read, checksum)
+
+    count = await runtime.engraver.page_count(checksum, spec, width, load)
+    height = round(width * LETTER_RATIO)
+    return [{"src": svg_url(chart.id, checksum, n, width, spec), "width": width, "height": height}
+            for n in range(count)]
+
+
+async def stand_pages(chart: Chart, part_key: str | None = None, *, concert_key: str | None = None,
+                      pref: KeyPref | None = None, width: int = BASE_WIDTH) -> list[Page]:
+    """The stand's page list for ``chart`` opened in ``part_key`` (default: the chart's own part).
+
+    A PDF is its pages whatever the part, key or preference (it can't be redrawn). A MusicXML/ChordPro chart is
+    engraved for the part, in ``concert_key`` (the key of the night) and with the member's ``pref`` (their key,
+    set aside when the night has one, and octave), laid out ``width`` CSS pixels wide.
+    """
+    if not is_generated(chart):
+        return pdf_pages(chart, width if width in WIDTHS else BASE_WIDTH)
+    spec = engrave_spec(chart, part_key or chart.part_key or "", concert_key=concert_key, pref=pref)
+    return await engraved_pages(chart, spec, width)
+
+
+async def resolved_pages(resolved: ResolvedChart, chart: Chart, *, width: int = BASE_WIDTH) -> list[Page]:
+    """``stand_pages`` for what ``library.chart_for_member`` resolved (``chart`` is ``resolved.chart_id``'s row)."""
+    if chart.id != resolved.chart_id:
+        raise ValueError("the chart isn't the resolved one")
+    if not resolved.generated or not is_generated(chart):
+        return pdf_pages(chart, width if width in WIDTHS else BASE_WIDTH)
+    return await engraved_pages(chart, spec_from_params(chart, resolved.spec_params), width)
+
+
+__all__ = [
+    "BASE_WIDTH",
+    "engraved_pages",
+    "page_url",
+    "pdf_pages",
+    "print_url",
+    "resolved_pages",
+    "spec_from_params",
+    "stand_pages",
+    "svg_url",
+]

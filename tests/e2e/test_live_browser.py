@@ -1,0 +1,213 @@
+"""Live setlists in Chromium, on the demo band: a leader on a tablet and three members on phones.
+
+The leader reorders the setlist by dragging with a finger and adds a note: each member's open setlist shows both
+without a reload. The leader goes live; each member taps Follow and their stand opens every called song in their
+own part. Then two app processes on one PostgreSQL database act as one: an edit and live calls made through one
+instance reach a page served by the other (LISTEN/NOTIFY).
+
+The database is seeded before the app starts (``python -c SEED``: migrations, the demo band, and what each member's
+part is for the first songs), so the test knows ids and expected charts without racing the app's start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import PG_HOST, PG_PORT, PG_USER, _pg_admin
+from tests.e2e.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.browser
+MEMBERS = ["Ava Brooks", "Luis Ortega", "Theo Marsh"]  # trumpet, alto sax, trombone
+SETLIST = "Friday at the Blue Room"
+SEED = f"""
+import asyncio, json
+from sqlmodel import select
+from soleil_ui import runtime
+from soleil_ui.db import db
+from soleil_ui.demo import ensure_demo
+from soleil_ui.models import Membership, Setlist, User
+from soleil_ui.services import auth, setlists
+from soleil_ui.settings import get_settings
+
+async def seed():
+    settings = get_settings()
+    runtime.configure(settings)
+    await db.migrate()
+    await ensure_demo(settings)
+    out = {{"people": {{}}, "plans": {{}}}}
+    async with db.session() as session:
+        out["setlist"] = (await session.exec(select(Setlist.id).where(Setlist.name == {SETLIST!r}))).one()
+        out["songs"] = {{}}
+        for user, membership in (await session.exec(select(User, Membership).join(
+                Membership, Membership.user_id == User.id))).all():
+            out["people"][user.name] = user.id
+            if user.name in {MEMBERS!r}:
+                actor = await auth.resolve(session, await auth.start_session(session, user.id, membership.band_id))
+                plan = await setlists.stand_plan(session, actor, out["setlist"])
+                out["plans"][user.name] = {{s.title: s.chart.id if s.chart else None for s in plan.stops}}
+                out["songs"] = {{s.item_id: s.title for s in plan.stops}}
+    runtime.get_runtime().renderer.close()
+    await db.dispose()
+    print("SEEDED " + json.dumps(out))
+
+asyncio.run(seed())
+"""
+
+
+def seed(env: dict[str, str]) -> dict[str, Any]:
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "NICEGUI_", "PYTEST_"))}
+    done = subprocess.run([sys.executable, "-c", SEED], cwd=REPO_ROOT, env={**child, **env}, capture_output=True,
+                          text=True, timeout=180, check=False)
+    line = next((line for line in done.stdout.splitlines() if line.startswith("SEEDED ")), None)
+    assert line, done.stdout + done.stderr
+    return json.loads(line.removeprefix("SEEDED "))
+
+
+def app_env(tmp_path: Path, database_url: str, library: Path) -> dict[str, str]:
+    return {"SOLEIL_DATA_DIR": str(tmp_path / "data"), "SOLEIL_DATABASE_URL": database_url,
+            "SOLEIL_SECRET_KEY": "e2e-live-secret-key-" + "x" * 32, "SOLEIL_DEMO": "1",
+            "SOLEIL_LIBRARY_DIR": str(library), "SOLEIL_SYNC_INTERVAL": "0", "SOLEIL_LOG_LEVEL": "WARNING"}
+
+
+def sign_in(context: Any, url: str, user_id: int) -> Page:
+    page = context.new_page()
+    page.goto(f"{url}/auth/demo/{user_id}")
+    expect(page.get_by_text("Next gig")).to_be_visible()
+    return page
+
+
+def open_setlist(page: Page, url: str, setlist_id: int) -> None:
+    page.goto(f"{url}/setlists/{setlist_id}")
+    expect(page.locator("[data-item-id]").first).to_be_visible()
+    page.evaluate("() => { window.__sameDocument = true }")  # gone if the page ever reloads
+
+
+def order(page: Page) -> list[int]:
+    return [int(x) for x in page.locator("[data-item-id]").evaluate_all(
+        "rows => rows.map(r => r.dataset.itemId)")]
+
+
+def drag_with_finger(page: Page, handle: Any, target: Any) -> None:
+    """Touch the handle, move past the middle of the target row in small steps, lift (CDP touch events)."""
+    start, end = handle.bounding_box(), target.bounding_box()
+    assert start and end
+    x, y0 = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
+    y1 = end["y"] + end["height"] * 0.8
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y0}]})
+    for step in range(1, 13):
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove",
+                                              "touchPoints": [{"x": x, "y": y0 + (y1 - y0) * step / 12}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def expect_stand(page: Page, title: str, chart_id: int) -> None:
+    expect(page.get_by_test_id("stand")).to_have_attribute("aria-label", f"Chart: {title}")
+    expect(page.locator("[data-testid=stand-slot] img").first).to_have_attribute(
+        "src", re.compile(rf"/media/charts/{chart_id}/pages/0\?"))
+
+
+def test_leader_edits_and_calls_songs_for_three_members(live_server: Any, tablet: Any, new_context: Any,
+                                                        tmp_path: Path, demo_library_dir: Path) -> None:
+    env = app_env(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'data' / 'soleil.db'}", demo_library_dir)
+    seeded = seed(env)
+    url = live_server(["main.py"], env, "/readyz")
+    setlist_id = seeded["setlist"]
+    leader = sign_in(tablet, url, seeded["people"]["Morgan Lee"])
+    members = {name: sign_in(new_context("iPhone 13"), url, seeded["people"][name]) for name in MEMBERS}
+    for page in members.values():
+        open_setlist(page, url, setlist_id)
+    open_setlist(leader, url, setlist_id)
+    before = order(leader)
+    songs = leader.locator("[data-item-id]").filter(has=leader.get_by_test_id("drag-handle"))
+    rows = leader.locator("[data-item-id]")
+    moved, target = rows.nth(1), rows.nth(2)  # the first song, dropped below the second
+    moved_id = int(moved.get_attribute("data-item-id") or 0)
+    drag_with_finger(leader, moved.get_by_test_id("drag-handle"), target)
+    expected = [before[0], before[2], before[1], *before[3:]]
+    expect(leader.locator("[data-item-id]").nth(2)).to_have_attribute("data-item-id", str(moved_id))
+    assert songs.count() == len(before)
+
+    leader.locator(f"[data-item-id='{before[2]}']").get_by_role("button", name="More").click()
+    leader.get_by_text("Key, note, duration").click()
+    leader.get_by_label("Note (tempo, solos, segue…)").fill("Ava solos, segue")
+    leader.get_by_role("button", name="Save").click()
+    for page in [leader, *members.values()]:
+        expect(page.get_by_text("Ava solos, segue")).to_be_visible()
+        expect(page.locator("[data-item-id]").nth(2)).to_have_attribute("data-item-id", str(moved_id))
+        assert order(page) == expected
+        assert page.evaluate("() => window.__sameDocument") is True  # updated in place, never reloaded
+
+    songs_now = [seeded["songs"][str(item)] for item in expected if str(item) in seeded["songs"]]
+    leader.get_by_role("button", name="Go live").click()
+    for name, page in members.items():
+        expect(page.get_by_text(f"Live now: {SETLIST}")).to_be_visible()
+        page.get_by_role("button", name="Follow").click()
+        expect_stand(page, songs_now[0], seeded["plans"][name][songs_now[0]])
+    for call in (1, 2):
+        leader.get_by_role("button", name="Next song").click()
+        for name, page in members.items():
+            title = songs_now[call]
+            expect_stand(page, title, seeded["plans"][name][title])  # the called song, in this member's own part
+    for name in MEMBERS:
+        expect(leader.get_by_label(f"{name}: following")).to_be_visible()
+
+
+@pytest.fixture
+def pg_url() -> Any:
+    """A PostgreSQL database of this test's own (two app processes share it)."""
+    name = f"soleil_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    def admin(sql: str) -> None:
+        with ThreadPoolExecutor(1) as pool:  # Playwright keeps this thread's event loop busy
+            pool.submit(asyncio.run, _pg_admin(sql)).result()
+
+    try:
+        admin(f'CREATE DATABASE "{name}"')
+    except Exception as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL is unreachable: {exc}")
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    yield f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_two_instances_on_one_postgres_act_as_one(live_server: Any, tablet: Any, phone: Any, tmp_path: Path,
+                                                  demo_library_dir: Path, pg_url: str) -> None:
+    env = app_env(tmp_path, pg_url, demo_library_dir)
+    seeded = seed(env)
+    one = live_server(["main.py"], env, "/readyz")
+    two = live_server(["main.py"], {**env, "SOLEIL_DATA_DIR": str(tmp_path / "data-two")}, "/readyz")
+    setlist_id = seeded["setlist"]
+    leader = sign_in(tablet, one, seeded["people"]["Morgan Lee"])
+    member = sign_in(phone, two, seeded["people"]["Ava Brooks"])
+    open_setlist(member, two, setlist_id)
+    open_setlist(leader, one, setlist_id)
+    rows = leader.locator("[data-item-id]")
+    second = int(rows.nth(2).get_attribute("data-item-id") or 0)
+    leader.locator(f"[data-item-id='{second}']").get_by_role("button", name="Move up").click()
+    expect(member.locator("[data-item-id]").nth(1)).to_have_attribute("data-item-id", str(second))
+    leader.get_by_role("button", name="Go live").click()
+    expect(member.get_by_text(f"Live now: {SETLIST}")).to_be_visible()
+    member.get_by_role("button", name="Follow").click()
+    expect(member.get_by_test_id("live-chip")).to_have_attribute("data-state", "following")
+    plan = seeded["plans"]["Ava Brooks"]
+    songs = [seeded["songs"][str(item)] for item in order(leader) if str(item) in seeded["songs"]]
+    expect_stand(member, songs[0], plan[songs[0]])
+    for call in (1, 2):
+        leader.get_by_role("button", name="Next song").click()
+        expect_stand(member, songs[call], plan[songs[call]])  # called on one instance, opened by the other
+    expect(leader.get_by_label("Ava Brooks: following")).to_be_visible()  # presence across instances

@@ -1,0 +1,189 @@
+"""Generated parts through NiceGUI's simulated user on a demo band whose library holds a MusicXML lead sheet, a
+ChordPro sheet and a PDF: the song page (my engraved part, every part, PDFs to print, my key and octave), and the
+SVG and print routes — headers, caching, junk, and band isolation. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from nicegui import background_tasks
+from nicegui.testing import User
+from sqlmodel import select
+
+from soleil_ui.db import db
+from soleil_ui.demo import demo_band_id
+from soleil_ui.models import Chart, MemberSongPref, Song
+from soleil_ui.models import User as UserAccount
+from soleil_ui.runtime import get_runtime
+from soleil_ui.services.sync import prerendered
+from soleil_ui.settings import Settings, get_settings
+from tests.library_helpers import leader_token, session_cookie
+
+NOTATION = Path(__file__).parent / "fixtures" / "notation"
+CHARTS = Path(__file__).parent / "fixtures" / "charts"
+
+
+@pytest.fixture(autouse=True)
+def generated_library(app_env: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
+    """Demo mode on a library of one score, one chord sheet and one PDF (set before the app starts)."""
+    folder = tmp_path / "library"
+    folder.mkdir()
+    for name in ("Tune.musicxml", "Amazing Grace_Chords.cho"):
+        shutil.copy(NOTATION / name, folder / name)
+    shutil.copy(CHARTS / "TakeFive_Bb.pdf", folder / "Take Five - Bb.pdf")
+    monkeypatch.setenv("SOLEIL_DEMO", "1")
+    monkeypatch.setenv("SOLEIL_LIBRARY_DIR", str(folder))
+    get_settings.cache_clear()
+    return get_settings()
+
+
+async def enter_as(user: User, name: str) -> None:
+    async with db.session() as session:
+        user_id = (await session.exec(select(UserAccount.id).where(UserAccount.name == name))).one()
+    response = await user.http_client.get(f"/auth/demo/{user_id}")
+    assert response.status_code == 303
+
+
+async def ready() -> None:
+    """The demo library is synced and its members' parts engraved ahead (so requests don't queue behind it)."""
+    band_id = await demo_band_id()
+    assert band_id is not None
+    await prerendered(band_id)
+
+
+async def song(title: str) -> Song:
+    async with db.session() as session:
+        return (await session.exec(select(Song).where(Song.title == title))).one()
+
+
+async def chart(file_name: str) -> Chart:
+    async with db.session() as session:
+        return (await session.exec(select(Chart).where(Chart.file_name == file_name))).one()
+
+
+def href(user: User, marker: str) -> str:
+    element = next(iter(user.find(marker=marker).elements))
+    return str(element.props.get("href") or element.props.get("src") or getattr(element, "source", ""))
+
+
+async def settled(action: Callable[[], object]) -> None:
+    """Do ``action`` (a tap) and wait for the handlers it started (awaited, not timed)."""
+    before = set(background_tasks.running_tasks)
+    action()
+    started = [t for t in background_tasks.running_tasks if t not in before]
+    if started:
+        await asyncio.wait(started, timeout=30)
+
+
+async def test_song_page_offers_my_engraved_part_every_part_and_pdfs(user: User) -> None:
+    await ready()
+    await enter_as(user, "Theo Marsh")  # trombone
+    tune = await song("Tune")
+    await user.open(f"/songs/{tune.id}")
+    await user.should_see("Your part: Trombone — generated from the MusicXML score")
+    await user.should_see("Open my part")
+    await user.should_see("All parts")
+    for key, label in (("concert", "Concert"), ("bb", "B♭"), ("eb", "E♭"), ("bass_clef", "Bass clef"),
+                       ("chords", "Chords")):
+        await user.should_see(label, marker=f"part-{key}")
+    await user.should_see("Generated from the MusicXML score")
+
+    preview = href(user, "my-preview")
+    assert preview.startswith("/media/charts/") and "part=instrument%3Atrombone" in preview
+    svg = await user.http_client.get(preview)
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert svg.headers["x-content-type-options"] == "nosniff" and "immutable" in svg.headers["cache-control"]
+    assert "default-src 'none'" in svg.headers["content-security-policy"]
+    assert svg.text.lstrip().startswith("<svg") and "E062" in svg.text  # the F clef
+
+    pdf = await user.http_client.get(href(user, "my-pdf"))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert unquote(pdf.headers["content-disposition"]) == "attachment; filename*=utf-8''Tune - Trombone.pdf"
+    concert = await user.http_client.get(href(user, "pdf-concert"))
+    assert concert.status_code == 200 and concert.content.startswith(b"%PDF")
+
+    user.find(marker="part-eb").click()  # any member may open any part
+    await user.should_see(kind=__import__("components.stand", fromlist=["Stand"]).Stand)
+
+
+async def test_singer_gets_the_words_and_a_pdf_chart_still_prints_its_own_file(user: User) -> None:
+    await ready()
+    await enter_as(user, "Rosa Díaz")  # vocals
+    grace = await song("Amazing Grace")
+    await user.open(f"/songs/{grace.id}")
+    await user.should_see("Your part: Lyrics — generated from the chord sheet")
+    await user.should_see("Generated from the chord sheet")
+    take_five = await song("Take Five")
+    await enter_as(user, "Ava Brooks")  # trumpet: the B♭ PDF is her part
+    await user.open(f"/songs/{take_five.id}")
+    await user.should_see("Your part: B♭")
+    original = await chart("Take Five - Bb.pdf")
+    printed = await user.http_client.get(href(user, "my-pdf"))
+    assert printed.status_code == 200 and printed.content == get_runtime().blobs.read(original.checksum)
+    assert unquote(printed.headers["content-disposition"]).endswith("Take Five - B♭.pdf")
+
+
+async def test_member_keeps_their_own_key_and_octave_for_a_song(user: User) -> None:
+    await ready()
+    await enter_as(user, "Ava Brooks")
+    tune = await song("Tune")
+    await user.open(f"/songs/{tune.id}")
+    await user.should_see("Your part: Trumpet — generated from the MusicXML score")
+    user.find(marker="pref-octave").click()
+    await settled(lambda: user.find("An octave down").click())
+    await user.should_see("Saved for you: in the engraved key, an octave down")
+    key = next(iter(user.find(marker="pref-key").elements))
+    assert "D♭" in key.options.values() and "B♭" in key.options.values()  # "D" alone is too common to click by text
+    await settled(lambda: key.set_value("D"))
+    await user.should_see("Saved for you: in D, an octave down")
+    assert "key=D" in href(user, "my-preview") and "oct=-1" in href(user, "my-preview")
+    async with db.session() as session:
+        [pref] = (await session.exec(select(MemberSongPref))).all()
+    assert (pref.song_id, pref.musical_key, pref.octave_shift) == (tune.id, "D", -1)
+    await user.open(f"/songs/{tune.id}")  # remembered
+    assert "key=D" in href(user, "my-preview")
+
+
+async def test_engraved_pages_and_prints_stay_in_the_band(user: User, generated_library: Settings) -> None:
+    await ready()
+    tune = await chart("Tune.musicxml")
+    pdf = await chart("Take Five - Bb.pdf")
+    url = f"/media/charts/{tune.id}/svg/0?w=800&part=bb&kind=musicxml&v={tune.checksum[:16]}"
+    printed = f"/media/charts/{tune.id}/print.pdf?part=bb&ck=C"
+    anonymous = await user.http_client.get(url)
+    assert anonymous.status_code == 401 and "Traceback" not in anonymous.text
+
+    await enter_as(user, "Luis Ortega")  # any member may open any part
+    first = await user.http_client.get(url)
+    assert first.status_code == 200 and "<svg" in first.text
+    etag = first.headers["etag"]
+    again = await user.http_client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert (await user.http_client.get(url.replace("w=800", "w=790"))).headers["etag"] == etag  # snapped width
+    tonight = await user.http_client.get(url + "&ck=C")
+    assert tonight.status_code == 200 and tonight.headers["etag"] != etag
+    same_key = await user.http_client.get(url + "&ck=B%E2%99%AD")  # the file's own key: the same drawing
+    assert same_key.headers["etag"] == etag
+    assert (await user.http_client.get(printed)).content.startswith(b"%PDF")
+    missing = await user.http_client.get(url.replace("/svg/0", "/svg/7"))
+    assert missing.status_code == 404 and missing.text == "That page doesn't exist."
+    junk = await user.http_client.get(url.replace("part=bb", "part=kazoo"))
+    assert junk.status_code == 422 and "Traceback" not in junk.text
+    assert (await user.http_client.get(url + "&oct=9")).status_code == 422
+    assert (await user.http_client.get(f"/media/charts/{pdf.id}/svg/0?w=800")).status_code == 404
+    as_pdf_page = await user.http_client.get(f"/media/charts/{tune.id}/pages/0?w=800")
+    assert as_pdf_page.status_code == 303 and "/svg/0?" in as_pdf_page.headers["location"]
+
+    _band_id, token = await leader_token("Another Band", "other@example.org")
+    user.http_client.cookies.set("session", session_cookie(token, generated_library.effective_secret_key()))
+    for foreign in (url, printed, f"/media/charts/{pdf.id}/print.pdf"):
+        answer = await user.http_client.get(foreign)
+        assert answer.status_code == 404, foreign
+    async with db.session() as session:
+        assert (await session.get(Chart, tune.id)) is not None
