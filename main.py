@@ -103,7 +103,11 @@ async def _scheduled_sync(interval: int) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await sync_all()
+            from soleil_ui.services.live import sync_leadership
+
+            async with sync_leadership() as leading:  # one instance syncs; the others skip this turn
+                if leading:
+                    await sync_all()
         except Exception:
             log.exception("scheduled library sync failed")
 
