@@ -36,10 +36,6 @@ IMMUTABLE = "private, max-age=31536000, immutable"
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:"
 
 
-def page_url(chart_id: int, checksum: str, page: int, width: int) -> str:
-    return f"/media/charts/{chart_id}/pages/{page}?w={width}&v={checksum[:16]}"
-
-
 @router.get("/media/charts/{chart_id}/pages/{page}")
 async def chart_page(request: Request, chart_id: int, page: int, w: int = 800) -> Response:
     actor = await current_actor(request)

@@ -13,14 +13,12 @@ from components.layout import theme
 from components.live_bar import LiveWatcher, SetlistStand, load_plan
 from components.session import actor_or_none, guard_page
 from components.stand import STAND_VIEWPORT, Stand
-from pages.media import page_url
 from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import NotFound
 from soleil_ui.models import Chart
 from soleil_ui.parts import PartRef
-from soleil_ui.rendering import WIDTHS
-from soleil_ui.services import library, live, setlists
+from soleil_ui.services import chart_pages, library, live, setlists
 
 router = APIRouter()
 BASE_WIDTH = 800
@@ -45,14 +43,7 @@ _pages_cache: dict[tuple[object, ...], list[dict[str, object]]] = {}
 
 
 def _build_pages(chart: Chart) -> list[dict[str, object]]:
-    assert chart.id is not None
-    pages = []
-    for index in range(chart.page_count):
-        width_pt, height_pt = (chart.page_sizes[index] if index < len(chart.page_sizes) else (612.0, 792.0))
-        srcset = ", ".join(f"{page_url(chart.id, chart.checksum, index, w)} {w}w" for w in WIDTHS)
-        pages.append({"src": page_url(chart.id, chart.checksum, index, BASE_WIDTH), "srcset": srcset,
-                      "width": BASE_WIDTH, "height": round(BASE_WIDTH * height_pt / max(width_pt, 1))})
-    return pages
+    return [dict(page) for page in chart_pages.pdf_pages(chart)]
 
 
 def _night_changed(on: bool) -> None:

@@ -6,12 +6,11 @@ goes back to Drive, and charts keep working while Google is unreachable.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from .errors import NotFound
+from .files import write_atomic
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -35,16 +34,7 @@ class BlobStore:
         path = self.path_for(checksum)
         if path.is_file():
             return path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, data)
 
     def read(self, checksum: str) -> bytes:
         path = self.path_for(checksum)
@@ -57,7 +47,7 @@ class BlobStore:
         wanted = {self.path_for(c).name for c in keep if c}
         removed = 0
         for path in self.root.glob("*/*"):
-            if path.is_file() and path.name not in wanted and not path.name.startswith(".tmp-"):
+            if path.is_file() and path.name not in wanted and not path.name.startswith("."):
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed

@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import re
 import signal
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +33,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from soleil_ui.errors import BrokenFile, InvalidInput, NotFound
+from soleil_ui.files import write_atomic
 
 WIDTHS = (480, 800, 1200, 1600, 2400)
 PRERENDER_WIDTHS = (800, 1200, 1600)  # what phones (390 CSS px at 3x asks 1200) and tablets request
@@ -299,17 +299,7 @@ def _cache_hit(path: Path) -> bool:
 
 def _render_to_file(data: bytes, page_index: int, width: int, target: str) -> None:
     """Worker side: render and write atomically, so the image never crosses the process pipe."""
-    image = render_page(data, page_index, width)
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(image)
-        os.replace(tmp, path)  # readers see the old state or the whole new file, never half of it
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(target), render_page(data, page_index, width))
 
 
 def _worker_init() -> None:

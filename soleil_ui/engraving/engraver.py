@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from soleil_ui.errors import BrokenFile, InvalidInput, NotFound, SoleilError
+from soleil_ui.files import write_atomic
 from soleil_ui.parts import PartRef, Role, Transposition
 from soleil_ui.rendering import PRERENDER_WIDTHS, WIDTHS, snap_width
 
@@ -254,17 +255,7 @@ def _engrave_job(data: bytes, spec: EngraveSpec, width: int, target: str) -> int
 
 
 def _pdf_job(data: bytes, spec: EngraveSpec, title: str | None, target: str) -> None:
-    pdf = pdf_for(data, spec, title)
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(pdf)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(target), pdf_for(data, spec, title))
 
 
 def _sleep_job(seconds: float) -> float:

@@ -44,11 +44,6 @@ def scope_of(actor: Actor) -> str:
     return f"b{actor.band_id}-u{actor.user_id}"
 
 
-def page_url(chart_id: int, checksum: str, page: int, width: int) -> str:
-    """The immutable URL of one rendered page (the same as ``pages.media.page_url``, served by pages/media.py)."""
-    return f"/media/charts/{chart_id}/pages/{page}?w={width}&v={checksum[:16]}"
-
-
 def audio_url(track: AudioTrack) -> str:
     """A reference recording's URL; ``v=`` makes a changed recording a new URL (the server ignores it)."""
     return f"/media/audio/{track.id}?v={track.checksum[:16]}"
@@ -170,7 +165,7 @@ def chart_pages_of(chart: Chart, widths: Iterable[int] = WIDTHS) -> list[Offline
     for index in range(chart.page_count):
         width_pt, height_pt = (chart.page_sizes[index] if index < len(chart.page_sizes) else DEFAULT_PAGE_PT)
         pages.append(OfflinePage(BASE_WIDTH, round(BASE_WIDTH * height_pt / max(width_pt, 1)),
-                                 {w: page_url(chart.id, chart.checksum, index, w) for w in wanted}))
+                                 {w: chart_pages.page_url(chart.id, chart.checksum, index, w) for w in wanted}))
     return pages
 
 
