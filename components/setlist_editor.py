@@ -113,8 +113,9 @@ async def load_snapshot(actor: Actor, setlist_id: int, wanted: int = -1, *, forc
         async with db.session() as session:
             setlist = await setlists.get_setlist(session, actor, setlist_id)
             listed = await setlists.entries(session, actor, setlist_id)
+            keys = {e.song_id: e.musical_key for e in reversed(listed) if e.song_id}  # the first entry's key
             marks = {row.song_id: row for row in await library.rows_for_songs(
-                session, actor, [e.song_id for e in listed if e.song_id])}
+                session, actor, [e.song_id for e in listed if e.song_id], concert_keys=keys)}
         return Snapshot(setlist_id, setlist.name, setlist.version, listed, setlists.sets_of(listed), marks)
 
     return await loads.get((actor.band_id, setlist_id, profile(actor)), wanted, load, force=force)

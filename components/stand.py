@@ -18,8 +18,8 @@ The contract with ``stand.js``. Props: ``title``, ``part_label``, ``pages``, ``n
 ``chart_key`` (bumped by ``set_chart``: the browser then reloads the chart at ``start_page``), ``prev_title``,
 ``next_title``, ``songs``, ``song_index``, ``setlist_id``. Events: ``page_change`` ``{"page", "pages"}``,
 ``song_request`` ``{"direction": "next"|"prev"}``, ``song_change`` ``{"index", "item_id", "chart_id"}``,
-``night_change`` ``{"night"}``, ``close``. JS method: ``goTo(index)``. Fit-to-width and "force one page" are the
-reader's own choices, kept in the browser's localStorage.
+``night_change`` ``{"night"}``, ``close``. JS methods: ``goTo(index)``, ``showSong(index, page)``. Fit-to-width and
+"force one page" are the reader's own choices, kept in the browser's localStorage.
 
 **A whole setlist in the browser** (``songs``): every song of the setlist in the reader's part
 (``[{"title", "part_label", "pages", "item_id", "chart_id", "explanation"}]``, e.g. from
@@ -200,6 +200,22 @@ class Stand(ui.element, component="static/stand.js"):
             self._props["chart_key"] += 1
         self.page = self._props["start_page"]
         self.update()
+
+    def show_song(self, index: int, start_page: int = 0) -> None:
+        """Open ``songs[index]`` (the leader's call): the browser already has every song, so only the index is sent
+        (one small message per follower, however long the setlist); the props follow silently so a later re-render
+        agrees."""
+        songs = self._props.get("songs") or []
+        if not 0 <= index < len(songs):
+            raise IndexError(f"no song {index} in a setlist of {len(songs)}")
+        song = songs[index]
+        with self._props.suspend_updates():
+            self._set_chart_props(song["title"], song.get("part_label", ""), song["pages"], start_page,
+                                  songs[index - 1]["title"] if index > 0 else None,
+                                  songs[index + 1]["title"] if index + 1 < len(songs) else None)
+            self._props["song_index"] = index
+        self._song_index, self.page = index, self._props["start_page"]
+        self.run_method("showSong", index, self._props["start_page"])
 
     def set_neighbours(self, prev_title: str | None, next_title: str | None) -> None:
         """Show (or hide, with ``None``) the previous/next song buttons."""

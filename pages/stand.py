@@ -3,15 +3,17 @@ setlist's songs in place), and ``/live/<setlist>``: the stand following the lead
 
 from __future__ import annotations
 
-import json
+from html import escape
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, app, ui
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from components.layout import theme
-from components.live_bar import LiveWatcher, SetlistStand, load_plan
+from components.live_bar import LiveWatcher
 from components.session import actor_or_none, guard_page
+from components.setlist_stand import SetlistStand, load_stand_set
 from components.stand import STAND_VIEWPORT, Stand
 from soleil_ui.access import Actor
 from soleil_ui.db import db
@@ -20,30 +22,37 @@ from soleil_ui.models import Chart
 from soleil_ui.parts import PartRef
 from soleil_ui.services import chart_pages, library, live, setlists
 
+Pages = list[dict[str, object]]
+
 router = APIRouter()
-BASE_WIDTH = 800
 
 
-def stand_pages(chart: Chart) -> list[dict[str, object]]:
-    """Image sources for each page, with every standard width in ``srcset`` so the phone picks its size.
+async def single_chart(session: AsyncSession, actor: Actor, chart: Chart, part: str | None) -> tuple[str, Pages]:
+    """One chart's pages and label: a PDF as it is; a generated chart in the part asked for (``?part=``, from the
+    song page's list of parts), else in my part when it is the chart the library picks for me, else its own part."""
+    if not library.is_generated(chart):
+        label = PartRef.from_key(chart.part_key).label() if chart.part_key else ""
+        return label, chart_pages.pdf_pages(chart)
+    note = library.STAND_NOTES[chart.kind]
+    if not part and chart.song_id is not None:
+        resolved = await library.chart_for_member(session, actor, chart.song_id)
+        if resolved.chart_id == chart.id and resolved.generated:
+            return f"{resolved.part_label} · {note}", await chart_pages.resolved_pages(resolved, chart)
+    part_key = part or chart.part_key or ""
+    pref = await library.member_pref(session, actor, chart.song_id) if chart.song_id else None
+    pages = await chart_pages.stand_pages(chart, part_key, pref=pref)
+    found = PartRef.try_from_key(part_key)
+    return " · ".join(x for x in (found.label() if found else "", note) if x), pages
 
-    Cached per chart version: in live mode hundreds of followers swap to the same charts at once.
-    """
-    assert chart.id is not None
-    key = (chart.id, chart.checksum, chart.page_count, json.dumps(chart.page_sizes))
-    cached = _pages_cache.get(key)
-    if cached is None:
-        cached = _pages_cache[key] = _build_pages(chart)
-        while len(_pages_cache) > 2048:
-            _pages_cache.pop(next(iter(_pages_cache)))
-    return [dict(page) for page in cached]
 
-
-_pages_cache: dict[tuple[object, ...], list[dict[str, object]]] = {}
-
-
-def _build_pages(chart: Chart) -> list[dict[str, object]]:
-    return [dict(page) for page in chart_pages.pdf_pages(chart)]
+def preload(pages: Pages) -> None:
+    """Ask for the first page's image while the page's scripts load: the chart shows sooner on a cold open."""
+    if not pages:
+        return
+    first = pages[0]
+    srcset = f' imagesrcset="{escape(str(first["srcset"]))}" imagesizes="100vw"' if first.get("srcset") else ""
+    if str(first["src"]).startswith("/"):
+        ui.add_head_html(f'<link rel="preload" as="image" href="{escape(str(first["src"]))}"{srcset}>')
 
 
 def _night_changed(on: bool) -> None:
@@ -58,35 +67,38 @@ def _frame(actor: Actor, title: str) -> None:
 
 
 @router.page("/stand/{chart_id}", viewport=STAND_VIEWPORT)
-async def stand_page(request: Request, chart_id: int, setlist: int | None = None) -> RedirectResponse | None:
+async def stand_page(request: Request, chart_id: int, setlist: int | None = None,
+                     part: str | None = None) -> RedirectResponse | None:
     actor = await actor_or_none(request)
     if actor is None:
         return RedirectResponse("/login", status_code=303)
     async with db.session() as session:
         chart = await library.get_chart(session, actor, chart_id)
         detail = await library.song_detail(session, actor, chart.song_id) if chart.song_id else None
+        prefs = await library.member_prefs(session, actor)
         if setlist is not None:
             version = (await setlists.get_setlist(session, actor, setlist)).version
         state = await live.current(session, actor)
     title = detail.song.title if detail else chart.file_name
-    night = bool(app.storage.user.get("night"))
-    if setlist is not None:
-        plan = await load_plan(actor, setlist, version)
-        index = plan.index_of_chart(chart_id)
-        if index is None:  # another part of a setlist song: start from that song
-            index = next((i for i, s in enumerate(plan.stops) if s.song_id == chart.song_id), None)
-        if index is not None and plan.stops[index].chart is not None \
-                and plan.stops[index].chart.id == chart_id:  # type: ignore[union-attr]
+    if setlist is not None and not part:
+        stand_set = await load_stand_set(actor, setlist, prefs, version)
+        index = stand_set.plan.index_of_chart(chart_id)
+        if index is None:  # another chart of a setlist song (a PDF tonight's key set aside): open the set's one
+            index = next((i for i, s in enumerate(stand_set.plan.stops) if s.song_id == chart.song_id), None)
+        if index is not None:
             _frame(actor, title)
-            SetlistStand(actor, plan, index, watcher=LiveWatcher(actor, state), following=False,
-                         pages_for=stand_pages, night=night, on_night=_night_changed,
+            preload(stand_set.songs[index]["pages"])  # type: ignore[arg-type]
+            SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=False,
+                         night=bool(app.storage.user.get("night")), on_night=_night_changed,
                          back=f"/setlists/{setlist}", live_page=False)
             return None
     # One chart on its own (or a part the setlist doesn't give this reader): no stepping through songs.
+    async with db.session() as session:
+        label, pages = await single_chart(session, actor, chart, part)
     _frame(actor, title)
-    part = PartRef.from_key(chart.part_key).label() if chart.part_key else ""
+    preload(pages)
     back = f"/setlists/{setlist}" if setlist is not None else (f"/songs/{chart.song_id}" if chart.song_id else "/")
-    Stand(title=title, part_label=part, pages=stand_pages(chart), night=night,
+    Stand(title=title, part_label=label, pages=pages, night=bool(app.storage.user.get("night")),
           on_night_change=lambda e: _night_changed(e.night), on_close=lambda: ui.navigate.to(back))
     return None
 
@@ -100,12 +112,16 @@ async def live_page(request: Request, setlist_id: int) -> RedirectResponse | Non
     async with db.session() as session:
         version = (await setlists.get_setlist(session, actor, setlist_id)).version
         state = await live.current(session, actor)
-    plan = await load_plan(actor, setlist_id, version)
+        prefs = await library.member_prefs(session, actor)
+    stand_set = await load_stand_set(actor, setlist_id, prefs, version)
+    plan = stand_set.plan
     if not plan.stops:
         raise NotFound("This setlist has no songs yet.")
     here = state.current_item_id if state is not None and state.setlist_id == setlist_id else None
+    index = plan.index_of(here) or 0
     _frame(actor, plan.name)
-    SetlistStand(actor, plan, plan.index_of(here) or 0, watcher=LiveWatcher(actor, state), following=True,
-                 pages_for=stand_pages, night=bool(app.storage.user.get("night")), on_night=_night_changed,
+    preload(stand_set.songs[index]["pages"])  # type: ignore[arg-type]
+    SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=True,
+                 night=bool(app.storage.user.get("night")), on_night=_night_changed,
                  back=f"/setlists/{setlist_id}", live_page=True)
     return None

@@ -20,7 +20,7 @@ from soleil_ui.engraving.chordpro import iter_chords
 from soleil_ui.errors import InvalidInput, NotFound
 from soleil_ui.models import Chart, ChartStatus, MemberSongPref, Role, Song
 from soleil_ui.runtime import Runtime, get_runtime
-from soleil_ui.services import chart_pages, library
+from soleil_ui.services import chart_pages, library, setlists
 from soleil_ui.services.library import MINE, KeyPref, ResolvedChart
 from soleil_ui.services.sync import prerendered, sync_configured
 from tests.library_helpers import add_member, band_with_member
@@ -358,3 +358,48 @@ async def test_member_key_preference_round_trip(tmp_path: Path) -> None:
         assert await library.set_member_pref(session, trumpet, song_id, musical_key="", octave_shift=0) == KeyPref()
     async with db.session() as session:
         assert (await session.exec(select(MemberSongPref))).all() == []
+
+
+# --- the stand's setlist ----------------------------------------------------------------------------------------------
+
+
+async def test_a_setlist_stand_shows_each_players_part_in_the_key_of_the_night(tmp_path: Path) -> None:
+    """``stand_plan`` + ``stand_songs`` (what the setlist stand, live mode and offline sets show): the same tune twice,
+    once moved to C for tonight, each player in their own key and clef, and a member's own octave kept."""
+    folder = folder_with(tmp_path, "Tune.musicxml")
+    shutil.copy(CHARTS / "TakeFive_Bb.pdf", folder / "Take Five - Bb.pdf")
+    leader, trumpet, trombone = await band(folder, TRUMPET, TROMBONE)
+    async with db.session() as session:
+        songs = {s.title: s.id for s in (await session.exec(select(Song))).all()}
+        setlist = await setlists.create_setlist(session, leader, "Friday")
+        assert setlist.id is not None
+        await setlists.add_song(session, leader, setlist.id, songs["Tune"], musical_key="C", notes="horns out front")
+        await setlists.add_song(session, leader, setlist.id, songs["Tune"])
+        await setlists.add_song(session, leader, setlist.id, songs["Take Five"], musical_key="C")
+        await library.set_member_pref(session, trombone, songs["Tune"], octave_shift=1)
+        take_five = await session.get(Song, songs["Take Five"])
+        assert take_five is not None
+        take_five.musical_key = "Bb"  # what the leader knows of the PDF's key
+        session.add(take_five)
+    async with db.session() as session:
+        plans = {name: await setlists.stand_plan(session, actor, setlist.id)
+                 for name, actor in (("trumpet", trumpet), ("trombone", trombone))}
+
+    tonight, usual, five = plans["trumpet"].stops
+    assert tonight.generated and tonight.resolved is not None and tonight.resolved.spec_params["ck"] == "C"
+    assert chart_pages.stand_label(tonight) == "Trumpet · engraved from the score · Key C · horns out front"
+    assert usual.generated and "ck" not in usual.resolved.spec_params  # type: ignore[union-attr]
+    assert not five.generated and chart_pages.stand_label(five) == "B♭ · this PDF is in B♭ · Key C"
+
+    songs_json = await chart_pages.stand_songs(plans["trumpet"])
+    assert [s["item_id"] for s in songs_json] == [s.item_id for s in plans["trumpet"].stops]
+    svg_tonight = await served_svg(songs_json[0]["pages"][0])  # type: ignore[index]
+    svg_usual = await served_svg(songs_json[1]["pages"][0])  # type: ignore[index]
+    assert (key_signature(svg_tonight), chords(svg_tonight)[0]) == (2, "D7")  # C concert → D for a B♭ trumpet
+    assert (key_signature(svg_usual), chords(svg_usual)[0]) == (0, "C7")
+    assert "/pages/0?" in str(songs_json[2]["pages"][0]["src"]) and songs_json[2]["chart_id"] == five.chart.id  # type: ignore[index, union-attr]
+
+    bone = await chart_pages.stand_songs(plans["trombone"])
+    assert plans["trombone"].stops[0].resolved.spec_params["oct"] == "1"  # type: ignore[union-attr]
+    svg = await served_svg(bone[1]["pages"][0])  # type: ignore[index]
+    assert clef(svg) == F_CLEF and chords(svg)[0] == "B♭7".translate(SMUFL)

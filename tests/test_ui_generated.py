@@ -187,3 +187,46 @@ async def test_engraved_pages_and_prints_stay_in_the_band(user: User, generated_
         assert answer.status_code == 404, foreign
     async with db.session() as session:
         assert (await session.get(Chart, tune.id)) is not None
+
+
+async def test_the_stand_opens_my_engraved_part_any_part_and_the_setlists_key(user: User) -> None:
+    from components.stand import Stand
+    from soleil_ui.services import auth, setlists
+
+    await ready()
+    await enter_as(user, "Ava Brooks")  # trumpet
+    tune = await chart("Tune.musicxml")
+    await user.open(f"/stand/{tune.id}")  # from the library: my part, engraved for a trumpet
+    stand = next(iter(user.find(kind=Stand).elements))
+    src = str(stand.props["pages"][0]["src"])
+    assert src.startswith(f"/media/charts/{tune.id}/svg/0?") and "part=instrument%3Atrumpet" in src
+    assert stand.props["part_label"] == "Trumpet · engraved from the score"
+    assert (await user.http_client.get(src)).status_code == 200
+
+    await user.open(f"/stand/{tune.id}?part=eb")  # the song page's list: any part
+    stand = next(iter(user.find(kind=Stand).elements))
+    assert "part=eb" in str(stand.props["pages"][0]["src"]) and stand.props["part_label"].startswith("E♭")
+    junk = await user.http_client.get(f"/stand/{tune.id}?part=%3Cscript%3E")
+    assert "Choose a part to show." in junk.text and "Traceback" not in junk.text
+
+    band_id = await demo_band_id()
+    assert band_id is not None
+    async with db.session() as session:
+        leader_id = (await session.exec(select(UserAccount.id).where(UserAccount.name == "Morgan Lee"))).one()
+        token = await auth.start_session(session, leader_id, band_id)
+    async with db.session() as session:
+        leader = await auth.resolve(session, token)
+        setlist = await setlists.create_setlist(session, leader, "Key of the night")
+        assert setlist.id is not None
+        tune_song = await song("Tune")
+        await setlists.add_song(session, leader, setlist.id, tune_song.id or 0, musical_key="C")
+        await setlists.add_song(session, leader, setlist.id, (await song("Take Five")).id or 0)
+    await user.open(f"/live/{setlist.id}")
+    stand = next(iter(user.find(kind=Stand).elements))
+    first, second = stand.props["songs"]
+    assert "ck=C" in str(first["pages"][0]["src"]) and first["part_label"] == "Trumpet · engraved from the score · Key C"
+    assert "/pages/0?" in str(second["pages"][0]["src"]) and second["part_label"] == "B♭"
+    assert stand.props["pages"] == first["pages"]
+    await user.open(f"/stand/{tune.id}?setlist={setlist.id}")  # the setlist's stand, stepping through its songs
+    stand = next(iter(user.find(kind=Stand).elements))
+    assert stand.props["songs"] and "ck=C" in str(stand.props["pages"][0]["src"])

@@ -142,6 +142,7 @@ export default {
       toolbar: false,
       flash: true,
       songIndex: null, // index into songList of the song shown; null: the chart in the props
+      orphan: null, // {song, at}: the song shown was taken out of the setlist; it stays until the reader moves on
       autoSongs: null, // offline, without `songs`: the setlist made available offline
       online: !this.standalone,
       lastUp: this.offline_since || Date.now(),
@@ -153,6 +154,7 @@ export default {
       return this.songs && this.songs.length ? this.songs : this.autoSongs;
     },
     song() {
+      if (this.orphan) return this.orphan.song;
       return this.songIndex !== null && this.songList ? this.songList[this.songIndex] || null : null;
     },
     shownTitle() {
@@ -166,9 +168,11 @@ export default {
       return this.song.pages && this.song.pages.length ? this.song.pages : placeholder(this.song.title, this.song.explanation);
     },
     prevTitle() {
+      if (this.orphan) return this.songList?.[this.orphan.at - 1]?.title;
       return this.song ? this.songList[this.songIndex - 1]?.title : this.prev_title;
     },
     nextTitle() {
+      if (this.orphan) return this.songList?.[this.orphan.at]?.title;
       return this.song ? this.songList[this.songIndex + 1]?.title : this.next_title;
     },
     offlineText() {
@@ -189,6 +193,7 @@ export default {
   },
   watch: {
     chart_key: { handler: "serverChart", flush: "post" },
+    songs: "songsChanged",
     night(on) {
       this.isNight = on;
     },
@@ -255,6 +260,7 @@ export default {
     },
     serverChart() {
       // the server swapped the chart (set_chart): show it, and find it in the song list if there is one
+      this.orphan = null;
       this.songIndex = this.findSong();
       this.loadChart();
     },
@@ -283,26 +289,48 @@ export default {
     // --- songs of a setlist, in the browser ------------------------------------------------------
     songStep(direction) {
       const list = this.songList;
-      if (!list || this.songIndex === null) {
+      if (!list || (this.songIndex === null && !this.orphan)) {
         // the server decides; offline it can't, and a request queued until the reconnect would jump the stand then
         if (this.online) this.$emit("song_request", { direction });
         return;
       }
-      const target = this.songIndex + (direction === "next" ? 1 : -1);
+      const here = this.orphan ? this.orphan.at - (direction === "next" ? 1 : 0) : this.songIndex;
+      const target = here + (direction === "next" ? 1 : -1);
       if (target < 0 || target >= list.length) return;
-      this.flushReport();
-      this.songIndex = target;
-      this.loadChart(0);
-      this.toolbar = false;
+      this.enterSong(target, 0);
       this.tellSong();
-      const chart = list[target].chart_id;
+    },
+    showSong(index, page = 0) {
+      // the server moves the reader (the leader's call, "back to live"): only the index crosses the wire
+      const list = this.songList;
+      if (!list || index < 0 || index >= list.length) return;
+      this.enterSong(index, page);
+    },
+    enterSong(index, page) {
+      this.flushReport();
+      this.orphan = null;
+      this.songIndex = index;
+      this.loadChart(page);
+      this.toolbar = false;
+      const chart = this.songList[index].chart_id;
       const setlist = this.setlistId();
       if (chart && setlist && /^\/stand\//.test(location.pathname)) {
         history.replaceState(history.state, "", `/stand/${chart}?setlist=${setlist}`); // a reload opens this song
       }
     },
+    songsChanged(list, old) {
+      // the leader edited the setlist: keep reading the same entry wherever it went; if it was taken out, keep it
+      // on the stand (with its new neighbours) until the reader moves on
+      if (this.orphan) this.orphan.at = Math.min(this.orphan.at, list ? list.length : 0);
+      if (!list || !list.length || !old || this.songIndex === null || this.orphan) return;
+      const shown = old[this.songIndex];
+      if (!shown) return;
+      const found = list.findIndex((s) => s.item_id === shown.item_id);
+      if (found >= 0) this.songIndex = found;
+      else this.orphan = { song: shown, at: Math.min(this.songIndex, list.length) };
+    },
     tellSong() {
-      if (!this.songs || !this.songs.length || this.songIndex === null) return;
+      if (!this.songs || !this.songs.length || this.songIndex === null || this.orphan) return;
       const s = this.songs[this.songIndex];
       try {
         this.$emit("song_change", { index: this.songIndex, item_id: s.item_id ?? null, chart_id: s.chart_id ?? null });

@@ -19,12 +19,14 @@ service and the print routes share them.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from urllib.parse import urlencode
 
 from ..engraving import EngraveSpec
 from ..engraving.musicxml import LETTER_RATIO
+from ..errors import SoleilError
 from ..models import Chart
 from ..rendering import WIDTHS, snap_width
 from ..runtime import get_runtime
@@ -35,12 +37,16 @@ from .library import (
     engrave_spec,
     file_hint,
     is_generated,
+    key_label,
     same_key,
 )
+from .setlists import StandPlan, StandStop
 
 BASE_WIDTH = 800  # the stand's ``src`` width: a phone's, and what sync pre-renders
 DEFAULT_PAGE_PT = (612.0, 792.0)  # US Letter, for a PDF whose page sizes are unknown
 Page = dict[str, object]
+Song = dict[str, object]
+log = logging.getLogger(__name__)
 
 
 def page_url(chart_id: int, checksum: str, page: int, width: int) -> str:
@@ -125,6 +131,42 @@ async def resolved_pages(resolved: ResolvedChart, chart: Chart, *, width: int = 
     return await engraved_pages(chart, spec_from_params(chart, resolved.spec_params), width)
 
 
+def stand_label(stop: StandStop) -> str:
+    """The stand's line under the title: my part, what it is drawn from or which key a PDF is in, the key of the night
+    and the leader's note ("Trumpet in B♭ · engraved from the score · Key E♭ · slow intro")."""
+    note = stop.resolved.stand_note if stop.resolved is not None and stop.chart is not None else ""
+    key = f"Key {key_label(stop.musical_key)}" if stop.musical_key else ""
+    return " · ".join(x for x in (stop.part_label, note, key, stop.notes) if x)
+
+
+async def stop_pages(stop: StandStop, width: int = BASE_WIDTH) -> list[Page]:
+    """A setlist stop's pages as this member's stand shows them ([] without a chart); an unusable generated file
+    raises ``BrokenFile``."""
+    if stop.chart is None:
+        return []
+    if stop.resolved is None:
+        return pdf_pages(stop.chart, width if width in WIDTHS else BASE_WIDTH)
+    return await resolved_pages(stop.resolved, stop.chart, width=width)
+
+
+async def stand_songs(plan: StandPlan, width: int = BASE_WIDTH) -> list[Song]:
+    """Every song of a setlist for the stand's ``songs`` (``{title, part_label, pages, item_id, chart_id,
+    explanation}``), engraving generated parts as needed: previous/next song and the leader's calls then only say
+    *which* song. A file that can't be engraved gets no pages and its reason (the stand shows it, the set goes on)."""
+    songs: list[Song] = []
+    for stop in plan.stops:
+        explanation = stop.explanation
+        try:
+            pages = await stop_pages(stop, width)
+        except SoleilError as exc:
+            log.warning("setlist %s: %s can't be shown: %s", plan.setlist_id, stop.title, exc)
+            pages, explanation = [], exc.user_message
+        songs.append({"title": stop.title, "part_label": stand_label(stop), "pages": pages, "item_id": stop.item_id,
+                      "chart_id": stop.chart.id if stop.chart is not None else None, "explanation": explanation,
+                      "song_id": stop.song_id})
+    return songs
+
+
 __all__ = [
     "BASE_WIDTH",
     "engraved_pages",
@@ -133,6 +175,9 @@ __all__ = [
     "print_url",
     "resolved_pages",
     "spec_from_params",
+    "stand_label",
     "stand_pages",
+    "stand_songs",
+    "stop_pages",
     "svg_url",
 ]

@@ -146,6 +146,7 @@ class ResolvedChart:
     kind: str | None = None  # Chart.kind of the chart to open
     concert_key: str | None = None  # the key of the night this was resolved for
     source_label: str | None = None  # "Generated from the MusicXML score", for a generated part
+    stand_note: str = ""  # what the stand says of it: "engraved from the score", "this PDF is in F"
 
     @property
     def playable(self) -> bool:
@@ -432,15 +433,24 @@ async def song_detail(session: AsyncSession, actor: Actor, song_id: int, *,
                       resolved.chart_id, resolved.part_key, resolved.generated, resolved, part_options(charts), pref)
 
 
+STAND_NOTES = {"notation": "engraved from the score", "chordpro": "from the chord sheet"}
+
+
 def _resolved(actor: Actor, song: Song, charts: list[Chart], concert_key: str | None, pref: KeyPref) -> ResolvedChart:
-    pick = _pick(member_instruments(actor), charts, concert_key=concert_key, song_key=_song_key(song, charts))
+    song_key = _song_key(song, charts)
+    pick = _pick(member_instruments(actor), charts, concert_key=concert_key, song_key=song_key)
     chart = pick.chart
     params: dict[str, str] = {}
+    note = ""
     if chart is not None and pick.generated and pick.part_key:
         params = engrave_spec(chart, pick.part_key, concert_key=concert_key, pref=pref).to_params()
+        note = STAND_NOTES[chart.kind]
+    elif chart is not None and concert_key and song_key and Key.try_parse(concert_key) is not None \
+            and not same_key(concert_key, song_key):
+        note = f"this PDF is in {key_label(song_key)}"
     return ResolvedChart(chart.id if chart else None, pick.part_key, pick.generated, params, pick.match.explanation,
                          pick.match, chart.kind if chart else None, concert_key,
-                         source_label(chart) if pick.generated else None)
+                         source_label(chart) if pick.generated else None, note)
 
 
 async def chart_for_member(session: AsyncSession, actor: Actor, song_id: int, concert_key: str | None = None
@@ -454,7 +464,28 @@ async def chart_for_member(session: AsyncSession, actor: Actor, song_id: int, co
     return _resolved(actor, song, charts, concert_key, await member_pref(session, actor, song_id))
 
 
+async def resolve_songs(session: AsyncSession, actor: Actor, wanted: Sequence[tuple[int, str | None]],
+                        prefs: Mapping[int, KeyPref] | None = None) -> list[ResolvedChart | None]:
+    """``chart_for_member`` for many (song id, key of the night) pairs at once (a setlist's entries, in order), with
+    one query for the songs and one for their charts; ``prefs`` are the member's (``member_prefs``). None for a
+    song that isn't the band's."""
+    ids = sorted({song_id for song_id, _ in wanted})
+    songs = {s.id: s for s in (await session.exec(select(Song).where(
+        Song.band_id == actor.band_id, col(Song.id).in_(ids)))).all()} if ids else {}
+    charts = await _charts_by_song(session, actor.band_id, list(songs))
+    prefs = prefs or {}
+    return [_resolved(actor, songs[song_id], charts.get(song_id, []), concert_key, prefs.get(song_id, KeyPref()))
+            if song_id in songs else None for song_id, concert_key in wanted]
+
+
 # --- a member's own key and octave for a song -------------------------------------------------------------------------
+
+
+async def member_prefs(session: AsyncSession, actor: Actor) -> dict[int, KeyPref]:
+    """Every song this member reads their own way (song id → key/octave); most members have none."""
+    rows = (await session.exec(select(MemberSongPref).where(
+        MemberSongPref.band_id == actor.band_id, MemberSongPref.membership_id == actor.membership_id))).all()
+    return {row.song_id: KeyPref(row.musical_key, row.octave_shift) for row in rows}
 
 
 async def member_pref(session: AsyncSession, actor: Actor, song_id: int) -> KeyPref:

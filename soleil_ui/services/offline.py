@@ -7,8 +7,8 @@ downloads exactly those URLs into the member's own cache (``scope``: one per ban
 images are never served to another band's member) and keeps the manifest next to them.
 
 A MusicXML or ChordPro part (a *generated* chart) is the engraved SVG pages the stand shows for this member
-(``library.chart_for_member`` with the setlist entry's key, ``chart_pages.resolved_pages``): one layout width, no
-``srcset``, so the device's widths don't apply to it.
+(``setlists.stand_plan`` resolves it with the setlist entry's key, ``chart_pages.stop_pages`` lists it): one layout
+width, no ``srcset``, so the device's widths don't apply to it.
 
 Staleness is a comparison of ``digest``: a hash of what the set *shows* (names, order, chart checksums, page
 counts, recordings), independent of the widths. Image URLs carry the file's checksum (``v=``), so when the
@@ -30,9 +30,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ..access import Actor
 from ..errors import SoleilError
 from ..models import AudioTrack, Chart
-from ..parts import PartRef
 from ..rendering import WIDTHS, snap_width
-from . import chart_pages, library, setlists
+from . import chart_pages, setlists
 
 BASE_WIDTH = 800  # the stand's ``src`` width (pages/stand.py); srcset offers every standard width
 MAX_WIDTHS = 2  # a device asks for its portrait width and at most one more (tablet landscape, fit-to-width)
@@ -145,16 +144,10 @@ class OfflineSet:
         }
 
 
-async def _engraved_pages(session: AsyncSession, actor: Actor, stop: setlists.StandStop,
-                          chart: Chart) -> list[OfflinePage]:
+async def _engraved_pages(stop: setlists.StandStop) -> list[OfflinePage]:
     """A generated part's pages as this member's stand draws them (their part, the night's key, their preference)."""
-    resolved = await library.chart_for_member(session, actor, stop.song_id, stop.musical_key)
-    if resolved.chart_id == chart.id and resolved.generated:
-        found = await chart_pages.resolved_pages(resolved, chart)
-    else:
-        found = await chart_pages.stand_pages(chart, concert_key=stop.musical_key)
     return [OfflinePage(int(str(p["width"])), int(str(p["height"])), {int(str(p["width"])): str(p["src"])})
-            for p in found]
+            for p in await chart_pages.stop_pages(stop)]
 
 
 def chart_pages_of(chart: Chart, widths: Iterable[int] = WIDTHS) -> list[OfflinePage]:
@@ -198,12 +191,12 @@ async def offline_set(session: AsyncSession, actor: Actor, setlist_id: int, *, w
     songs = []
     for stop in plan.stops:
         chart = stop.chart
-        part = PartRef.from_key(chart.part_key).label() if chart is not None and chart.part_key else ""
-        explanation, engraved = stop.explanation, chart is not None and library.is_generated(chart)
+        part = chart_pages.stand_label(stop)
+        explanation, engraved = stop.explanation, stop.generated
         pages: list[OfflinePage] = []
         if chart is not None and engraved:
             try:
-                pages = await _engraved_pages(session, actor, stop, chart)
+                pages = await _engraved_pages(stop)
             except SoleilError as exc:  # an unusable file: the stand says why, the rest of the set still goes
                 explanation = exc.user_message
         elif chart is not None:

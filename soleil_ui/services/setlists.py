@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
@@ -35,7 +35,11 @@ from ..access import Actor
 from ..errors import Conflict, InvalidInput, NotFound
 from ..events import Event, hub
 from ..models import AudioTrack, Chart, Gig, Membership, Setlist, SetlistItem, SetlistOp, Song, User, utcnow
+from ..parts import PartRef
 from .validation import clean_text
+
+if TYPE_CHECKING:
+    from .library import KeyPref, ResolvedChart
 
 MAX_ITEMS = 250
 MAX_DURATION = 3 * 3600
@@ -700,7 +704,8 @@ def _mp3_seconds(path: Path) -> int | None:
 # --- what a stand or a stage print needs ----------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class StandStop:
-    """A song of the setlist as one member reads it: the chart in their part (or nearest), if any."""
+    """A song of the setlist as one member reads it: the chart in their part (or nearest), if any, resolved for the
+    entry's key of the night and the member's own key/octave (``resolved``: which part of it, drawn how, and why)."""
 
     item_id: int
     song_id: int
@@ -709,6 +714,21 @@ class StandStop:
     explanation: str
     musical_key: str | None
     notes: str
+    resolved: ResolvedChart | None = None
+
+    @property
+    def part_label(self) -> str:
+        """The part the stand shows ("Trumpet in B♭"): a generated chart's engraved part, a PDF's own part."""
+        if self.chart is None:
+            return ""
+        if self.resolved is not None and self.resolved.part_key:
+            return self.resolved.part_label
+        part = PartRef.try_from_key(self.chart.part_key)
+        return part.label() if part else ""
+
+    @property
+    def generated(self) -> bool:
+        return self.chart is not None and self.resolved is not None and self.resolved.generated
 
 
 @dataclass(frozen=True, slots=True)
@@ -725,24 +745,28 @@ class StandPlan:
         return next((i for i, s in enumerate(self.stops) if s.chart is not None and s.chart.id == chart_id), None)
 
 
-async def stand_plan(session: AsyncSession, actor: Actor, setlist_id: int) -> StandPlan:
-    """The setlist's songs in order, each with the chart this member should open (one query for all)."""
-    from .library import rows_for_songs  # the library decides what "my part" is
+async def stand_plan(session: AsyncSession, actor: Actor, setlist_id: int,
+                     prefs: Mapping[int, KeyPref] | None = None) -> StandPlan:
+    """The setlist's songs in order, each with the chart and part this member should open, in the entry's key of the
+    night (a generated part follows it; a PDF in another key gives way) and with ``prefs``, the member's own
+    key/octave per song (``library.member_prefs``; None reads them). A few queries for the whole setlist."""
+    from . import library  # the library decides what "my part" is
 
     setlist = await get_setlist(session, actor, setlist_id)
     assert setlist.id is not None
     listed = [e for e in await _entries(session, actor.band_id, setlist_id) if not e.is_break and e.song_id]
-    rows = {row.song_id: row for row in await rows_for_songs(session, actor, [e.song_id or 0 for e in listed])}
-    chart_ids = [row.chart_id for row in rows.values() if row.chart_id is not None]
+    if prefs is None:
+        prefs = await library.member_prefs(session, actor)
+    resolved = await library.resolve_songs(session, actor, [(e.song_id or 0, e.musical_key) for e in listed], prefs)
+    chart_ids = sorted({r.chart_id for r in resolved if r is not None and r.chart_id is not None})
     charts = {c.id: c for c in (await session.exec(select(Chart).where(
         Chart.band_id == actor.band_id, col(Chart.id).in_(chart_ids)))).all()} if chart_ids else {}
     stops = []
-    for entry in listed:
-        row = rows.get(entry.song_id or 0)
-        stops.append(StandStop(entry.item_id, entry.song_id or 0, entry.label,
-                               charts.get(row.chart_id) if row and row.chart_id else None,
-                               row.match.explanation if row else "This song has no charts yet.",
-                               entry.musical_key, entry.notes))
+    for entry, found in zip(listed, resolved, strict=True):
+        chart = charts.get(found.chart_id) if found is not None and found.chart_id is not None else None
+        stops.append(StandStop(entry.item_id, entry.song_id or 0, entry.label, chart,
+                               found.explanation if found is not None else "This song has no charts yet.",
+                               entry.musical_key, entry.notes, found if chart is not None else None))
     return StandPlan(setlist.id, setlist.name, setlist.version, stops)
 
 

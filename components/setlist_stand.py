@@ -1,0 +1,289 @@
+"""The stand stepping through a setlist in the reader's part, and following the leader's calls in live mode.
+
+The whole setlist goes to the browser once (``Stand(songs=…)``: every song's pages in this member's part, PDF or
+engraved, in the entry's key of the night and with the member's own key/octave): previous/next song happen there at
+once, and a leader's call sends each follower one small ``showSong(index)`` message, however long the setlist is.
+A setlist edit re-sends the list. The lists are built once per setlist version for every member who reads the same
+parts (``load_stand_set``), so a band going live costs one load, not one per phone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from html import escape
+from urllib.parse import quote
+
+from nicegui import background_tasks, ui
+
+from soleil_ui.access import Actor
+from soleil_ui.db import db
+from soleil_ui.events import Event
+from soleil_ui.services import chart_pages, live, setlists
+from soleil_ui.services.library import KeyPref
+from soleil_ui.services.live import LiveState
+from soleil_ui.services.setlists import StandPlan
+
+from .live import listen
+from .live_bar import LiveWatcher, track_presence
+from .setlist_editor import SharedLoads, profile
+from .stand import Stand, StandSongChangeEventArguments
+
+CHIP_CSS = """
+#popup { display: none !important; }  /* no "connection lost" box over a chart: the chip says it quietly */
+.sl-live-chip { position: fixed; z-index: 2600; top: calc(env(safe-area-inset-top) + 8px); left: 50%;
+  transform: translateX(-50%); max-width: 94vw; display: flex; align-items: center; gap: 8px;
+  padding: 4px 6px 4px 12px; border-radius: 18px; background: rgba(176, 0, 32, 0.92); color: #fff;
+  font: 500 13px/20px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; box-shadow: 0 1px 6px #0004; }
+.sl-live-chip .sl-live-text { overflow: hidden; white-space: nowrap; text-overflow: ellipsis; min-width: 0; }
+.sl-live-chip button { flex: none; border: 0; border-radius: 14px; padding: 4px 12px; min-height: 32px;
+  background: #fff; color: #b00020; font: 600 13px/20px system-ui, sans-serif; cursor: pointer; }
+.sl-live-chip[data-state="following"] { background: rgba(58, 125, 68, 0.92); padding-right: 12px; }
+.sl-live-chip[data-offline="true"] { opacity: 0.55; }
+.sl-stand:has(.sl-top) ~ .sl-live-chip { top: calc(env(safe-area-inset-top) + 60px); }
+"""
+PLACEHOLDER = (800, 1035)
+
+
+def placeholder_page(title: str, reason: str) -> dict[str, object]:
+    """A page that says there is no chart to show, so the stand never goes blank on a song without my part."""
+    width, height = PLACEHOLDER
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}"><rect width="100%" height="100%" fill="#fff"/>'
+           f'<text x="400" y="470" font-size="46" font-family="sans-serif" text-anchor="middle">{escape(title[:40])}'
+           f'</text><text x="400" y="540" font-size="26" font-family="sans-serif" text-anchor="middle" fill="#666">'
+           f'{escape(reason[:60])}</text></svg>')
+    return {"src": "data:image/svg+xml;charset=utf-8," + quote(svg), "width": width, "height": height}
+
+
+@dataclass(frozen=True, slots=True)
+class StandSet:
+    """A setlist as one kind of reader sees it: the plan and the stand's ``songs`` (shared, never mutated)."""
+
+    plan: StandPlan
+    songs: list[dict[str, object]]
+
+    @property
+    def version(self) -> int:
+        return self.plan.version
+
+
+stand_sets: SharedLoads[StandSet] = SharedLoads()
+
+
+def prefs_key(prefs: Mapping[int, KeyPref]) -> str:
+    return json.dumps(sorted((song, p.musical_key, p.octave_shift) for song, p in prefs.items()))
+
+
+async def load_stand_set(actor: Actor, setlist_id: int, prefs: Mapping[int, KeyPref], wanted: int = -1, *,
+                         force: bool = False) -> StandSet:
+    """The setlist for this reader, at least version ``wanted``; the caller has checked they may see it."""
+    async def load() -> StandSet:
+        async with db.session() as session:
+            plan = await setlists.stand_plan(session, actor, setlist_id, prefs)
+        return StandSet(plan, await chart_pages.stand_songs(plan))
+
+    key = ("stand", actor.band_id, setlist_id, profile(actor), prefs_key(prefs))
+    return await stand_sets.get(key, wanted, load, force=force)
+
+
+class SetlistStand:
+    """The stand showing one setlist's songs in the reader's part: previous/next song in place for anyone, and in
+    live mode the leader's calls for those who follow.
+
+    A follower is *attached* while showing the live song; browsing to another song detaches them (they are never
+    dragged back) and the chip offers "Back to live"; a new call while attached moves the stand in place. The leader
+    on the live page calls songs with the stand's own previous/next buttons.
+    """
+
+    def __init__(self, actor: Actor, stand_set: StandSet, index: int, *, prefs: Mapping[int, KeyPref],
+                 watcher: LiveWatcher, following: bool, night: bool, on_night: Callable[[bool], None], back: str,
+                 live_page: bool) -> None:
+        self.actor, self.set, self.prefs = actor, stand_set, prefs
+        self.index = max(0, min(index, len(self.plan.stops) - 1))
+        self.shown_item = self.plan.stops[self.index].item_id if self.plan.stops else None
+        self.watcher, self.following = watcher, following
+        self.live_page, self.back = live_page, back
+        self.drives = live_page and actor.is_leader
+        self._planning = False
+        self._connected_once = False
+        ui.add_css(CHIP_CSS)
+        title, part, pages = self._chart(self.index)
+        self.stand = Stand(title=title, part_label=part, pages=pages, night=night,
+                           prev_title=self._title(self.index - 1), next_title=self._title(self.index + 1),
+                           songs=stand_set.songs or None, song_index=self.index, setlist_id=self.plan.setlist_id,
+                           on_song_request=lambda e: self._request(e.direction), on_song_change=self._song_changed,
+                           on_night_change=lambda e: on_night(e.night), on_close=lambda: ui.navigate.to(self.back))
+        with ui.element("div").classes("sl-live-chip").props('data-testid=live-chip role=status aria-live=polite') \
+                as self.chip:
+            self.chip.mark("live-chip")
+            self.chip_text = ui.label().classes("sl-live-text").props("data-testid=live-chip-text")
+            self.chip_button = ui.element("button").props("data-testid=live-chip-action type=button") \
+                .mark("live-chip-action")
+            with self.chip_button:
+                self.chip_label = ui.label()
+            self.chip_button.on("click", self._chip_action)
+        self.presence = track_presence(actor, lambda: self.following)
+        listen(actor.band_id, setlists.topic(self.plan.setlist_id), self._setlist_changed)
+        watcher.on_change(self._live_changed)
+        client = ui.context.client
+        client.on_connect(lambda: self._connection(True))
+        client.on_disconnect(lambda: self._connection(False))
+        if self.following and self._live_here() is not None:
+            self._attach(jump=False)
+        self._render_chip()
+
+    @property
+    def plan(self) -> StandPlan:
+        return self.set.plan
+
+    # --- what is shown -----------------------------------------------------------------------------------------
+    def _title(self, index: int) -> str | None:
+        return self.plan.stops[index].title if 0 <= index < len(self.plan.stops) else None
+
+    def _chart(self, index: int) -> tuple[str, str, list[dict[str, object]]]:
+        if not self.plan.stops:
+            return self.plan.name, "", [placeholder_page(self.plan.name, "This setlist has no songs yet.")]
+        song = self.set.songs[index]
+        pages = song["pages"] or [placeholder_page(str(song["title"]), str(song["explanation"]))]
+        return str(song["title"]), str(song["part_label"]), pages  # type: ignore[return-value]
+
+    def show(self, index: int) -> None:
+        """Move to the setlist's song at ``index`` in place (the stand stays mounted; only the index is sent)."""
+        if not self.plan.stops:
+            return
+        self.index = max(0, min(index, len(self.plan.stops) - 1))
+        self.shown_item = self.plan.stops[self.index].item_id
+        self.stand.show_song(self.index)
+        self._render_chip()
+
+    def current_item(self) -> int | None:
+        return self.shown_item
+
+    async def _song_changed(self, e: StandSongChangeEventArguments) -> None:
+        """The reader stepped to another song in the browser (the leader on the live page: calls it)."""
+        self.index, self.shown_item = e.index, e.item_id
+        live_state = self._live_here()
+        if self.drives and live_state is not None and e.item_id is not None \
+                and live_state.current_item_id != e.item_id:
+            async with db.session() as session:
+                new = await live.move(session, self.actor, live_state.live_id, item_id=e.item_id)
+            self.watcher._set(new, new.live_id, new.seq)
+        self._render_chip()
+
+    async def _request(self, direction: str) -> None:
+        """Previous/next asked of the server (a stand without the song list: it was empty when the page opened)."""
+        step = 1 if direction == "next" else -1
+        live_state = self._live_here()
+        if self.drives and live_state is not None:  # the leader's next/previous call the song for everyone
+            async with db.session() as session:
+                new = await live.move(session, self.actor, live_state.live_id, step=step)
+            self.watcher._set(new, new.live_id, new.seq)
+            return
+        self.show(self.index + step)
+
+    # --- live mode ---------------------------------------------------------------------------------------------
+    def _live_here(self) -> LiveState | None:
+        state = self.watcher.state
+        return state if state is not None and state.setlist_id == self.plan.setlist_id else None
+
+    def attached(self) -> bool:
+        state = self._live_here()
+        return self.following and state is not None and state.current_item_id == self.current_item()
+
+    def _attach(self, *, jump: bool = True) -> None:
+        state = self._live_here()
+        target = self.plan.index_of(state.current_item_id) if state is not None else None
+        if target is not None and (jump or target != self.index or self.shown_item != state.current_item_id):
+            self.show(target)
+
+    def _live_changed(self, old: LiveState | None, new: LiveState | None) -> None:
+        was_attached = (self.following and old is not None and old.setlist_id == self.plan.setlist_id
+                        and old.current_item_id == self.current_item())
+        if self.following and new is not None and new.setlist_id == self.plan.setlist_id and (
+                was_attached or old is None or old.live_id != new.live_id):
+            self._attach(jump=False)
+        self._render_chip()
+
+    def _chip_action(self) -> None:
+        state = self.watcher.state
+        if state is None:
+            return
+        if state.setlist_id != self.plan.setlist_id:
+            ui.navigate.to(f"/live/{state.setlist_id}")
+            return
+        if not self.following:
+            self.following = True
+            self.presence()
+        self._attach(jump=False)
+        self._render_chip()
+
+    def _render_chip(self) -> None:
+        state = self.watcher.state
+        self.chip.set_visibility(state is not None)
+        if state is None:
+            self.chip.props["data-state"] = "off"
+            return
+        if state.setlist_id != self.plan.setlist_id:
+            self.chip.props["data-state"] = "elsewhere"
+            self.chip_text.set_text(f"Live: {state.setlist_name}")
+            self.chip_label.set_text("Follow")
+            self.chip_button.set_visibility(True)
+            return
+        index = self.plan.index_of(state.current_item_id)
+        now = self._title(index) if index is not None else None
+        upcoming = self._title(index + 1) if index is not None else None
+        if self.drives:
+            text, state_name, action = f"Calling: {now or '—'}" + (f" · Next: {upcoming}" if upcoming else ""), \
+                "following", None
+        elif self.attached():
+            text, state_name, action = "Live · following" + (f" · Next: {upcoming}" if upcoming else ""), \
+                "following", None
+        elif self.following:
+            text, state_name, action = f"Live: {now or '—'}", "detached", "Back to live"
+        else:
+            text, state_name, action = f"Live: {now or '—'}", "not-following", "Follow"
+        self.chip.props["data-state"] = state_name
+        self.chip_text.set_text(text)
+        self.chip_button.set_visibility(action is not None)
+        if action:
+            self.chip_label.set_text(action)
+
+    # --- staying current ---------------------------------------------------------------------------------------
+    def _setlist_changed(self, event: Event) -> None:
+        if event.payload.get("deleted") or self._planning:
+            return
+        self._planning = True
+        background_tasks.create(self._replan(int(event.payload.get("version", self.plan.version + 1)),
+                                             bool(event.payload.get("resync"))), name="re-plan stand")
+
+    async def _replan(self, wanted: int, force: bool) -> None:
+        try:
+            fresh = await load_stand_set(self.actor, self.plan.setlist_id, self.prefs, wanted, force=force)
+        except Exception:
+            return
+        finally:
+            self._planning = False
+        if self.stand.is_deleted or fresh.version < self.plan.version:
+            return
+        old_index = self.index
+        self.set = fresh
+        found = fresh.plan.index_of(self.shown_item)
+        self.index = found if found is not None else min(old_index, max(len(fresh.plan.stops) - 1, 0))
+        if found is None and fresh.plan.stops:  # the song on the stand was removed: keep reading it, neighbours near
+            self.stand.set_neighbours(self._title(self.index - 1) if self.index > 0 else None,
+                                      self._title(self.index))
+        else:
+            self.stand.set_neighbours(self._title(self.index - 1), self._title(self.index + 1))
+        self.stand.set_songs(fresh.songs or None, self.index if found is not None else None)
+        self._render_chip()
+
+    def _connection(self, up: bool) -> None:
+        self.chip.props["data-offline"] = "false" if up else "true"
+        if up and not self._connected_once:  # the first connection of a page built from fresh state
+            self._connected_once = True
+            return
+        if up:  # back from a sleep or a network drop: catch up on the setlist; the watcher re-reads live state
+            self._planning = True
+            background_tasks.create(self._replan(self.plan.version, True), name="re-plan after reconnect")
