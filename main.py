@@ -83,17 +83,20 @@ async def _startup() -> None:
             await ensure_demo(settings)
     finally:
         rt.started.set()
-    background_tasks.create(_prune_page_cache(settings.page_cache_mb), name="page cache pruning")
+    background_tasks.create(_prune_caches(), name="page cache pruning")
     if settings.sync_interval:
         background_tasks.create(_scheduled_sync(settings.sync_interval), name="scheduled library sync")
 
 
-async def _prune_page_cache(budget_mb: int) -> None:
-    """Keep rendered pages within their disk budget, least recently used first, once an hour."""
+async def _prune_caches() -> None:
+    """Keep rendered pages and engraved parts within their disk budgets, least recently used first, once an hour."""
     while True:
-        freed = await asyncio.to_thread(runtime.get_runtime().renderer.prune, budget_mb * 1024 * 1024)
-        if freed:
-            log.info("page cache pruned: %.1f MB freed", freed / 1e6)
+        try:
+            freed = await asyncio.to_thread(runtime.get_runtime().prune_caches)
+            if freed:
+                log.info("page caches pruned: %.1f MB freed", freed / 1e6)
+        except OSError:
+            log.warning("could not prune the page caches", exc_info=True)
         await asyncio.sleep(3600)
 
 

@@ -31,6 +31,13 @@ class Runtime:
     def data_dir(self) -> Path:
         return self.settings.data_dir
 
+    def prune_caches(self) -> int:
+        """Keep rendered page images and engraved parts within their disk budgets (least recently used go first);
+        returns bytes freed. Blocking file I/O: run it in a thread (the hourly maintenance job does)."""
+        mb = 1024 * 1024
+        return (self.renderer.prune(self.settings.page_cache_mb * mb)
+                + self.engraver.prune(self.settings.engrave_cache_mb * mb))
+
 
 _runtime: Runtime | None = None
 

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     admin_emails: str = Field(default="", description="Comma-separated emails allowed to create bands in the web UI.")
     sync_interval: int = Field(default=300, ge=0, description="Seconds between scheduled library syncs; 0 = off.")
     page_cache_mb: int = Field(default=2048, ge=50, description="Disk budget for rendered page images.")
+    engrave_cache_mb: int = Field(default=512, ge=20, description="Disk budget for engraved MusicXML/ChordPro parts.")
     log_level: str = "INFO"
 
     @field_validator("log_level")

@@ -28,6 +28,7 @@ from soleil_ui.engraving.engraver import (
 from soleil_ui.errors import BrokenFile, InvalidInput, NotFound
 from soleil_ui.parts import PartRef, Role
 from soleil_ui.parts import Transposition as T
+from soleil_ui.runtime import Runtime
 
 NOTATION = Path(__file__).parent / "fixtures" / "notation"
 TUNE = (NOTATION / "Tune.musicxml").read_bytes()
@@ -309,3 +310,25 @@ async def test_close_stops_the_workers(engraver: Engraver) -> None:
     engraver.close()
     assert engraver.worker_pids() == []
     assert all(gone(pid) for pid in pids)
+
+
+async def test_the_hourly_job_keeps_both_page_caches_in_their_budgets(core: Runtime) -> None:
+    """``Runtime.prune_caches`` (main.py runs it hourly): rendered images and engravings each within their budget,
+    the least recently used going first."""
+    mb = 1024 * 1024
+    page_budget, engrave_budget = core.settings.page_cache_mb * mb, core.settings.engrave_cache_mb * mb
+
+    def sparse(path: Path, size: int, age: float) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            handle.truncate(size)  # no disk space used, but its size counts
+        os.utime(path, (time.time() - age, time.time() - age))
+        return path
+
+    old_page = sparse(core.renderer.cache_dir / "aa" / "old" / "0-800.webp", page_budget // 2 + 1, 7200)
+    new_page = sparse(core.renderer.cache_dir / "bb" / "new" / "0-800.webp", page_budget // 2 + 1, 0)
+    old_part = sparse(core.engraver.cache_dir / "aa" / "x" / "y" / "old.pdf", engrave_budget // 2 + 1, 7200)
+    new_part = sparse(core.engraver.cache_dir / "bb" / "x" / "y" / "new.pdf", engrave_budget // 2 + 1, 0)
+    assert core.prune_caches() == page_budget // 2 + 1 + engrave_budget // 2 + 1
+    assert (old_page.exists(), new_page.exists(), old_part.exists(), new_part.exists()) == (False, True, False, True)
+    assert core.prune_caches() == 0

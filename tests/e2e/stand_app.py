@@ -4,7 +4,7 @@ Two generated charts: "Autumn Leaves" (5 pages) and "Blue Bossa" (3 pages), PNGs
 and served at ``/charts/<chart>/<index>?w=<width>``. The page reports what the server heard in hidden labels
 (``data-testid`` ``last-page``, ``last-song-request``, ``night``, ``closed``); the "next song" button swaps the
 chart in place with ``Stand.set_chart``; the back button removes the stand.
-Query parameters: ``start``, ``night=1``, ``chart=b``.
+Query parameters: ``start``, ``night=1``, ``chart=b``. ``/songs`` holds a three-song setlist in the browser.
 """
 
 from __future__ import annotations
@@ -135,6 +135,30 @@ def index(start: int = 0, night: int = 0, chart: str = "a") -> None:
         on_night_change=lambda e: night_label.set_text(str(e.night)),
         on_close=closed_stand,
     )
+
+
+def songs_of(*charts: str) -> list[dict]:
+    return [{"title": CHARTS[c][0], "part_label": CHARTS[c][1], "pages": pages_of(c), "item_id": n + 1,
+             "chart_id": None, "explanation": ""} for n, c in enumerate(charts)]
+
+
+@ui.page("/songs", viewport=STAND_VIEWPORT)
+def setlist_page() -> None:
+    """A whole setlist in the browser: the server moves the reader by index (``show_song``) and edits the list."""
+    songs = songs_of("a", "b", "a")
+    songs[2]["title"] = "Autumn Leaves (reprise)"
+
+    def heard_song(e) -> None:
+        last_song.set_text(f"{e.index}:{e.item_id}")
+
+    with ui.column().classes("p-4"):
+        last_song = ui.label("").props('data-testid="last-song-change"')
+        ui.button("Show 2", on_click=lambda: stand.show_song(1)).props('data-testid="server-show-1"')
+        ui.button("Show 1", on_click=lambda: stand.show_song(0)).props('data-testid="server-show-0"')
+        ui.button("Drop 2", on_click=lambda: stand.set_songs([songs[0], songs[2]])).props(
+            'data-testid="server-drop-1"')
+    stand = Stand(title=songs[0]["title"], part_label=songs[0]["part_label"], pages=songs[0]["pages"], songs=songs,
+                  setlist_id=9, on_song_change=heard_song)
 
 
 ui.run(

@@ -342,3 +342,31 @@ def test_fits_the_phone_and_is_accessible(phone, stand_url):
     for label in buttons.evaluate_all("els => els.map(b => b.getAttribute('aria-label'))"):
         assert label
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_the_server_moves_a_setlist_by_index_and_an_edit_keeps_the_song_shown(phone, stand_url):
+    """Live calls send only an index (``showSong``); a setlist edit that removes the song on the stand leaves it
+    there, with its new neighbours, until the reader moves on."""
+    page = open_stand(phone, stand_url, "songs")
+    root = stand(page)
+    expect(root).to_have_attribute("data-song", "0")
+    page.keyboard.press("ArrowRight")
+    expect_page(page, 1)
+    page.get_by_test_id("server-show-1").dispatch_event("click")  # under the stand
+    expect(root).to_have_attribute("data-song", "1")
+    expect(root).to_have_attribute("aria-label", "Chart: Blue Bossa")
+    expect_page(page, 0, chart="b")
+    expect(page.get_by_test_id("last-song-change")).to_have_text("")  # the server's own move isn't echoed back
+
+    page.get_by_test_id("server-drop-1").dispatch_event("click")  # the leader takes Blue Bossa out of the set
+    expect(root).to_have_attribute("data-pages", "3")
+    expect(root).to_have_attribute("aria-label", "Chart: Blue Bossa")
+    open_toolbar(page)
+    expect(page.get_by_test_id("stand-next-song")).to_contain_text("Autumn Leaves (reprise)")
+    page.get_by_test_id("stand-next-song").click()
+    expect(root).to_have_attribute("aria-label", "Chart: Autumn Leaves (reprise)")
+    expect(root).to_have_attribute("data-song", "1")
+    expect(page.get_by_test_id("last-song-change")).to_have_text("1:3")
+    page.get_by_test_id("server-show-0").dispatch_event("click")  # under the stand
+    expect(root).to_have_attribute("data-song", "0")
+    expect_page(page, 0)
