@@ -3,12 +3,13 @@ trumpet player and by the trombonist. Each signs in (``GET /auth/demo/<id>``), o
 explained as generated from the score with a first-page preview the browser has decoded, then opens that engraved
 page on its own and reads the chord symbols, the key signature and the clef from the SVG Chromium renders.
 
-(The stand itself is switched to ``chart_pages`` separately; this covers the song page, the preview and the SVG route.)
+"Open my part" puts the same engraved part on the stand (``/stand/<chart>``), decoded and ready to turn.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import sqlite3
 import time
@@ -103,6 +104,17 @@ def open_my_part(page: Page, app: tuple[str, Path], explanation: str) -> str:
     return src
 
 
+def open_on_the_stand(page: Page, src: str) -> None:
+    """Tap "Open my part": the stand shows the engraved page the preview showed, decoded, with its part named."""
+    page.get_by_role("button", name="Open my part").click()
+    stand = page.get_by_test_id("stand")
+    expect(stand).to_have_attribute("data-ready", re.compile(r"\b0\b"))
+    shown = page.locator("[data-testid=stand-slot] img").first
+    expect(shown).to_have_js_property("complete", True)
+    assert shown.evaluate("img => img.naturalWidth") > 0
+    assert str(shown.get_attribute("src")).split("?")[1] == src.split("?")[1]  # the same part, key and layout
+
+
 def read_engraved_page(page: Page, app: tuple[str, Path], src: str) -> dict[str, Any]:
     response = page.goto(app[0] + src)
     assert response is not None and response.status == 200
@@ -117,6 +129,11 @@ def test_trumpet_player_reads_concert_bb_blues_in_c(phone: Any, app: tuple[str, 
     page = phone.new_page()
     src = open_my_part(page, app, "Your part: Trumpet — generated from the MusicXML score")
     assert "part=instrument%3Atrumpet" in src and "w=800" in src
+    open_on_the_stand(page, src)
+    size = page.viewport_size
+    assert size
+    page.touchscreen.tap(size["width"] / 2, size["height"] / 2)  # the middle shows the toolbar: title and part
+    expect(page.get_by_test_id("stand-toolbar")).to_contain_text("Trumpet · engraved from the score")
     seen = read_engraved_page(page, app, src)
     assert seen["chords"] == ["C7", "F7", "C7", "F7", "C7", "G7", "F7", "C7", "G7"]
     assert (seen["fifths"], seen["clef"], seen["width"]) == (0, "E050", "800")  # C major, treble clef
@@ -127,6 +144,7 @@ def test_trombonist_reads_it_in_bb_on_the_bass_clef(new_context: Callable[..., A
     sign_in(tablet, app, "Theo Marsh")
     page = tablet.new_page()
     src = open_my_part(page, app, "Your part: Trombone — generated from the MusicXML score")
+    open_on_the_stand(page, src)
     seen = read_engraved_page(page, app, src)
     assert seen["chords"] == ["Bb7", "Eb7", "Bb7", "Eb7", "Bb7", "F7", "Eb7", "Bb7", "F7"]
     assert (seen["fifths"], seen["clef"]) == (-2, "E062")  # two flats, bass clef
