@@ -5,7 +5,8 @@ Followers are real NiceGUI clients, driven without a browser from this process: 
 connects python-socketio's ``AsyncClient`` to ``/_nicegui_ws/socket.io`` with the query the browser would send
 (``client_id``, ``next_message_id``, ``implicit_handshake``, ``tab_id``, ``document_id``). The leader is one more
 such client on the setlist page; a "move" is a click event on its Next/Previous button sent over its socket, and a
-follower has the update when a message carrying the stand's next ``chart_key`` arrives. Latency = arrival − click,
+follower has the move when the stand's ``showSong(index)`` call arrives (the setlist's pages went with the page), or a
+message carrying the stand's next ``chart_key`` (a stand swapping charts). Latency = arrival − click,
 on one clock (both ends live in this process).
 
 Baseline, same run, same machine: a bare python-socketio server (uvicorn) that, on the leader's message, emits a
@@ -143,21 +144,31 @@ class Page:
         self.next_id = int((NEXT_ID.search(html) or [0, 0])[1])
         self.html = html
         self.sio = socketio.AsyncClient(reconnection=False)
-        self.chart_key = 0
+        self.chart_key = 0  # moves that arrived (either way)
+        self.server_chart_key = 0
         self.arrivals: dict[int, float] = {}  # chart_key -> perf_counter at arrival
         self.arrived = asyncio.Event()
         self.payload_size = 0
 
+        def arrived(data: dict[str, Any], now: float) -> None:
+            self.chart_key += 1
+            self.arrivals[self.chart_key] = now
+            self.payload_size = len(json.dumps(data))
+            self.arrived.set()
+
         @self.sio.on("update")
-        def update(data: dict[str, Any]) -> None:
+        def update(data: dict[str, Any]) -> None:  # a stand without its setlist: a new chart (``set_chart``)
             now = time.perf_counter()
             for element in data.values():
                 props = element.get("props") if isinstance(element, dict) else None
-                if props and "chart_key" in props and props["chart_key"] > self.chart_key:
-                    self.chart_key = props["chart_key"]
-                    self.arrivals[self.chart_key] = now
-                    self.payload_size = len(json.dumps(data))
-                    self.arrived.set()
+                if props and "chart_key" in props and props["chart_key"] > self.server_chart_key:
+                    self.server_chart_key = props["chart_key"]
+                    arrived(data, now)
+
+        @self.sio.on("run_javascript")
+        def run_javascript(data: dict[str, Any]) -> None:  # the setlist stand: the song's index (``showSong``)
+            if "showSong" in str(data.get("code", "")):
+                arrived(data, time.perf_counter())
 
     async def connect(self) -> None:
         query = {"client_id": self.client_id, "next_message_id": str(self.next_id), "implicit_handshake": "true",
