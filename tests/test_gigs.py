@@ -13,8 +13,8 @@ from sqlmodel import select, update
 from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import Forbidden, InvalidInput, NotFound, NotSignedIn
-from soleil_ui.models import Gig, Membership, Role, utcnow
-from soleil_ui.services import auth, gigs, members, setlists
+from soleil_ui.models import AudioTrack, Chart, Gig, Membership, Role, utcnow
+from soleil_ui.services import auth, gigs, library, members, setlists
 from soleil_ui.services.setlists import Op
 from tests.test_setlists_ops import _apply, _band, _member, _new_setlist
 
@@ -247,3 +247,33 @@ async def test_the_feed_url_needs_no_session_and_nothing_else(user: User) -> Non
     for bad in (f"/calendar/{token}x.ics", "/calendar/nothing.ics", f"/calendar/{token}"):
         missing = await user.http_client.get(bad)
         assert missing.status_code == 404 and "Traceback" not in missing.text
+
+
+@pytest.mark.usefixtures("core")
+async def test_a_substitute_reads_only_their_gigs_songs_in_the_library() -> None:
+    """Search, the song page, a chart, a recording and a key preference: the sub's gig's setlist and nothing else."""
+    leader, songs, _ = await _band("Sub Library", songs=3)
+    ours = await _new_setlist(leader, "Tonight")
+    await _apply(leader, ours, Op.insert_song(songs[0]))
+    gig_id = await _gig(leader, "Tonight", days=0.1, setlist_id=ours)
+    async with db.session() as session:
+        charts = [Chart(band_id=leader.band_id, song_id=song_id, file_name=f"{n}.pdf", source_file_id=f"f{n}",
+                        checksum=f"{n}" * 16, part_key="instrument:trombone", page_count=1)
+                  for n, song_id in enumerate(songs[:2])]
+        tracks = [AudioTrack(band_id=leader.band_id, song_id=song_id, file_name=f"{n}.mp3", source_file_id=f"a{n}",
+                             checksum=f"a{n}" * 8, mime_type="audio/mpeg", size=10)
+                  for n, song_id in enumerate(songs[:2])]
+        session.add_all([*charts, *tracks])
+    sub = await _sub(leader, gig_id)
+    async with db.session() as session:
+        assert [r.song_id for r in (await library.search_songs(session, sub)).rows] == [songs[0]]
+        assert [r.song_id for r in (await library.search_songs(session, leader)).rows] == songs
+        assert (await library.song_detail(session, sub, songs[0])).chart_id == charts[0].id
+        assert (await library.get_chart(session, sub, charts[0].id or 0)).id == charts[0].id
+        assert (await library.get_audio(session, sub, tracks[0].id or 0)).id == tracks[0].id
+        for refused in (library.song_detail(session, sub, songs[1]), library.chart_for_member(session, sub, songs[1]),
+                        library.get_chart(session, sub, charts[1].id or 0),
+                        library.get_audio(session, sub, tracks[1].id or 0),
+                        library.set_member_pref(session, sub, songs[1], octave_shift=1)):
+            with pytest.raises(NotFound):
+                await refused

@@ -306,6 +306,27 @@ def _serves_any(keys: Sequence[str]) -> sa.ColumnElement[bool]:
 
 
 MINE = "mine"  # the part filter meaning "songs with a chart in my part"
+NOT_IN_LIBRARY = "That song isn't in your library."
+
+
+async def song_scope(session: AsyncSession, actor: Actor) -> set[int] | None:
+    """The songs this member may open: a substitute only their gig's setlist; None (everything) for the band."""
+    if not actor.is_sub:
+        return None
+    from .setlists import sub_song_ids  # setlists asks the library what "my part" is: import here, not at the top
+
+    return await sub_song_ids(session, actor)
+
+
+async def _band_song(session: AsyncSession, actor: Actor, song_id: int | None) -> Song:
+    """A song of the member's band they may open (NotFound otherwise: another band's, or outside a sub's gig)."""
+    song = await session.get(Song, song_id) if song_id is not None else None
+    if song is None or song.band_id != actor.band_id:
+        raise NotFound(NOT_IN_LIBRARY)
+    scope = await song_scope(session, actor)
+    if scope is not None and song.id not in scope:
+        raise NotFound(NOT_IN_LIBRARY)
+    return song
 
 
 def my_part_keys(actor: Actor) -> list[str]:
@@ -340,6 +361,9 @@ async def search_songs(session: AsyncSession, actor: Actor, text: str = "", *, p
     if len(text) > 200:
         raise InvalidInput("Search text is too long.")
     query = select(Song).where(Song.band_id == actor.band_id)
+    scope = await song_scope(session, actor)
+    if scope is not None:
+        query = query.where(col(Song.id).in_(sorted(scope) or [-1]))
     if part:
         keys = my_part_keys(actor) if part == MINE else [part]
         query = query.where(col(Song.id).in_(select(Chart.song_id).where(
@@ -421,9 +445,7 @@ def part_options(charts: Iterable[Chart]) -> list[PartOption]:
 
 async def song_detail(session: AsyncSession, actor: Actor, song_id: int, *,
                       concert_key: str | None = None) -> SongDetail:
-    song = await session.get(Song, song_id)
-    if song is None or song.band_id != actor.band_id:
-        raise NotFound("That song isn't in your library.")
+    song = await _band_song(session, actor, song_id)
     charts = (await _charts_by_song(session, actor.band_id, [song_id])).get(song_id, [])
     audio = (await session.exec(select(AudioTrack).where(AudioTrack.band_id == actor.band_id,
                                                          AudioTrack.song_id == song_id))).all()
@@ -457,9 +479,7 @@ async def chart_for_member(session: AsyncSession, actor: Actor, song_id: int, co
                            ) -> ResolvedChart:
     """The chart, part and drawing for this member and song; ``concert_key`` is the key of the night (a setlist
     entry's ``musical_key``). NotFound for a song of another band."""
-    song = await session.get(Song, song_id)
-    if song is None or song.band_id != actor.band_id:
-        raise NotFound("That song isn't in your library.")
+    song = await _band_song(session, actor, song_id)
     charts = (await _charts_by_song(session, actor.band_id, [song_id])).get(song_id, [])
     return _resolved(actor, song, charts, concert_key, await member_pref(session, actor, song_id))
 
@@ -500,9 +520,7 @@ async def set_member_pref(session: AsyncSession, actor: Actor, song_id: int, *, 
                           octave_shift: int = 0) -> KeyPref:
     """Remember how this member wants their generated part of this song: a written key ("D", "E♭"; empty: as
     engraved) and an octave shift (-2..+2). Back to the defaults forgets the preference."""
-    song = await session.get(Song, song_id)
-    if song is None or song.band_id != actor.band_id:
-        raise NotFound("That song isn't in your library.")
+    await _band_song(session, actor, song_id)
     key = None
     if musical_key is not None and str(musical_key).strip():
         parsed = Key.try_parse(str(musical_key).strip()[:20])
@@ -529,12 +547,18 @@ async def get_chart(session: AsyncSession, actor: Actor, chart_id: int) -> Chart
     chart = await session.get(Chart, chart_id)
     if chart is None or chart.band_id != actor.band_id or chart.status != ChartStatus.OK:
         raise NotFound("That chart isn't in your library.")
+    scope = await song_scope(session, actor)
+    if scope is not None and chart.song_id not in scope:
+        raise NotFound("That chart isn't in your library.")
     return chart
 
 
 async def get_audio(session: AsyncSession, actor: Actor, track_id: int) -> AudioTrack:
     track = await session.get(AudioTrack, track_id)
     if track is None or track.band_id != actor.band_id:
+        raise NotFound("That recording isn't in your library.")
+    scope = await song_scope(session, actor)
+    if scope is not None and track.song_id not in scope:
         raise NotFound("That recording isn't in your library.")
     return track
 
