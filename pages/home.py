@@ -9,9 +9,10 @@ from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
 from components.layout import page_frame
+from components.live_bar import LiveBanner, LiveWatcher
 from components.session import actor_or_none
 from soleil_ui.db import db
-from soleil_ui.services import gigs, members, setlists
+from soleil_ui.services import gigs, live, members, setlists
 
 router = APIRouter()
 
@@ -25,8 +26,10 @@ async def home_page(request: Request) -> RedirectResponse | None:
         band = await members.get_band(session, actor)
         upcoming = await gigs.upcoming(session, actor, limit=3)
         lists = await setlists.list_setlists(session, actor)
+        state = await live.current(session, actor)
     zone = ZoneInfo(band.timezone)
     with page_frame(actor, "", active="Home"):
+        LiveBanner(actor, LiveWatcher(actor, state))  # at the gig, opening the app is one tap from the stand
         ui.label(f"Hi {actor.name.split()[0]}").classes("text-xl font-medium")
         ui.label("Next gig").classes("text-sm uppercase text-grey-7 mt-2")
         if not upcoming:

@@ -7,10 +7,11 @@ from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
 from components.layout import page_frame
+from components.live_bar import LiveBanner, LiveWatcher
 from components.session import actor_or_none
 from components.song_list import SongList
 from soleil_ui.db import db
-from soleil_ui.services import library
+from soleil_ui.services import library, live
 from soleil_ui.services.library import SongPage
 
 router = APIRouter()
@@ -28,7 +29,9 @@ async def library_page(request: Request, q: str = "") -> RedirectResponse | None
 
     async with db.session() as session:
         filters = await library.part_filters(session, actor)
+        state = await live.current(session, actor)
     with page_frame(actor, "Library", active="Library"):
+        LiveBanner(actor, LiveWatcher(actor, state))
         songs = SongList(search, lambda row: ui.navigate.to(f"/songs/{row.song_id}"), initial=q[:200],
                          filters=filters)
         await songs.refresh()

@@ -15,7 +15,7 @@ from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.engraving.theory import Key
 from soleil_ui.models import Chart
-from soleil_ui.services import chart_pages, library
+from soleil_ui.services import chart_pages, gigs, library
 from soleil_ui.services.library import KeyPref, SongDetail
 
 router = APIRouter()
@@ -43,9 +43,13 @@ async def song_page(request: Request, song_id: int) -> RedirectResponse | None:
         return RedirectResponse("/login", status_code=303)
     async with db.session() as session:
         detail = await library.song_detail(session, actor, song_id)
+        played = await gigs.last_played(session, actor, song_id)
+        zone = await gigs.band_zone(session, actor)
     charts = {c.id: c for c in detail.charts}
     with page_frame(actor, detail.song.title, active="Library", back="/library"):
         my_part(actor, detail, charts.get(detail.chart_id))
+        ui.label(f"Last played {played.astimezone(zone):%a %d %b %Y}" if played else "Not played at a gig yet") \
+            .classes("text-sm text-grey-7").mark("last-played")
         if not detail.charts:
             ui.label("This song has no charts yet.").classes("text-grey-7")
         if detail.parts:

@@ -177,6 +177,13 @@ async def test_leader_calls_songs_and_a_follower_reads_each_in_their_part(user: 
     chip = next(iter(user.find(marker=f"presence-{ava.membership_id}").elements))
     assert chip.props["aria-label"] == "Ava Brooks: following"
     assert leader.is_leader
+    await member.open("/")  # home and the library say the band is live, one tap from the stand
+    await member.should_see(f"Live now: {plan.name}")
+    await member.should_see(f"Now: {plan.stops[5].title}")
+    await member.open("/library")
+    await member.should_see(f"Live now: {plan.name}")
+    await member.open(f"/songs/{plan.stops[0].song_id}")  # a called song was played tonight
+    await member.should_see("Last played")
 
 
 async def test_stand_steps_through_a_setlist_in_place_and_the_print_is_big(user: User) -> None:
