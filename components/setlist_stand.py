@@ -57,6 +57,12 @@ def placeholder_page(title: str, reason: str) -> dict[str, object]:
     return {"src": "data:image/svg+xml;charset=utf-8," + quote(svg), "width": width, "height": height}
 
 
+def _set_prop(element: ui.element, name: str, value: str) -> None:
+    """Change a prop only when it changes: every assignment sends the element to the browser."""
+    if element.props.get(name) != value:
+        element.props[name] = value
+
+
 @dataclass(frozen=True, slots=True)
 class StandSet:
     """A setlist as one kind of reader sees it: the plan and the stand's ``songs`` (shared, never mutated)."""
@@ -223,10 +229,10 @@ class SetlistStand:
         state = self.watcher.state
         self.chip.set_visibility(state is not None)
         if state is None:
-            self.chip.props["data-state"] = "off"
+            _set_prop(self.chip, "data-state", "off")
             return
         if state.setlist_id != self.plan.setlist_id:
-            self.chip.props["data-state"] = "elsewhere"
+            _set_prop(self.chip, "data-state", "elsewhere")
             self.chip_text.set_text(f"Live: {state.setlist_name}")
             self.chip_label.set_text("Follow")
             self.chip_button.set_visibility(True)
@@ -237,14 +243,13 @@ class SetlistStand:
         if self.drives:
             text, state_name, action = f"Calling: {now or '—'}" + (f" · Next: {upcoming}" if upcoming else ""), \
                 "following", None
-        elif self.attached():
-            text, state_name, action = "Live · following" + (f" · Next: {upcoming}" if upcoming else ""), \
-                "following", None
+        elif self.attached():  # the same on every call: nothing more to send to each follower (the stand shows next)
+            text, state_name, action = "Live · following", "following", None
         elif self.following:
             text, state_name, action = f"Live: {now or '—'}", "detached", "Back to live"
         else:
             text, state_name, action = f"Live: {now or '—'}", "not-following", "Follow"
-        self.chip.props["data-state"] = state_name
+        _set_prop(self.chip, "data-state", state_name)
         self.chip_text.set_text(text)
         self.chip_button.set_visibility(action is not None)
         if action:
@@ -280,7 +285,7 @@ class SetlistStand:
         self._render_chip()
 
     def _connection(self, up: bool) -> None:
-        self.chip.props["data-offline"] = "false" if up else "true"
+        _set_prop(self.chip, "data-offline", "false" if up else "true")
         if up and not self._connected_once:  # the first connection of a page built from fresh state
             self._connected_once = True
             return

@@ -160,6 +160,7 @@ class Stand(ui.element, component="static/stand.js"):
         self._props["song_index"] = max(0, int(song_index))
         self._props["setlist_id"] = setlist_id
         self._song_index: int | None = self._props["song_index"] if songs else None
+        self._song_pages: list[dict[str, Any]] | None = None  # the selected song's pages (see ``_select_song``)
         self.page = self._props["start_page"]
         """Index of the first visible page, as last reported by the browser."""
 
@@ -195,6 +196,7 @@ class Stand(ui.element, component="static/stand.js"):
         next_title: str | None = None,
     ) -> None:
         """Swap to another chart in place (zoom and preload cache reset, the stand stays mounted)."""
+        self._song_pages = None
         with self._props.suspend_updates():
             self._set_chart_props(title, part_label, pages, start_page, prev_title, next_title)
             self._props["chart_key"] += 1
@@ -203,19 +205,28 @@ class Stand(ui.element, component="static/stand.js"):
 
     def show_song(self, index: int, start_page: int = 0) -> None:
         """Open ``songs[index]`` (the leader's call): the browser already has every song, so only the index is sent
-        (one small message per follower, however long the setlist); the props follow silently so a later re-render
-        agrees."""
+        (one small message per follower, however long the setlist is)."""
         songs = self._props.get("songs") or []
         if not 0 <= index < len(songs):
             raise IndexError(f"no song {index} in a setlist of {len(songs)}")
+        self._select_song(index, start_page)
+        self.run_method("showSong", index, self.page)
+
+    def _select_song(self, index: int, start_page: int = 0) -> None:
+        """Remember, silently, which song of ``songs`` the browser shows: its title and neighbours in the props (so a
+        later re-render agrees), its pages by reference (copying them into the observable props costs more than the
+        whole message on a gig with hundreds of followers)."""
+        songs = self._props["songs"]
         song = songs[index]
+        self._song_pages = song["pages"]
         with self._props.suspend_updates():
-            self._set_chart_props(song["title"], song.get("part_label", ""), song["pages"], start_page,
-                                  songs[index - 1]["title"] if index > 0 else None,
-                                  songs[index + 1]["title"] if index + 1 < len(songs) else None)
+            self._props["title"] = song["title"]
+            self._props["part_label"] = song.get("part_label", "")
+            self._props["prev_title"] = songs[index - 1]["title"] if index > 0 else None
+            self._props["next_title"] = songs[index + 1]["title"] if index + 1 < len(songs) else None
+            self._props["start_page"] = max(0, min(int(start_page), len(self._song_pages) - 1))
             self._props["song_index"] = index
         self._song_index, self.page = index, self._props["start_page"]
-        self.run_method("showSong", index, self._props["start_page"])
 
     def set_neighbours(self, prev_title: str | None, next_title: str | None) -> None:
         """Show (or hide, with ``None``) the previous/next song buttons."""
@@ -230,6 +241,9 @@ class Stand(ui.element, component="static/stand.js"):
             self._props["songs"] = normalize_songs(songs) if songs else None
             if song_index is not None:
                 self._props["song_index"] = max(0, int(song_index))
+        listed = self._props["songs"] or []
+        if song_index is not None and 0 <= song_index < len(listed) and self._song_pages is not None:
+            self._song_pages = listed[song_index]["pages"]  # the same song, from the new list
         self.update()
 
     @property
@@ -247,7 +261,8 @@ class Stand(ui.element, component="static/stand.js"):
 
     @property
     def pages(self) -> list[dict[str, Any]]:
-        return list(self._props["pages"])
+        """The pages of the chart shown (a song of ``songs`` once one was selected)."""
+        return list(self._song_pages if self._song_pages is not None else self._props["pages"])
 
     def go_to(self, page: int) -> None:
         """Turn to a page from the server (e.g. a band leader's cue). Fire-and-forget."""
@@ -297,7 +312,7 @@ class Stand(ui.element, component="static/stand.js"):
             page = int(args["page"])
         except (KeyError, TypeError, ValueError):
             return
-        pages = len(self._props["pages"])
+        pages = len(self._song_pages if self._song_pages is not None else self._props["pages"])
         if not 0 <= page < max(pages, 1):
             return
         self.page = page
@@ -323,14 +338,7 @@ class Stand(ui.element, component="static/stand.js"):
         if type(index) is not int or not 0 <= index < len(songs):
             return
         song = songs[index]
-        self._song_index = index
-        # Silently: the browser already shows it; a later re-render (or page_change check) then agrees with it.
-        with self._props.suspend_updates():
-            self._set_chart_props(song["title"], song.get("part_label", ""), song["pages"], 0,
-                                  songs[index - 1]["title"] if index > 0 else None,
-                                  songs[index + 1]["title"] if index + 1 < len(songs) else None)
-            self._props["song_index"] = index
-        self.page = 0
+        self._select_song(index)  # the browser already shows it
         arguments = StandSongChangeEventArguments(sender=self, client=self.client, index=index,
                                                   item_id=song.get("item_id"), chart_id=song.get("chart_id"))
         for handler in self._song_change_handlers:

@@ -25,6 +25,9 @@ from soleil_ui.services import chart_pages, library, live, setlists
 Pages = list[dict[str, object]]
 
 router = APIRouter()
+# When a band goes live, every phone opens its stand at once: on a small box a page may then take a few seconds to
+# build; a slow stand is better than NiceGUI's "not ready after 3 s" error page on a gig night.
+STAND_TIMEOUT = 20.0
 
 
 async def single_chart(session: AsyncSession, actor: Actor, chart: Chart, part: str | None) -> tuple[str, Pages]:
@@ -66,7 +69,7 @@ def _frame(actor: Actor, title: str) -> None:
     ui.query("body").style("background: #000")
 
 
-@router.page("/stand/{chart_id}", viewport=STAND_VIEWPORT)
+@router.page("/stand/{chart_id}", viewport=STAND_VIEWPORT, response_timeout=STAND_TIMEOUT)
 async def stand_page(request: Request, chart_id: int, setlist: int | None = None,
                      part: str | None = None) -> RedirectResponse | None:
     actor = await actor_or_none(request)
@@ -103,7 +106,7 @@ async def stand_page(request: Request, chart_id: int, setlist: int | None = None
     return None
 
 
-@router.page("/live/{setlist_id}", viewport=STAND_VIEWPORT)
+@router.page("/live/{setlist_id}", viewport=STAND_VIEWPORT, response_timeout=STAND_TIMEOUT)
 async def live_page(request: Request, setlist_id: int) -> RedirectResponse | None:
     """Follow the leader: the stand opens each called song in my part; I still turn my own pages."""
     actor = await actor_or_none(request)

@@ -151,7 +151,7 @@ async def test_leader_calls_songs_and_a_follower_reads_each_in_their_part(user: 
         stand = stand_of(member)
         assert stand.props["title"] == expected.title
         assert expected.chart is not None
-        assert f"/media/charts/{expected.chart.id}/" in stand.props["pages"][0]["src"]  # Ava's own part
+        assert f"/media/charts/{expected.chart.id}/" in stand.pages[0]["src"]  # Ava's own part
         user.find(marker="live-next").click()
         await settle()
     await member.should_see(marker="live-chip")
