@@ -52,6 +52,7 @@ def page_frame(actor: Actor, title: str, *, active: str = "", back: str | None =
             with ui.menu():
                 ui.menu_item(f"{actor.name}").props("disable")
                 ui.menu_item("Profile", on_click=lambda: ui.navigate.to("/profile"))
+                ui.menu_item("Offline sets", on_click=lambda: ui.navigate.to("/offline-sets")).mark("menu-offline")
                 if actor.is_leader:
                     ui.menu_item("Members and invites", on_click=lambda: ui.navigate.to("/members"))
                     ui.menu_item("Library files", on_click=lambda: ui.navigate.to("/library/files"))

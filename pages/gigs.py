@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
+from components import pwa
 from components.layout import page_frame
 from components.live_bar import LiveBanner, LiveWatcher
 from components.member_form import CHAIR_OPTIONS, INSTRUMENT_OPTIONS
@@ -266,6 +267,7 @@ async def gig_page(request: Request, gig_id: int) -> RedirectResponse | None:
             ui.button(f"Setlist: {setlist.name}", icon="queue_music",
                       on_click=lambda: ui.navigate.to(f"/setlists/{gig.setlist_id}")).props("unelevated no-caps") \
                 .classes("w-full").mark("gig-setlist-button")
+            pwa.offline_button(setlist.id or 0, setlist.name)
         if not actor.is_sub:
             with ui.row().classes("items-center gap-2"):
                 ui.label("Can you play?").classes("text-grey-8")

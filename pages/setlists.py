@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from nicegui import APIRouter, background_tasks, ui
 
+from components import pwa
 from components.layout import page_frame
 from components.live import listen
 from components.live_bar import LiveBanner, LiveConsole, LiveWatcher, track_presence
@@ -112,6 +113,9 @@ async def setlist_page(request: Request, setlist_id: int) -> RedirectResponse | 
         watcher.on_change(live_changed)
         live_changed(None, state)
         track_presence(actor, lambda: False)
+        with ui.card().classes("w-full").props("flat bordered"):  # for the gig: the set on this device, offline
+            pwa.offline_button(setlist_id, setlist.name)
+            pwa.prepare_button(actor, setlist_id, setlist.name)
     return None
 
 

@@ -16,7 +16,7 @@ from components.pwa import PREPARE_TOPIC
 from components.stand import Stand
 from soleil_ui.db import db
 from soleil_ui.events import hub
-from soleil_ui.models import Setlist
+from soleil_ui.models import Gig, Setlist
 from soleil_ui.models import User as UserAccount
 
 pytestmark = pytest.mark.usefixtures("demo_env")
@@ -113,3 +113,26 @@ async def test_the_stand_steps_through_a_setlist_in_the_browser_and_the_server_f
     user.find(kind=Stand).trigger("song_change", {"index": 9})
     user.find(kind=Stand).trigger("song_change", {"index": "1"})
     assert stand.song_index == 1 and len(changes) == 1  # nonsense is ignored
+
+
+async def test_the_setlist_and_gig_pages_offer_the_set_offline_and_the_menu_leads_there(user: User) -> None:
+    async with db.session() as session:
+        setlist = (await session.exec(select(Setlist))).one()
+        gig = (await session.exec(select(Gig).where(Gig.setlist_id == setlist.id))).first()
+    assert gig is not None
+
+    def offline_sets_on_page() -> list[str]:
+        return [str(e.props.get("setlist")) for e in user.current_layout.descendants()
+                if e.tag == "soleil-offline-set"]
+
+    await _enter_as(user, "Ava Brooks")
+    await user.open(f"/setlists/{setlist.id}")
+    assert offline_sets_on_page() == [str(setlist.id)]
+    await user.should_not_see(marker=f"prepare-{setlist.id}")  # a member can't ask the band's devices
+    await user.open(f"/gigs/{gig.id}")
+    assert offline_sets_on_page() == [str(setlist.id)]
+    user.find(marker="menu-offline").click()  # the account menu
+    await user.should_see("Keep a setlist's charts on this phone or tablet")
+    await _enter_as(user, "Morgan Lee")
+    await user.open(f"/setlists/{setlist.id}")
+    await user.should_see(marker=f"prepare-{setlist.id}")
