@@ -1,5 +1,6 @@
-"""The stand: one chart full screen. Opened from the library, a song, or a setlist (then it steps through the
-setlist's songs in place), and ``/live/<setlist>``: the stand following the leader's calls in live mode."""
+"""The stand: one chart full screen. Opened from the library or a song (``?part=`` picks any part a MusicXML or
+ChordPro file engraves; without it, my part), from a setlist (``?setlist=``: every song of the set in my part, in the
+key of the night, stepping in place), and ``/live/<setlist>``: the stand following the leader's calls in live mode."""
 
 from __future__ import annotations
 

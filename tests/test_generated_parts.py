@@ -5,6 +5,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -403,3 +404,27 @@ async def test_a_setlist_stand_shows_each_players_part_in_the_key_of_the_night(t
     assert plans["trombone"].stops[0].resolved.spec_params["oct"] == "1"  # type: ignore[union-attr]
     svg = await served_svg(bone[1]["pages"][0])  # type: ignore[index]
     assert clef(svg) == F_CLEF and chords(svg)[0] == "B♭7".translate(SMUFL)
+
+
+async def test_a_part_that_cant_be_engraved_on_the_night_says_why_and_the_set_goes_on(tmp_path: Path) -> None:
+    """The file was fine at sync and is unusable now (its stored copy damaged): the stand gets no pages and the
+    reason for that song, and every other song of the set as usual."""
+    folder = folder_with(tmp_path, "Tune.musicxml", "Amazing Grace_Chords.cho")
+    leader, trumpet = await band(folder, TRUMPET)
+    damaged = hashlib.sha256(b"<score-partwise>").hexdigest()
+    get_runtime().blobs.put(damaged, b"<score-partwise>")
+    async with db.session() as session:
+        tune = (await session.exec(select(Chart).where(Chart.file_name == "Tune.musicxml"))).one()
+        tune.checksum = damaged
+        session.add(tune)
+        songs = {s.title: s.id for s in (await session.exec(select(Song))).all()}
+        setlist = await setlists.create_setlist(session, leader, "Damaged")
+        assert setlist.id is not None
+        await setlists.add_song(session, leader, setlist.id, songs["Tune"])
+        await setlists.add_song(session, leader, setlist.id, songs["Amazing Grace"])
+    async with db.session() as session:
+        plan = await setlists.stand_plan(session, trumpet, setlist.id)
+    broken, grace = await chart_pages.stand_songs(plan)
+    assert broken["pages"] == [] and broken["chart_id"] == tune.id
+    assert str(broken["explanation"]).startswith("The MusicXML file is damaged or incomplete")
+    assert grace["pages"] and "/svg/0?" in str(grace["pages"][0]["src"])  # type: ignore[index]

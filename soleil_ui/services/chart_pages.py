@@ -10,6 +10,9 @@ what ``components.stand.Stand`` takes, in reading order:
   has its own line breaks and page count), Letter-shaped. Counting the pages engraves the part (a cache hit after
   the first time, and after sync's pre-rendering for the band's own parts); an unusable file raises ``BrokenFile``.
 
+For a setlist, ``stand_songs(plan)`` lists every song the way the stand's ``songs`` takes them (pages, the part and
+what it is drawn from in ``stand_label``), so the stand and offline sets show the same thing.
+
 URLs carry the file's checksum, so the media routes answer them ``immutable`` and the service worker can keep them:
 a changed file gets new URLs. ``resolved_pages`` does the same for a ``library.ResolvedChart`` (its ``spec_params``
 already hold the night's key and the member's preference). Plain async functions, no UI: the stand page, the offline
@@ -153,14 +156,15 @@ async def stand_songs(plan: StandPlan, width: int = BASE_WIDTH) -> list[Song]:
     """Every song of a setlist for the stand's ``songs`` (``{title, part_label, pages, item_id, chart_id,
     explanation}``), engraving generated parts as needed: previous/next song and the leader's calls then only say
     *which* song. A file that can't be engraved gets no pages and its reason (the stand shows it, the set goes on)."""
+    found = await asyncio.gather(*(stop_pages(stop, width) for stop in plan.stops), return_exceptions=True)
     songs: list[Song] = []
-    for stop in plan.stops:
+    for stop, pages in zip(plan.stops, found, strict=True):  # engraved side by side: the engraver has workers
         explanation = stop.explanation
-        try:
-            pages = await stop_pages(stop, width)
-        except SoleilError as exc:
-            log.warning("setlist %s: %s can't be shown: %s", plan.setlist_id, stop.title, exc)
-            pages, explanation = [], exc.user_message
+        if isinstance(pages, SoleilError):
+            log.warning("setlist %s: %s can't be shown: %s", plan.setlist_id, stop.title, pages)
+            pages, explanation = [], pages.user_message
+        elif isinstance(pages, BaseException):
+            raise pages
         songs.append({"title": stop.title, "part_label": stand_label(stop), "pages": pages, "item_id": stop.item_id,
                       "chart_id": stop.chart.id if stop.chart is not None else None, "explanation": explanation,
                       "song_id": stop.song_id})
