@@ -268,6 +268,7 @@ async def test_a_pdf_in_my_part_wins_until_the_night_moves_the_key(tmp_path: Pat
     assert (moved.generated, moved.part_key, moved.spec_params["ck"]) == (True, "instrument:trumpet", "C")
     assert moved.explanation == ("Your part: Trumpet — generated from the MusicXML score, in C for tonight "
                                  "(the PDF is in B♭)")
+    assert (moved.stand_note, stays.stand_note) == ("engraved from the score (the PDF is in B♭)", "")
 
 
 async def test_a_pdf_with_no_source_to_engrave_says_the_night_is_in_another_key(tmp_path: Path) -> None:

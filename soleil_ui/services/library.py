@@ -164,6 +164,7 @@ class _Pick:
     chart: Chart | None
     part_key: str | None
     generated: bool
+    pdf_key: str | None = None  # a PDF in my part was set aside for tonight's key: the key it is in
 
 
 def engraved_part(match: ChartMatch, chart: Chart) -> PartRef | None:
@@ -213,8 +214,8 @@ def _pick(member: Sequence[MemberInstrument], charts: Iterable[Chart], *, concer
             if gen_match.part is not None and gen_match.quality in IN_MY_PART:
                 source = _generated_for(gen_match.part.key(), generated)
                 if source is not None:
-                    return _generated_pick(gen_match, source, concert_key,
-                                           f" (the PDF is in {key_label(song_key)})")
+                    return replace(_generated_pick(gen_match, source, concert_key,
+                                                   f" (the PDF is in {key_label(song_key)})"), pdf_key=song_key)
         return _Pick(_night_note(choice, concert_key, song_key), pdf, pdf.part_key, False)
     if choice.part is None:
         return _Pick(choice, None, None, False)
@@ -466,7 +467,7 @@ def _resolved(actor: Actor, song: Song, charts: list[Chart], concert_key: str | 
     note = ""
     if chart is not None and pick.generated and pick.part_key:
         params = engrave_spec(chart, pick.part_key, concert_key=concert_key, pref=pref).to_params()
-        note = STAND_NOTES[chart.kind]
+        note = STAND_NOTES[chart.kind] + (f" (the PDF is in {key_label(pick.pdf_key)})" if pick.pdf_key else "")
     elif chart is not None and concert_key and song_key and Key.try_parse(concert_key) is not None \
             and not same_key(concert_key, song_key):
         note = f"this PDF is in {key_label(song_key)}"
