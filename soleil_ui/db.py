@@ -6,6 +6,8 @@ The module holds a single ``Database`` configured at start-up (``configure``); s
 
 from __future__ import annotations
 
+import functools
+
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -55,7 +57,9 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """The newest migration (read from the migration scripts once per process)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -104,6 +108,9 @@ class Database:
             command.upgrade(config, "head")
 
         try:
+            current = await self.current_revision()
+            if current is not None and current == head_revision():  # every restart: nothing to run
+                return current
             async with self.engine.begin() as connection:
                 await connection.run_sync(upgrade)
         except SoleilError:

@@ -23,7 +23,7 @@ from nicegui.testing.user import User
 from nicegui.testing.user_simulation import user_simulation
 
 from soleil_ui import runtime
-from soleil_ui.db import db
+from soleil_ui.db import Database, db
 from soleil_ui.events import hub
 from soleil_ui.settings import Settings, get_settings
 
@@ -57,22 +57,57 @@ def pg_database() -> Iterator[str | None]:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _reset_pg_schema(url: str) -> None:
+async def _migrate(url: str) -> None:
+    """Run the migrations into ``url`` with a database object of its own (the app's ``db`` is left alone)."""
+    database = Database()
+    database.configure(url)
+    try:
+        await database.migrate()
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the newest schema once per run: each test starts from a copy (the migrations
+    themselves are tested on a fresh database in test_migrations.py and by every ``soleil run``)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "soleil.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated(pg_database: str | None) -> str | None:
+    """The run's PostgreSQL database, migrated once; each test empties its tables (``_empty_pg``)."""
+    if pg_database is not None:
+        asyncio.run(_migrate(pg_database))
+    return pg_database
+
+
+async def _empty_pg(url: str) -> None:
+    """Every table empty and every id counting from 1 again: a fresh database but for the schema."""
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=5)
     try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        tables = [r["tablename"] for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")]
+        if tables:
+            await conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
     finally:
         await conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | None) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """This test's own database, already at the newest schema: a copy of the SQLite template, or the run's
+    PostgreSQL database with every table emptied."""
     if request.param == "sqlite":
+        shutil.copy(sqlite_template, tmp_path / "soleil.db")
         return f"sqlite+aiosqlite:///{tmp_path / 'soleil.db'}"
-    if pg_database is None:
+    url = request.getfixturevalue("pg_migrated")
+    if url is None:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    asyncio.run(_reset_pg_schema(pg_database))
-    return pg_database
+    asyncio.run(_empty_pg(url))
+    return url
 
 
 @pytest.fixture(scope="session")
