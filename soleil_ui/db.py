@@ -7,7 +7,6 @@ The module holds a single ``Database`` configured at start-up (``configure``); s
 from __future__ import annotations
 
 import functools
-
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager

@@ -155,12 +155,63 @@ async def core(app_env: Settings) -> AsyncIterator[runtime.Runtime]:
     await db.dispose()
 
 
+ROOT = Path(__file__).resolve().parents[1]
+WATCHED = tuple(str(ROOT / d) for d in ("components", "pages", "soleil_ui/events.py", "soleil_ui/services"))
+# Our loops that live as long as the app, and the pre-rendering a sync leaves running in the background
+ENDLESS = {"touch", "_watch", "_send_loop", "_listen", "_prerender"}
+
+
+def _ours(task: asyncio.Task[object]) -> bool:
+    """A task doing work a tap or a page started: a navigation, a handler, a publish, a page's refresh; not an
+    app-long loop. NiceGUI runs handlers inside wrappers of its own, so follow the chain of awaited coroutines (and
+    a wrapper's not yet started ``awaitable``) looking for our code."""
+    if task.get_name().startswith("navigate"):
+        return True
+    coro: object = task.get_coro()
+    for _ in range(20):
+        code = getattr(coro, "cr_code", None)
+        if code is None:
+            return False
+        if code.co_filename.startswith(WATCHED):
+            return code.co_name not in ENDLESS
+        frame = getattr(coro, "cr_frame", None)
+        coro = getattr(coro, "cr_await", None) or (frame.f_locals.get("awaitable") if frame else None)
+    return False
+
+
+async def settle() -> None:
+    """Wait until the work the last tap or page load started is done (navigations, handlers, the hub's deliveries,
+    pages' in-place refreshes): awaited, not timed."""
+    me = asyncio.current_task()
+    pending: list[asyncio.Task[object]] = []
+    for _ in range(10):
+        pending = [t for t in asyncio.all_tasks() if t is not me and not t.done() and _ours(t)]
+        if not pending:
+            return
+        await asyncio.wait(pending, timeout=10)
+    raise AssertionError(f"still busy: {[t.get_name() for t in pending]}")
+
+
+def settling(simulated: User) -> None:
+    """``should_see``/``should_not_see`` look once the page's work in flight is done, so neither depends on how
+    fast this machine is (NiceGUI's own retries only span 0.3 s)."""
+    for name in ("should_see", "should_not_see"):
+        check = getattr(simulated, name)
+
+        async def settled_check(*args: object, __check: object = check, **kwargs: object) -> None:
+            await settle()
+            await __check(*args, **kwargs)  # type: ignore[operator]
+
+        setattr(simulated, name, settled_check)
+
+
 @pytest.fixture
 async def user(app_env: Settings, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
                ) -> AsyncIterator[User]:
     """NiceGUI's simulated user, running main.py against this test's database (overrides the plugin's)."""
     async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
         await asyncio.wait_for(runtime.get_runtime().started.wait(), timeout=60)  # migrations, demo seeding
+        settling(simulated)
         yield simulated
         errors = [r for r in caplog.get_records("call") if r.levelname == "ERROR"]
         if errors:

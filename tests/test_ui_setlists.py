@@ -3,9 +3,7 @@ PostgreSQL): a leader's edits and calls reach a member's open page in place, wit
 
 from __future__ import annotations
 
-import asyncio
 import io
-from pathlib import Path
 
 import httpx
 import pypdfium2
@@ -20,48 +18,17 @@ from soleil_ui.db import db
 from soleil_ui.models import Membership, Setlist
 from soleil_ui.models import User as UserAccount
 from soleil_ui.services import auth, setlists
+from tests.conftest import settle, settling
 from tests.test_setlists_ops import _band
 
 pytestmark = pytest.mark.usefixtures("demo_env")
-ROOT = Path(__file__).resolve().parents[1]
-WATCHED = tuple(str(ROOT / d) for d in ("components", "pages", "soleil_ui/events.py", "soleil_ui/services/setlists.py",
-                                         "soleil_ui/services/live.py", "soleil_ui/services/gigs.py"))
-ENDLESS = {"touch", "_watch", "_send_loop"}  # our loops that live as long as the app
-
-
-def _ours(task: asyncio.Task[object]) -> bool:
-    """A task running a tap's handler, a publish or a page's refresh: not an app-long loop, not NiceGUI's own.
-
-    NiceGUI runs handlers inside wrappers of its own, so follow the chain of awaited coroutines (and a wrapper's
-    not yet started ``awaitable``) looking for our code.
-    """
-    coro: object = task.get_coro()
-    for _ in range(20):
-        code = getattr(coro, "cr_code", None)
-        if code is None:
-            return False
-        if code.co_filename.startswith(WATCHED):
-            return code.co_name not in ENDLESS
-        frame = getattr(coro, "cr_frame", None)
-        coro = getattr(coro, "cr_await", None) or (frame.f_locals.get("awaitable") if frame else None)
-    return False
-
-
-async def settle() -> None:
-    """Wait until the work the last tap started is done (its handler, the hub's deliveries, pages' in-place
-    refreshes): awaited, not timed."""
-    me = asyncio.current_task()
-    for _ in range(10):
-        pending = [t for t in asyncio.all_tasks() if t is not me and not t.done() and _ours(t)]
-        if not pending:
-            return
-        await asyncio.wait(pending, timeout=10)
-    raise AssertionError(f"still busy: {[t.get_name() for t in pending]}")
 
 
 def another_user() -> User:
     """A second person on the same app (their own cookies and page)."""
-    return User(httpx.AsyncClient(transport=httpx.ASGITransport(core.app), base_url="http://test"))
+    other = User(httpx.AsyncClient(transport=httpx.ASGITransport(core.app), base_url="http://test"))
+    settling(other)
+    return other
 
 
 async def enter_as(user: User, name: str) -> Actor:
