@@ -455,7 +455,10 @@ export default {
       let entry = this.cache.get(i);
       if (entry) return entry;
       const p = this.shownPages[i];
-      const img = new Image();
+      // the page's <head> may have started loading and decoding this very image while the app's scripts loaded
+      const early = window.soleilFirstPage;
+      const img = early && early.src === p.src ? early.img : new Image();
+      if (early && img === early.img) window.soleilFirstPage = null;
       entry = { img, ready: false };
       this.cache.set(i, entry);
       img.className = "sl-page";
