@@ -9,7 +9,6 @@ import json
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, app, ui
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from components.layout import theme
 from components.live_bar import LiveWatcher
@@ -31,19 +30,23 @@ router = APIRouter()
 STAND_TIMEOUT = 20.0
 
 
-async def single_chart(session: AsyncSession, actor: Actor, chart: Chart, part: str | None) -> tuple[str, Pages]:
+async def single_chart(actor: Actor, chart: Chart, part: str | None) -> tuple[str, Pages]:
     """One chart's pages and label: a PDF as it is; a generated chart in the part asked for (``?part=``, from the
-    song page's list of parts), else in my part when it is the chart the library picks for me, else its own part."""
+    song page's list of parts), else in my part when it is the chart the library picks for me, else its own part.
+    The database is read first and let go: engraving may take a moment."""
     if not library.is_generated(chart):
         label = PartRef.from_key(chart.part_key).label() if chart.part_key else ""
         return label, chart_pages.pdf_pages(chart)
     note = library.STAND_NOTES[chart.kind]
-    if not part and chart.song_id is not None:
-        resolved = await library.chart_for_member(session, actor, chart.song_id)
-        if resolved.chart_id == chart.id and resolved.generated:
-            return f"{resolved.part_label} · {note}", await chart_pages.resolved_pages(resolved, chart)
+    resolved = pref = None
+    if chart.song_id is not None:
+        async with db.session() as session:
+            if not part:
+                resolved = await library.chart_for_member(session, actor, chart.song_id)
+            pref = await library.member_pref(session, actor, chart.song_id)
+    if resolved is not None and resolved.chart_id == chart.id and resolved.generated:
+        return f"{resolved.part_label} · {note}", await chart_pages.resolved_pages(resolved, chart)
     part_key = part or chart.part_key or ""
-    pref = await library.member_pref(session, actor, chart.song_id) if chart.song_id else None
     pages = await chart_pages.stand_pages(chart, part_key, pref=pref)
     found = PartRef.try_from_key(part_key)
     return " · ".join(x for x in (found.label() if found else "", note) if x), pages
@@ -100,8 +103,7 @@ async def stand_page(request: Request, chart_id: int, setlist: int | None = None
                          back=f"/setlists/{setlist}", live_page=False)
             return None
     # One chart on its own (or a part the setlist doesn't give this reader): no stepping through songs.
-    async with db.session() as session:
-        label, pages = await single_chart(session, actor, chart, part)
+    label, pages = await single_chart(actor, chart, part)
     _frame(actor, title)
     preload(pages)
     back = f"/setlists/{setlist}" if setlist is not None else (f"/songs/{chart.song_id}" if chart.song_id else "/")
