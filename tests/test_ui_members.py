@@ -25,6 +25,7 @@ from soleil_ui.models import User as Account
 from soleil_ui.runtime import get_runtime
 from soleil_ui.services import auth, invites, members
 from soleil_ui.settings import get_settings
+from tests.conftest import settling
 from tests.test_signin_oidc import consent, oidc_env, oidc_provider, provider_account, to_provider  # noqa: F401
 
 # oidc_env before user: main.py must start with Google configured (pointing at the local provider)
@@ -74,6 +75,7 @@ async def browser(user: User, people: list[User]) -> AsyncIterator[Callable[[], 
         client = httpx.AsyncClient(transport=httpx.ASGITransport(core.app), base_url="http://test")
         clients.append(client)
         person = User(client)
+        settling(person)
         people.append(person)
         return person
 
