@@ -18,7 +18,7 @@ from components.stand import STAND_VIEWPORT, Stand
 from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import NotFound
-from soleil_ui.models import Chart
+from soleil_ui.models import Chart, Song
 from soleil_ui.parts import PartRef
 from soleil_ui.services import chart_pages, library, live, setlists
 
@@ -84,12 +84,12 @@ async def stand_page(request: Request, chart_id: int, setlist: int | None = None
         return RedirectResponse("/login", status_code=303)
     async with db.session() as session:
         chart = await library.get_chart(session, actor, chart_id)
-        detail = await library.song_detail(session, actor, chart.song_id) if chart.song_id else None
-        prefs = await library.member_prefs(session, actor)
+        song = await session.get(Song, chart.song_id) if chart.song_id else None  # the title; get_chart checked
         if setlist is not None:
             version = (await setlists.get_setlist(session, actor, setlist)).version
+            prefs = await library.member_prefs(session, actor)
         state = await live.current(session, actor)
-    title = detail.song.title if detail else chart.file_name
+    title = song.title if song else chart.file_name
     if setlist is not None and not part:
         stand_set = await load_stand_set(actor, setlist, prefs, version)
         index = stand_set.plan.index_of_chart(chart_id)

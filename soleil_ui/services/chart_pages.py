@@ -83,15 +83,20 @@ def spec_from_params(chart: Chart, params: Mapping[str, str]) -> EngraveSpec:
     return replace(spec, kind=ENGRAVE_KINDS[chart.kind], hint=file_hint(chart), concert_key=concert)
 
 
+def page_height(chart: Chart, index: int, width: int = BASE_WIDTH) -> int:
+    """A PDF page's height laid out ``width`` wide, from the PDF's own page size (Letter when unknown)."""
+    width_pt, height_pt = chart.page_sizes[index] if index < len(chart.page_sizes) else DEFAULT_PAGE_PT
+    return round(width * height_pt / max(width_pt, 1))
+
+
 def pdf_pages(chart: Chart, width: int = BASE_WIDTH) -> list[Page]:
     """A PDF's pages: image URLs with every standard width in ``srcset``, heights from the PDF's page sizes."""
     assert chart.id is not None
     pages: list[Page] = []
     for index in range(chart.page_count):
-        width_pt, height_pt = (chart.page_sizes[index] if index < len(chart.page_sizes) else DEFAULT_PAGE_PT)
         srcset = ", ".join(f"{page_url(chart.id, chart.checksum, index, w)} {w}w" for w in WIDTHS)
         pages.append({"src": page_url(chart.id, chart.checksum, index, width), "srcset": srcset,
-                      "width": width, "height": round(width * height_pt / max(width_pt, 1))})
+                      "width": width, "height": page_height(chart, index, width)})
     return pages
 
 
@@ -174,6 +179,7 @@ async def stand_songs(plan: StandPlan, width: int = BASE_WIDTH) -> list[Song]:
 __all__ = [
     "BASE_WIDTH",
     "engraved_pages",
+    "page_height",
     "page_url",
     "pdf_pages",
     "print_url",

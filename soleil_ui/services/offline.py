@@ -33,9 +33,8 @@ from ..models import AudioTrack, Chart
 from ..rendering import WIDTHS, snap_width
 from . import chart_pages, setlists
 
-BASE_WIDTH = 800  # the stand's ``src`` width (pages/stand.py); srcset offers every standard width
+BASE_WIDTH = chart_pages.BASE_WIDTH  # the stand's ``src`` width; srcset offers every standard width
 MAX_WIDTHS = 2  # a device asks for its portrait width and at most one more (tablet landscape, fit-to-width)
-DEFAULT_PAGE_PT = (612.0, 792.0)  # US Letter, for a chart whose page sizes are unknown
 
 
 def scope_of(actor: Actor) -> str:
@@ -156,16 +155,9 @@ def chart_pages_of(chart: Chart, widths: Iterable[int] = WIDTHS) -> list[Offline
     wanted = sorted({snap_width(w) for w in widths})
     pages = []
     for index in range(chart.page_count):
-        width_pt, height_pt = (chart.page_sizes[index] if index < len(chart.page_sizes) else DEFAULT_PAGE_PT)
-        pages.append(OfflinePage(BASE_WIDTH, round(BASE_WIDTH * height_pt / max(width_pt, 1)),
+        pages.append(OfflinePage(BASE_WIDTH, chart_pages.page_height(chart, index),
                                  {w: chart_pages.page_url(chart.id, chart.checksum, index, w) for w in wanted}))
     return pages
-
-
-def page_urls(chart: Chart, widths: Iterable[int] = WIDTHS) -> list[dict[str, Any]]:
-    """The stand's page list for a chart (``src``, ``srcset``, ``width``, ``height``): the same as the stand page
-    builds, reusable by any screen that shows a chart."""
-    return [page.stand_page() for page in chart_pages_of(chart, widths)]
 
 
 def _digest(name: str, songs: list[OfflineSong], audio: bool) -> str:
