@@ -2,7 +2,10 @@
 
 Public API:
 - ``parse_filename(name, folders=()) -> ParsedName``: kind, display title, grouping ``song_key``, part,
-  ``audio_role`` and, when the file can't be filed, ``unsorted_reason`` in plain words.
+  ``audio_role``, ``score``, ``guessed`` (a low-confidence part) and, when the file can't be filed,
+  ``unsorted_reason`` in plain words.
+- ``describe(file, parsed) -> dict``: one ``soleil names`` line (file, title, kind, instrument, chair,
+  transposition, role, unsorted_reason).
 - ``parse_part(text) -> PartRef | None``: a whole text naming a part ("Tenor Sax 2", "Bb Parts", "Horn in F").
 - ``choose_title(filename_title, pdf_title) -> str``: the PDF's own title when it names the same song.
 - ``song_key(text)`` (grouping) and ``search_key(text)`` (accent-/case-insensitive search) fold text alike.
@@ -33,6 +36,28 @@ Decisions (why the parser reads names the way it does):
 - Titles: CamelCase names become words only when the name has no spaces ("McCoy" in "McCoy's Blues" stays);
   all-lowercase or all-caps titles are title-cased. ``song_key`` keeps leading articles and maps "&" to "and".
 - Hidden and system files (".DS_Store", "._x.pdf", "~$lock", Thumbs.db, __MACOSX) are kind "other".
+
+Issue 11 (every rule is a row of tests/fixtures/naming/corpus.tsv):
+- Instrument names and abbreviations in English, German, French, Italian and Spanish live in ``parts.INSTRUMENTS``.
+  Keys after an instrument: "in B"/"in Es" (German B is B♭, H is B natural), "en Si♭"/"in Sib"/"en Mib",
+  "in Fa", "in Do"/"en Ut", and a key glued to a camel-case instrument ("trumpetB1", "hornInE1").
+- A key that contradicts the instrument files the part under that key's generic part ("Euphonium T.C." → B♭,
+  "Eb Bass" → E♭, "Posaune in B" → B♭), except C on a bass-clef instrument ("C Trombone 1", "Tuba in C"), F on a
+  tuba and E♭ on a horn or cornet (brass-band tenor horn, soprano cornet). Keys SOLEil has no part for (A, D, E,
+  G, H...) and "two parts in one file" ("Bb & Eb", "Piano and Bass") are Unsorted with the reason.
+- Clef marks T.C./B.C./treble/bass clef/Violinschlüssel/clé de fa...: a treble-clef trombone or euphonium part is
+  B♭; a numbered or clef-marked Baritone ("1st Baritone", "1_2_baritone", "Baritone T.C.") is the baritone horn, a
+  lone "Baritone" stays the bari sax; German "Bariton" needs its key or clef, else it is Unsorted.
+- Chairs: "No. 2", "Nr. 2", "#2", "1.", "2e", "1º", "3°", ordinals in five languages, Roman numerals. Several
+  chairs in one file ("1 & 2", "1-2", "I/II", "1.+2.", "1_2_") are the instrument's part without a chair. A plural
+  ("Horns") counts only with chairs: "Horns" alone is a band's horn section.
+- Score/conductor words in every language (Score, Conductor, Direktion, Partitur, Conducteur, Partition,
+  Partitura, Dirección, Guion...) make a score (``Role.SCORE``) and leave the title; a part named before the word
+  wins ("Bb Score", "Piano Score"); "Piano-Conductor" is a piano part.
+- "Vox", "Lyrics", "Vocals lyric sheet", "Paroles", "Testo", "Letra", "Text" are lyrics sheets (never a melody
+  part to transpose); "Vocal"/"Voice"/"Gesang"/"Chant"/"Voce"/"Voz" are the vocal part.
+- "Bb Lead Sheet", "Lead Sheet (Eb)" are that key's part. IMSLP's "IMSLP123-PMLP456-" prefix, "(2 players)",
+  a Dorico layout number ("Pavane - 04 - Oboe", "02 Alto Sax 2.pdf") and ".mscz" leave the title.
 """
 
 from __future__ import annotations
@@ -42,12 +67,23 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from .parts import INSTRUMENT_ALIASES, MAX_CHAIR, PartRef, Role, Transposition, camel_cuts, fold, split_camel
+from .parts import (
+    INSTRUMENT_ALIASES,
+    INSTRUMENTS,
+    MAX_CHAIR,
+    PartRef,
+    Role,
+    Transposition,
+    camel_cuts,
+    fold,
+    split_camel,
+)
 
 Kind = Literal["chart", "notation", "chordpro", "audio", "other"]
 AudioRole = Literal["reference", "backing"]
+NameKind = Literal["part", "score", "audio", "source", "other"]
 
 NO_PART = "No part in the file name or folder"
 NO_TITLE = "No song title in the file name"
@@ -72,28 +108,59 @@ TRANSPOSITION_ALIASES = _table({
     _T.EB: "eb,e flat,eflat,in eb,in e flat,in eflat,eb instruments,eb inst",
     _T.F: "f,f instruments,f inst",
     _T.CONCERT: "concert,c,c treble,treble,treble clef,concert treble,concert pitch,c concert,concert c,in concert,"
-                "c instruments,c inst,lead sheet,leadsheet,lead sheets,pvg,p v g,piano vocal,piano vocal guitar",
+                "c instruments,c inst,lead sheet,leadsheet,lead sheets,pvg,p v g,piano vocal,piano vocal guitar,"
+                "c melody sax,c melody saxophone,c melody",
     _T.BASS_CLEF: "bass clef,bassclef,bc,concert bass clef,bass clef concert,bass clef instruments,c bass clef",
 })
 ROLE_ALIASES = _table({
     _R.CHORDS: "chords,chord,chord chart,chord sheet,chord symbols,rhythm,rhythm section,rhythm sect,chords lyrics,"
                "lyrics chords,chords and lyrics,lyrics and chords,lyrics with chords,nashville,nashville numbers,"
-               "number chart,nns",
-    _R.LYRICS: "lyrics,lyric,lyric sheet,lyrics sheet,lyrics only",
+               "number chart,nns,accords,grille,grille daccords,accordi,acordes,akkorde",
+    _R.LYRICS: "lyrics,lyric,lyric sheet,lyrics sheet,lyrics only,lyric sheets,vox,vox sheet,vocals lyric sheet,"
+               "vocal lyric sheet,vocals lyrics,paroles,texte,text,testo,letra,liedtext,songtext",
+    _R.SCORE: "score,scores,full score,conductor,conductors,conductor score,conductors score,director,"
+              "directors score,condensed score,score and parts,full score and parts,direktion,partitur,partituren,"
+              "dirigierpartitur,dirigent,conducteur,partition,partitions,partition complete,partition dorchestre,"
+              "partitura,partitura completa,partitura general,direccion,guion",
 })
-_KEY_WORDS = {**{k: v for k, v in TRANSPOSITION_ALIASES.items() if k[-1] in ("bb", "flat", "bflat", "eb", "eflat",
-                                                                              "f", "c", "concert")},
-              ("in", "f"): _T.F, ("in", "c"): _T.CONCERT}  # a key next to an instrument: "Bb Trumpet", "Horn in F"
-_RISKY = {"c", "f", "rhythm", "as", "ts", "kit", "nashville", "treble"}
+_SCORE_SUFFIXES = (("in", "c"), ("c",), ("concert",), ("in", "concert"), ("concert", "pitch"))  # "Direktion in C"
+_SHEET = {"lead", "sheet", "sheets", "leadsheet", "leadsheets"}  # "Bb Lead Sheet", "Lead Sheet (Eb)"
+# Keys a part can be written in, as words after an instrument ("in B", "en Si♭", "in Sib", "in Es"). German B is
+# B♭ (H is B natural). Keys SOLEil can't file are names for the leader's question.
+_KEYS: dict[tuple[str, ...], Transposition | str] = {
+    **_table({_T.BB: "bb,b flat,bflat,bbb,b bb,sib,si b,si bemol,si bemolle,b",
+              _T.EB: "eb,e flat,eflat,es,mib,mi b,mi bemol,mi bemolle",
+              _T.F: "f,fa", _T.CONCERT: "c,ut,do"}),
+    **_table({"A": "a,la", "D": "d,re", "E": "e,mi", "G": "g,sol", "B natural": "h,b natural",
+              "A♭": "ab,as,lab,la b,a flat", "D♭": "db,des,reb,re b,d flat", "G♭": "gb,ges,solb,sol b,g flat"})}
+_BARE_KEYS = {k for k, v in _KEYS.items() if isinstance(v, Transposition) and k not in {("b",), ("es",), ("do",)}}
+_LEAD_KEYS = {("bb",), ("b", "flat"), ("bflat",), ("bbb",), ("b", "bb"), ("eb",), ("e", "flat"), ("eflat",), ("es",),
+              ("f",), ("c",)}  # a key before an instrument: "Bb Trumpet", "Es-Klarinette", "C Trombone"
+_CLEFS = {**_table({"treble": "tc,t c,treble,treble clef,violinschlussel,violinschluessel,cle de sol,"
+                              "chiave di violino,clave de sol",
+                    "bass": "bc,b c,bass clef,bassschlussel,bassschluessel,cle de fa,chiave di basso,clave de fa"})}
+_KEY_INSTEAD = {("french_horn", _T.EB): "tenor_horn", ("cornet", _T.EB): "soprano_cornet"}  # "Horn in Es", "Eb Cornet"
+_RISKY = {"c", "f", "rhythm", "as", "ts", "kit", "nashville", "treble", "bs", "sd", "bd", "bells", "chant", "canto",
+          "voce", "voz", "cor", "cors", "text", "texte", "testo", "letra", "gong", "triangle", "lira", "cassa", "caja",
+          "bombo", "basse", "basso", "bajo", "director", "guion", "partition", "grille", "conductor", "banjo", "kb"}
 _LINKING = {"in", "of", "the", "a", "an", "and", "my", "your", "got", "for", "to", "with", "on", "at", "by", "from",
             "is", "key"}
-_ORDINALS = {w: n for n, words in enumerate(("1st first lead principal", "2nd second", "3rd third", "4th fourth",
-                                             "5th fifth", "6th sixth", "7th seventh", "8th eighth", "9th ninth"), 1)
-             for w in words.split()}
+_ORDINALS = {w: n for n, words in enumerate((
+    "1st first lead principal solo 1er 1re 1ere premier premiere primo prima 1o 1a erste",
+    "2nd second 2e 2eme 2de seconde secondo seconda 2o 2a zweite",
+    "3rd third 3e 3eme troisieme terzo terza 3o 3a dritte",
+    "4th fourth 4e 4eme quatrieme quarto quarta 4o 4a vierte", "5th fifth 5e 5eme quinto quinta 5o 5a", "6th sixth",
+    "7th seventh", "8th eighth", "9th ninth"), 1) for w in words.split()}
 _ROMAN = {r: n for n, r in enumerate(("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix"), 1)}
+_NUMBER_WORDS = {"no", "nr", "n", "nro", "num", "#"}  # "Trumpet No. 2", "Nr. 2", "n° 2"
+_AND = {"and", "und", "et", "e", "y", "u"}  # "Trumpet 1 and 2", "1 und 2"
+_CHAIR_GLUE = re.compile(r"[&+/,\-–_]")  # "1 & 2", "1-2", "I/II", "1_2_baritone": one file, several chairs
+_TWO_GLUE = re.compile(r"[&+/]")
+_PLAYERS = {"players", "player", "spieler", "joueurs", "jugadores"}  # Dorico: "Percussion (2 players)"
+_EXPORT_WORDS = {"mscz", "mscx", "musx", "dorico"}  # "Song.mscz-Trombone 2.pdf" (MuseScore batch export)
 _STRONG_NOISE = {"chart", "charts", "part", "parts", "score", "scores", "pdf", "pdfs"}
 _NOISE = _STRONG_NOISE | {"copy", "final", "new", "draft", "edit", "edited", "rev", "revised", "updated", "version",
-                          "ver", "transposed", "only"}
+                          "ver", "transposed", "only", "stimme"}
 _REFERENCE = {"original", "orig", "reference", "ref", "live", "demo", "recording", "rec", "master", "mastered",
               "remastered", "mix", "rough", "rehearsal", "studio", "album", "version", "audio", "full", "band"}
 _BACKING_WORDS = {"backing", "play", "playalong", "along", "minus", "karaoke", "instrumental", "click",
@@ -101,17 +168,44 @@ _BACKING_WORDS = {"backing", "play", "playalong", "along", "minus", "karaoke", "
 _AUDIO_WORDS = _REFERENCE | _BACKING_WORDS | {"track", "tracks", "one"}
 _GENERIC_FOLDERS = {"charts", "chart", "parts", "scores", "pdf", "pdfs", "music", "songs", "library", "audio",
                     "recordings", "mp3", "mp3s", "sheet music", "sheets", "files", "documents", "my drive", "shared",
-                    "book", "band", "repertoire", "unsorted"}
+                    "book", "band", "repertoire", "unsorted", "stimmen", "noten", "parties", "parti", "partes",
+                    "spartiti", "partituras", "partitions", "particelle"}
 _SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
 _SYSTEM_FILES = {"thumbs.db", "desktop.ini", "icon\r"}
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _VERSION = re.compile(r"v\d{1,3}")
 _YEAR = re.compile(r"(19|20)\d\d")
+_T_NAMES = {_T.CONCERT: "C", _T.BB: "Bb", _T.EB: "Eb", _T.F: "F", _T.BASS_CLEF: "bass_clef"}  # ``soleil names``
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """A name that does say which part it is, but one SOLEil can't file: the leader is asked (unsorted)."""
+
+    reason: str
+
+
+_Found = PartRef | _Refused
+TWO_PARTS = "Two parts in one file: split it, or place it yourself"
+BARITONE = "“Bariton” can be a B♭ treble-clef or a C bass-clef part: add “in B” or “in C”, or place it yourself"
+TUBA_TC = "A treble-clef tuba part can be in E♭ or B♭: add the key, or place it yourself"
+
+
+def _key_refused(instrument: str, key: str) -> _Refused:
+    name = INSTRUMENTS[instrument].name if instrument in INSTRUMENTS else instrument
+    return _Refused(f"{name} in {key}: SOLEil files parts in B♭, E♭, F, C or bass clef, so place it yourself")
 
 
 @dataclass(frozen=True)
 class ParsedName:
-    """What a file name says. ``unsorted_reason`` is None when the file can be filed under a song (and part)."""
+    """What a file name says. ``unsorted_reason`` is None when the file can be filed under a song (and part).
+
+    ``score``: a full or conductor's score ("Full Score", "Direktion", "Conducteur", "Partitura"); a PDF score's
+    part is ``Role.SCORE``, which no reading preference targets, so it goes to leaders and is never a member's
+    best part. ``guessed``: the part is a low-confidence guess — read from a folder, or from words glued to the
+    title ("TAKE FIVE BB", "Funny Bone") — so the library-files screen can ask the leader to confirm it.
+    ``instrument``, ``chair``, ``transposition`` and ``role`` are the part's fields as ``soleil names`` prints them.
+    """
 
     kind: Kind
     title: str
@@ -119,6 +213,42 @@ class ParsedName:
     part: PartRef | None = None
     audio_role: AudioRole | None = None
     unsorted_reason: str | None = None
+    score: bool = False
+    guessed: bool = False
+
+    @property
+    def name_kind(self) -> NameKind:
+        """part, score, audio, source (MusicXML/ChordPro, engraved by SOLEil) or other."""
+        if self.score:
+            return "score"
+        return {"chart": "part", "notation": "source", "chordpro": "source"}.get(self.kind, self.kind)  # type: ignore
+
+    @property
+    def instrument(self) -> str | None:
+        return self.part.instrument if self.part else None
+
+    @property
+    def chair(self) -> int | None:
+        return self.part.chair if self.part else None
+
+    @property
+    def transposition(self) -> str | None:
+        """"Bb", "Eb", "F", "C", "bass_clef"; None for unpitched parts (drums), roles and scores."""
+        t = self.part.transposition if self.part else None
+        return _T_NAMES[t] if t else None
+
+    @property
+    def role(self) -> str | None:
+        """"chords" or "lyrics" (a lyrics sheet is never a melody part to transpose); else None."""
+        role = self.part.role if self.part else None
+        return str(role) if role in (Role.CHORDS, Role.LYRICS) else None
+
+
+def describe(file: str, parsed: ParsedName) -> dict[str, Any]:
+    """One ``soleil names`` line: how SOLEil reads ``file`` (the keys are documented in the README)."""
+    return {"file": file, "title": parsed.title, "kind": parsed.name_kind, "instrument": parsed.instrument,
+            "chair": parsed.chair, "transposition": parsed.transposition, "role": parsed.role,
+            "unsorted_reason": parsed.unsorted_reason}
 
 
 def search_key(text: str) -> str:
@@ -168,59 +298,156 @@ def _chair(word: str) -> int | None:
     return _ROMAN.get(word)
 
 
-def _instrument_phrase(w: tuple[str, ...]) -> PartRef | None:
-    """[key] [ordinal] instrument [chair] [in key] — "Bb Trumpet", "1st Tpt", "Alto Sax 2", "Horn in F"."""
-    j, keys, chair = 0, [], None
-    for size in (2, 1):
-        if len(w) > size and w[:size] in _KEY_WORDS and w[0] != "in":
-            keys.append(_KEY_WORDS[w[:size]])
-            j = size
-            break
-    key, size = _longest_instrument(w, j)
-    if key is None and j < len(w) and w[j] in _ORDINALS:
-        chair = _ORDINALS[w[j]]
-        key, size = _longest_instrument(w, j + 1)
-        j += 1
-    if key is None:
-        return None
-    j += size
-    while j < len(w):
-        for size in (3, 2, 1):
-            if w[j:j + size] in _KEY_WORDS:
-                keys.append(_KEY_WORDS[w[j:j + size]])
-                j += size
-                break
-        else:
-            if w[j:] in (("chords",), ("chord",)):  # "Guitar Chords": the guitar's own chart
-                break
-            if chair is not None or _chair(w[j]) is None:
-                return None
-            chair = _chair(w[j])
-            j += 1
-    if len(set(keys)) > 1:
-        return None
-    inst_key = PartRef(instrument=key).transposition
-    if keys and keys[0] != inst_key:
-        return PartRef(transposition=Transposition(keys[0]))  # "C Trumpet", "Eb Clarinet": file by the key
-    return PartRef(instrument=key, chair=chair)
+def _match_at(table: dict[tuple[str, ...], Any], w: tuple[str, ...], j: int) -> tuple[Any, int]:
+    """The longest entry of ``table`` at ``w[j:]`` (up to three words), as (value, words used)."""
+    for size in (3, 2, 1):
+        if j + size <= len(w) and w[j:j + size] in table:
+            return table[w[j:j + size]], size
+    return None, 0
 
 
 def _longest_instrument(w: tuple[str, ...], j: int) -> tuple[str | None, int]:
-    """The longest instrument alias at ``w[j:]`` ("bass trombone" before "bass"), as (key, words used)."""
+    """The longest instrument alias at ``w[j:]`` ("bass trombone" before "bass"), as (key, words used); a plural
+    counts ("Horns I/II"). German "Bariton" is its own word: its clef decides (see ``_resolve``)."""
     for size in range(min(4, len(w) - j), 0, -1):
         key = INSTRUMENT_ALIASES.get(w[j:j + size])
         if key is not None:
             return key, size
+    word = w[j] if j < len(w) else ""
+    if word in ("bariton", "baryton"):
+        return "bariton", 1
+    if len(word) > 3 and word.endswith("s") and (word[:-1],) in INSTRUMENT_ALIASES:
+        return "+" + INSTRUMENT_ALIASES[(word[:-1],)], 1  # "+": a plural, a part only with chairs ("Horns I+II")
     return None, 0
 
 
-def _phrase(words: tuple[str, ...]) -> PartRef | None:
+def _lead_number(toks: Sequence[_Tok], j: int) -> bool:
+    """A chair written before the instrument: "1. Flöte", "3° Tromba", "1_2_baritone", "1.+2. Trompete"."""
+    word = toks[j].word
+    return (len(word) == 1 and word.isdecimal() and word != "0" and j + 1 < len(toks)
+            and bool(re.search(r"[.°_&+/]", toks[j + 1].glue)))
+
+
+def _instrument_phrase(toks: Sequence[_Tok], lead_ok: bool) -> _Found | None:
+    """[chairs] [key] [ordinal] instrument [chairs] [in key] [clef] — "1. Trompete in B", "Bb Trumpet 2",
+    "Horns I/II", "Euphonium T.C.", "trumpetB1", "3° & 4° Corno in Fa"."""
+    w = tuple(t.word for t in toks)
+    j, chairs, keys, clef, ordinal, joined = 0, [], [], None, None, False
+    key, size = None, 0
+    while j < len(w):
+        key, size = _longest_instrument(w, j)
+        if key is not None:
+            break
+        if w[j] in _ORDINALS or (lead_ok and _lead_number(toks, j)):
+            joined |= bool(chairs) and (bool(_CHAIR_GLUE.search(toks[j].glue)) or w[j - 1] in _AND)
+            chairs.append(_ORDINALS.get(w[j]) or int(w[j]))
+            ordinal = w[j] if w[j] in _ORDINALS else ordinal
+            j += 1
+            continue
+        if chairs and w[j] in _AND:
+            j += 1
+            continue
+        k, ks = _match_at(_KEYS, w, j)
+        if k is not None and not keys and w[j:j + ks] in _LEAD_KEYS:
+            keys.append(k)
+            j += ks
+            continue
+        return None
+    if key is None:
+        return None
+    j += size
+    while j < len(w):
+        word = w[j]
+        chair = _chair(word)
+        if chair is not None:
+            joined |= bool(chairs) and (bool(_CHAIR_GLUE.search(toks[j].glue)) or w[j - 1] in _AND)
+            chairs.append(chair)
+            j += 1
+            continue
+        if word in _NUMBER_WORDS or word in _AND:
+            if j + 1 < len(w) and _chair(w[j + 1]) is not None:
+                j += 1
+                continue
+            return None
+        c, cs = _match_at(_CLEFS, w, j)
+        if c is not None:
+            clef = c
+            j += cs
+            continue
+        after_in = word in ("in", "en")
+        camel = toks[j].glue == "" and not after_in  # "trumpetB1": a key glued to the instrument
+        k, ks = _match_at(_KEYS, w, j + after_in)
+        if k is not None and (after_in or camel or w[j:j + ks] in _BARE_KEYS):
+            keys.append(k)
+            j += ks + after_in
+            continue
+        if w[j:] in (("chords",), ("chord",)):  # "Guitar Chords": the guitar's own chart
+            break
+        return None
+    if (len(chairs) > 1 and not joined) or (key[0] == "+" and not chairs):
+        return None  # "Horns" alone is a band's horn section, not one part
+    return _resolve(key, chairs, joined, keys, clef, ordinal, w)
+
+
+def _resolve(key: str, chairs: list[int], joined: bool, keys: list[Transposition | str],
+             clef: str | None, ordinal: str | None, w: tuple[str, ...]) -> _Found | None:
+    """The part an instrument, its chairs, key and clef name. A key that contradicts the instrument files the part
+    under that key's generic part ("C Trumpet", "Euphonium T.C."), so whoever reads that key gets it — except a C
+    on a bass-clef instrument ("C Trombone", "Tuba in C"), F on a tuba (F tubas read concert pitch) and E♭ on a
+    horn or cornet (brass-band tenor horn, soprano cornet). Keys SOLEil can't file are a question for the leader."""
+    if len(set(keys)) > 1:
+        return None
+    k, key = (keys[0] if keys else None), key.lstrip("+")
+    chair = chairs[0] if len(chairs) == 1 and not joined else None
+    if k is not None and not isinstance(k, Transposition):
+        return _key_refused(key if key != "bariton" else "Baritone", k)
+    if key == "bariton":  # German/French: a B♭ treble-clef or a C bass-clef part
+        if k is _T.CONCERT or clef == "bass":
+            return PartRef(transposition=_T.BASS_CLEF)
+        if k is not None or clef == "treble":
+            return PartRef(transposition=k or _T.BB)
+        return _Refused(BARITONE)
+    if key == "bari_sax" and "baritone" in w and "sax" not in w and not any(x.startswith("saxo") for x in w):
+        if clef == "bass":  # a numbered or clef-marked Baritone is the brass-band baritone horn, never the sax
+            return PartRef(transposition=_T.BASS_CLEF)
+        if clef == "treble" or chairs:
+            key = "baritone_horn"
+    if ordinal == "solo" and key == "french_horn":
+        key = "tenor_horn"  # "Solo Horn" is a brass-band tenor horn part
+    inst = INSTRUMENTS[key]
+    t = inst.transposition
+    if clef == "treble" and t is _T.BASS_CLEF:
+        if k is None and key in ("tuba", "bass"):
+            return _Refused(TUBA_TC)
+        return PartRef(transposition=k or _T.BB)
+    if clef == "bass":
+        return PartRef(instrument=key, chair=chair) if t is _T.BASS_CLEF else PartRef(transposition=_T.BASS_CLEF)
+    if k is None or k == t or t is None:
+        return PartRef(instrument=key, chair=chair)
+    if (k is _T.CONCERT and t is _T.BASS_CLEF) or (k is _T.F and key == "tuba"):
+        return PartRef(instrument=key, chair=chair)
+    if (key, k) in _KEY_INSTEAD:
+        return PartRef(instrument=_KEY_INSTEAD[key, k], chair=chair)
+    return PartRef(transposition=k)
+
+
+def _phrase(toks: Sequence[_Tok], lead_ok: bool = True) -> _Found | None:
     """The part these words name, all of them, or None."""
+    words = tuple(t.word for t in toks)
+    if not words:
+        return None
     if words in TRANSPOSITION_ALIASES:
         return PartRef(transposition=Transposition(TRANSPOSITION_ALIASES[words]))
     if words in ROLE_ALIASES:
         return PartRef(role=Role(ROLE_ALIASES[words]))
-    return _instrument_phrase(words) if words else None
+    for suffix in _SCORE_SUFFIXES:
+        if words[-len(suffix):] == suffix and ROLE_ALIASES.get(words[:-len(suffix)]) == Role.SCORE:
+            return PartRef(role=Role.SCORE)
+    if {"sheet", "sheets", "leadsheet", "leadsheets"} & set(words) and ("lead" in words or words[0][:4] == "lead"):
+        rest = tuple(word for word in words if word not in _SHEET)
+        t = TRANSPOSITION_ALIASES.get(rest) if rest else _T.CONCERT
+        return PartRef(transposition=Transposition(t)) if t else None
+    return _instrument_phrase(toks, lead_ok)
 
 
 def _risky(toks: list[_Tok], start: int) -> bool:
@@ -236,17 +463,25 @@ def _risky(toks: list[_Tok], start: int) -> bool:
     return len(words) == 1 and toks[start].seg == toks[start - 1].seg
 
 
-def _match_end(toks: list[_Tok]) -> tuple[int, PartRef] | None:
-    """The part phrase ending the token list, as (where it starts, part): the longest one that starts a segment
-    ("Blues in F - F Horn" keeps its F), else the longest ("TAKE FIVE BB")."""
+def _lead_ok(toks: list[_Tok], start: int) -> bool:
+    """A number before an instrument is a chair only after a separator, never in "No.5_Trumpet" or "Op. 2"."""
+    if start == 0:
+        return True
+    glue = toks[start].glue.strip()
+    return glue not in ("", ".") and toks[start - 1].word not in _NUMBER_WORDS | {"op", "opus", "bwv", "kv", "hob"}
+
+
+def _match_end(toks: list[_Tok]) -> tuple[int, _Found, bool] | None:
+    """The part phrase ending the token list, as (where it starts, part, whether it starts a segment): the longest
+    one that starts a segment ("Blues in F - F Horn" keeps its F), else the longest ("TAKE FIVE BB")."""
     found = None
-    for start in range(max(0, len(toks) - 7), len(toks)):
-        part = _phrase(tuple(t.word for t in toks[start:]))
+    for start in range(max(0, len(toks) - 8), len(toks)):
+        part = _phrase(toks[start:], _lead_ok(toks, start))
         if part is None or _risky(toks, start):
             continue
         if start == 0 or toks[start].seg != toks[start - 1].seg:
-            return start, part
-        found = found or (start, part)
+            return start, part, True
+        found = found or (start, part, False)
     return found
 
 
@@ -279,30 +514,59 @@ def _compatible(a: PartRef, b: PartRef) -> PartRef | None:
     return None
 
 
-def _find_part(toks: list[_Tok]) -> tuple[list[_Tok], PartRef | None]:
-    """Split tokens into (title tokens, part): the end of the name first, then a leading segment."""
-    body = toks
+def _drop_players(toks: list[_Tok]) -> list[_Tok]:
+    """Dorico's "Percussion (2 players)": how many play it, not a chair."""
+    while len(toks) > 1 and toks[-1].bracket:
+        last = [t for t in toks if t.seg == toks[-1].seg]
+        if not {t.word for t in last} & _PLAYERS or len(last) == len(toks):
+            break
+        toks = toks[:-len(last)]
+    return toks
+
+
+def _drop_layout_number(toks: list[_Tok]) -> list[_Tok]:
+    """ "Pavane - 04 - Oboe": a layout or part number between the title and the part (Dorico, librarians)."""
+    if len(toks) > 1 and toks[-1].word.isdecimal() and len(toks[-1].word) <= 3 \
+            and re.search(r"\s[-–—]|[-–—]\s", toks[-1].glue) and any(ch.isalpha() for t in toks[:-1] for ch in t.word):
+        return toks[:-1]
+    return toks
+
+
+def _find_part(toks: list[_Tok]) -> tuple[list[_Tok], _Found | None, bool]:
+    """Split tokens into (title tokens, part, sure): the end of the name first, then a leading segment. ``sure`` is
+    False when the part had to be guessed from words glued to the title ("TAKE FIVE BB")."""
+    body = _drop_players(toks)
     while len(body) > 1 and _duplicate(body, len(body) - 1):  # "Trumpet (1)" is a second download, not a chair
         body = body[:-1]
     while body:
         found = _match_end(body)
         if found is not None:
-            start, part = found
+            start, part, sure = found
             title = _strip_noise(body[:start], _STRONG_NOISE) if start else []
-            again = _match_end(title)
-            merged = _compatible(part, again[1]) if again else None
-            if again and merged:
-                title, part = _strip_noise(title[:again[0]], _STRONG_NOISE) if again[0] else [], merged
-            return _drop_track_number(title), part
+            joined = start > 0 and (bool(_TWO_GLUE.search(body[start].glue)) or body[start - 1].word in _AND)
+            if joined and title and title[-1].word in _AND:
+                title = title[:-1]  # "Piano and Bass"
+            again = _match_end(title) if title else None
+            if again and isinstance(part, PartRef) and isinstance(again[1], PartRef):
+                rest = _strip_noise(title[:again[0]], _STRONG_NOISE) if again[0] else []
+                if part.transposition and part.role is None and {t.word for t in title[again[0]:]} <= _SHEET:
+                    title = rest  # "Lead Sheet (Eb)": the key says which lead sheet
+                elif part.role is Role.SCORE and again[1].role is not Role.SCORE:  # "Bb Score", "Piano Score"
+                    title, part, sure = rest, again[1], again[2]
+                elif (merged := _compatible(part, again[1])) is not None:
+                    title, part = rest, merged
+                elif joined:  # "Bb & Eb", "Piano and Bass": two parts in one file
+                    title, part = rest, _Refused(TWO_PARTS)
+            return _drop_layout_number(_drop_track_number(title)), part, sure
         if len(body) > 1 and _is_noise(body, len(body) - 1, _NOISE):
             body = body[:-1]
             continue
         break
-    title, part = _leading_part(_drop_track_number(_strip_noise(toks, _NOISE)))
-    return (title, part) if part else (_drop_track_number(_strip_noise(toks, _STRONG_NOISE)), None)
+    title, lead = _leading_part(_drop_track_number(_strip_noise(toks, _NOISE)))
+    return (title, lead, True) if lead else (_drop_track_number(_strip_noise(toks, _STRONG_NOISE)), None, True)
 
 
-def _leading_part(toks: list[_Tok]) -> tuple[list[_Tok], PartRef | None]:
+def _leading_part(toks: list[_Tok]) -> tuple[list[_Tok], _Found | None]:
     """ "Bb - Take Five", "[Trumpet 2] Take Five": a first chunk cut off by a spaced dash or brackets."""
     if toks and toks[0].bracket:
         cut = next((n for n, t in enumerate(toks) if not t.bracket), 0)
@@ -310,8 +574,15 @@ def _leading_part(toks: list[_Tok]) -> tuple[list[_Tok], PartRef | None]:
         cut = next((n for n, t in enumerate(toks) if n and re.search(r"\s[-–—]|[-–—]\s", t.glue)), 0)
     if not cut:
         return toks, None
-    part = _phrase(tuple(t.word for t in _strip_noise(toks[:cut], _NOISE)))
+    part = _phrase(_strip_noise(toks[:cut], _NOISE))
     return (toks[cut:], part) if part is not None else (toks, None)
+
+
+def _drop_prefixes(toks: list[_Tok]) -> list[_Tok]:
+    """IMSLP's "IMSLP35279-PMLP01586-" and a notation program's extension inside the name ("Song.mscz-Tbn")."""
+    while len(toks) > 2 and toks[0].word in ("imslp", "pmlp") and toks[1].word.isdecimal():
+        toks = toks[2:]
+    return [t for t in toks if t.word not in _EXPORT_WORDS] or toks
 
 
 def _strip_audio(toks: list[_Tok]) -> tuple[list[_Tok], bool]:
@@ -387,13 +658,19 @@ def _clean(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
 
 
-def parse_part(text: str) -> PartRef | None:
-    """The part a whole text names ("Tenor Sax 2", "Bb Parts", "Horn in F", "Lead Sheet"), else None."""
+def _text_part(text: str) -> _Found | None:
+    """The part a whole text names, including one SOLEil can't file ("Clarinet in A")."""
     toks = _tokens(_clean(text)[:200])
     toks = _strip_noise(toks, _NOISE)
     while len(toks) > 1 and toks[0].word in _STRONG_NOISE:
         toks = toks[1:]
-    return _phrase(tuple(t.word for t in toks))
+    return _phrase(toks)
+
+
+def parse_part(text: str) -> PartRef | None:
+    """The part a whole text names ("Tenor Sax 2", "Bb Parts", "Horn in F", "Lead Sheet"), else None."""
+    found = _text_part(text)
+    return found if isinstance(found, PartRef) else None
 
 
 def _folder_title(folders: Sequence[str]) -> str:
@@ -401,7 +678,7 @@ def _folder_title(folders: Sequence[str]) -> str:
     for folder in reversed(folders):
         text = _clean(folder)[:200]
         toks = _strip_noise(_drop_track_number(_tokens(text)), _STRONG_NOISE)
-        if toks and parse_part(text) is None and " ".join(t.word for t in toks) not in _GENERIC_FOLDERS:
+        if toks and _text_part(text) is None and " ".join(t.word for t in toks) not in _GENERIC_FOLDERS:
             return _title(text, toks, not any(ch.isspace() for ch in text))
     return ""
 
@@ -414,7 +691,7 @@ def _hidden(name: str, folders: Sequence[str]) -> bool:
 
 
 def _parse(name: str, folders: Sequence[str]) -> ParsedName:
-    pieces = re.split(r"[/\\]", name[-2000:])
+    pieces = re.split(r"[/\\]", name[-2000:]) if not folders else [name]  # Drive allows "Horns I/II.pdf"
     name, folders = pieces[-1], [f[:300] for f in [*folders, *(p for p in pieces[:-1] if p)][-16:]]
     text = _clean(name if len(name) <= 600 else name[:560] + name[-40:])
     stem, dot, ext = text.rpartition(".")
@@ -426,28 +703,39 @@ def _parse(name: str, folders: Sequence[str]) -> ParsedName:
     if _hidden(name, folders):
         return ParsedName("other", stem.strip(), song_key(stem), unsorted_reason=HIDDEN)
     nospace = not any(ch.isspace() for ch in stem)
-    toks = _tokens(stem)
+    toks = _drop_prefixes(_tokens(stem))
     backing = False
     if kind == "audio":
         toks, backing = _strip_audio(toks)
-    toks, part = _find_part(toks) if kind != "other" else (_drop_track_number(toks), None)
+    found: _Found | None
+    toks, found, sure = _find_part(toks) if kind != "other" else (_drop_track_number(toks), None, True)
     if kind == "audio" and toks:
         toks, more = _strip_audio(toks)
         backing |= more
-    title = _title(stem, toks, nospace) or _folder_title(folders)
-    if part is None and kind in ("chart", "notation"):
-        part = next((p for p in map(parse_part, reversed(folders)) if p is not None), None)
-    if part is None and kind == "chordpro":
+    title = _title(stem, toks, nospace)
+    if not title or (len(toks) == 1 and toks[0].word.isdecimal() and len(toks[0].word) <= 3):
+        title = _folder_title(folders) or title  # "Take Five/Bb.pdf", "Cute/02 Alto Sax 2.pdf" (layout number)
+    if found is None and kind in ("chart", "notation"):
+        found = next((p for p in map(_text_part, reversed(folders)) if p is not None), None)
+        sure = found is None
+    refused = found.reason if isinstance(found, _Refused) else None
+    part = found if isinstance(found, PartRef) else None
+    score = part is not None and part.role is Role.SCORE
+    if score and kind != "chart":  # a MusicXML score still holds its parts; audio is never a score
+        part, score = None, kind != "audio"
+    if part is None and kind == "chordpro" and not score:
         part = PartRef(role=Role.CHORDS)
     reason = None
     if kind == "other":
         reason = NOT_MUSIC
     elif not song_key(title):
         reason = NO_TITLE
-    elif part is None and kind in ("chart", "notation"):
+    elif refused is not None:
+        reason = refused
+    elif part is None and kind in ("chart", "notation") and not score:
         reason = NO_PART
     role: AudioRole | None = ("backing" if backing else "reference") if kind == "audio" else None
-    return ParsedName(kind, title, song_key(title), part, role, reason)
+    return ParsedName(kind, title, song_key(title), part, role, reason, score, guessed=part is not None and not sure)
 
 
 def parse_filename(name: str, folders: Sequence[str] = ()) -> ParsedName:

@@ -45,6 +45,7 @@ class Role(StrEnum):
     CHORDS = "chords"
     LYRICS = "lyrics"
     OWN = "own"  # an instrument's own part (Trumpet 2, Drums); only ever paired with an instrument
+    SCORE = "score"  # a full or conductor's score: no reading tier targets it, so it is never a member's best part
 
 
 Target = Transposition | Role | str  # a fallback: a generic part, a role chart, or another instrument's own part
@@ -79,48 +80,95 @@ def _i(key: str, name: str, t: Transposition | None, aliases: str, **kw: Any) ->
 
 
 _CHORD_FALLBACKS: tuple[Target, ...] = (_T.CONCERT, Role.LYRICS)  # lead sheets carry the changes
+# Aliases: English abbreviations first, then German, French, Italian and Spanish names (accents and case don't
+# matter; see ``fold``). A word that means two instruments is in neither ("Alto" is a viola in French: the alto
+# sax keeps it; German "Bariton" is read by the file-name parser, which knows its clef).
 INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (
-    _i("piccolo", "Piccolo", _T.CONCERT, "picc, pic"),
-    _i("flute", "Flute", _T.CONCERT, "flutes, fl, flt"),
-    _i("oboe", "Oboe", _T.CONCERT, "ob"),
-    _i("clarinet", "Clarinet", _T.BB, "clarinets, cl, clar, clt"),
-    _i("bass_clarinet", "Bass Clarinet", _T.BB, "bass cl, bcl, b cl, bass clar"),
-    _i("bassoon", "Bassoon", _T.BASS_CLEF, "bsn"),
-    _i("soprano_sax", "Soprano Sax", _T.BB, "soprano, sop, sop sax, ss, s sax, soprano saxophone"),
-    _i("alto_sax", "Alto Sax", _T.EB, "alto, altos, as, a sax, asax, alto saxophone, alto saxes"),
-    _i("tenor_sax", "Tenor Sax", _T.BB, "tenor, tenors, ts, t sax, tsax, ten sax, tenor saxophone, tenor saxes"),
-    _i("bari_sax", "Bari Sax", _T.EB, "bari, bar sax, bari saxophone, baritone, baritone sax, baritone saxophone",
+    _i("piccolo", "Piccolo", _T.CONCERT, "picc, pic, piccolo flute, piccoloflote, kleine flote, petite flute, "
+       "ottavino, flautin, flautino"),
+    _i("flute", "Flute", _T.CONCERT, "flutes, fl, flt, flote, floten, querflote, querfloten, grosse flote, "
+       "flute traversiere, flauto, flauti, flauto traverso, flauta, flautas"),
+    _i("oboe", "Oboe", _T.CONCERT, "ob, oboes, oboen, hautbois, oboi"),
+    _i("english_horn", "English Horn", _T.F, "english horns, eng hn, e hn, cor anglais, coranglais, cor ang, "
+       "englischhorn, corno inglese, corno ingles"),
+    _i("clarinet", "Clarinet", _T.BB, "clarinets, cl, clar, clt, clarinetto piccolo, petite clarinette, "
+       "klarinette, klarinetten, clarinette, clarinettes, clarinetto, clarinetti, clarinete, clarinetes"),
+    _i("alto_clarinet", "Alto Clarinet", _T.EB, "alto cl, alto clar, altklarinette, clarinette alto, "
+       "clarinetto contralto, clarinete alto"),
+    _i("bass_clarinet", "Bass Clarinet", _T.BB, "bass cl, bcl, b cl, bass clar, bassclarinet, bass clarinets, "
+       "bassklarinette, clarinette basse, clarinetto basso, clarinete bajo"),
+    _i("bassoon", "Bassoon", _T.BASS_CLEF, "bsn, bassoons, fagott, fagotte, basson, bassons, fagotto, fagotti, fagot"),
+    _i("contrabassoon", "Contrabassoon", _T.BASS_CLEF, "cbsn, contra bassoon, double bassoon, kontrafagott, "
+       "contrebasson, controfagotto, contrafagot"),
+    _i("soprano_sax", "Soprano Sax", _T.BB, "soprano, sop, sop sax, ss, s sax, soprano saxophone, sopransaxophon, "
+       "sopransax, saxophone soprano, sax soprano, saxofono soprano, saxofon soprano, saxo soprano"),
+    _i("alto_sax", "Alto Sax", _T.EB, "alto, altos, as, a sax, asax, alto saxophone, alto saxes, altosax, "
+       "altsaxophon, altsax, saxophone alto, sax alto, sax contralto, saxofono contralto, saxofon alto, saxo alto"),
+    _i("tenor_sax", "Tenor Sax", _T.BB, "tenor, tenors, ts, t sax, tsax, ten sax, tenor saxophone, tenor saxes, "
+       "tenorsax, tenorsaxophon, saxophone tenor, sax tenor, sax tenore, saxofono tenore, saxofon tenor, saxo tenor"),
+    _i("bari_sax", "Bari Sax", _T.EB, "bari, bar sax, bari saxophone, baritone, baritone sax, baritone saxophone, "
+       "barisax, bs, baritonsaxophon, baritonsax, saxophone baryton, sax baryton, sax baritono, saxofono baritono, "
+       "saxofon baritono, saxo baritono",
        fallbacks=(_T.BASS_CLEF, _T.CONCERT, Role.CHORDS)),  # bass clef read as treble lands in bari's octave
-    _i("french_horn", "French Horn", _T.F, "horn, hn, hrn, fr hn, french horns, f horn"),
+    _i("french_horn", "French Horn", _T.F, "horn, hn, hrn, fr hn, french horns, f horn, waldhorn, waldhorner, cor, "
+       "cors, corno, corni, trompa, trompas"),
+    _i("tenor_horn", "Tenor Horn", _T.EB, "tenor horns, alto horn, alto horns, althorn, ten hn"),
     _i("mellophone", "Mellophone", _T.F, "mello"),
-    _i("trumpet", "Trumpet", _T.BB, "trumpets, tpt, tpts, trp, trpt, tp"),
-    _i("flugelhorn", "Flugelhorn", _T.BB, "flugel, flugel horn, fluegelhorn, flg, flgh, flh"),
-    _i("cornet", "Cornet", _T.BB, "cornets, crt, cnt"),
-    _i("trombone", "Trombone", _T.BASS_CLEF, "trombones, tbn, tbne, trb, tromb, bone, bones, tenor trombone"),
-    _i("bass_trombone", "Bass Trombone", _T.BASS_CLEF, "bass tbn, btbn, b tbn, bass bone, btrb, b trb"),
-    _i("euphonium", "Euphonium", _T.BASS_CLEF, "euph, baritone horn, bar hn",
+    _i("trumpet", "Trumpet", _T.BB, "trumpets, tpt, tpts, trp, trpt, tp, trompete, trompeten, trompette, trompettes, "
+       "tromba, trombe, trompeta, trompetas"),
+    _i("soprano_cornet", "Soprano Cornet", _T.EB, "sop cornet, sop cnt, sop crt, soprano cnt, eb cornet"),
+    _i("cornet", "Cornet", _T.BB, "cornets, crt, cnt, repiano, repiano cornet, cornet a pistons, kornett, cornetta, "
+       "corneta"),
+    _i("flugelhorn", "Flugelhorn", _T.BB, "flugel, flugel horn, fluegelhorn, flg, flgh, flh, flugelhorns, "
+       "flugelhorner, bugle, bugles, flicorno, flicorno soprano, fliscorno"),
+    _i("trombone", "Trombone", _T.BASS_CLEF, "trombones, tbn, tbne, trb, tromb, bone, bones, tenor trombone, posaune, "
+       "posaunen, tenorposaune, tromboni, trombon"),
+    _i("bass_trombone", "Bass Trombone", _T.BASS_CLEF, "bass tbn, btbn, b tbn, bass bone, btrb, b trb, bassposaune, "
+       "trombone basse, trombone basso, trombon bajo"),
+    _i("baritone_horn", "Baritone Horn", _T.BB, "baritone horns, bar hn, bari horn, tenorhorn, tenorhorner, "
+       "saxhorn baryton, flicorno tenore",
+       fallbacks=(_T.CONCERT, "euphonium", Role.CHORDS)),  # the brass-band baritone reads treble-clef B♭
+    _i("euphonium", "Euphonium", _T.BASS_CLEF, "euph, euphoniums, eufonio, eufonium, bombardino",
        fallbacks=(_T.BB, "bass", _T.CONCERT, Role.CHORDS)),  # brass-band euphs read treble-clef B♭
-    _i("tuba", "Tuba", _T.BASS_CLEF, "tba, sousaphone, sousa"),
-    _i("violin", "Violin", _T.CONCERT, "violins, vln, vn, vl, fiddle"),
-    _i("viola", "Viola", _T.CONCERT, "vla, va"),  # alto clef parts are rare in a band library: violas read concert
-    _i("cello", "Cello", _T.BASS_CLEF, "cellos, vc, vlc, violoncello"),
-    _i("vibes", "Vibes", _T.CONCERT, "vibraphone, vib, vibe, mallets"),
-    _i("piano", "Piano", _T.CONCERT, "pno, pf, pianoforte, acoustic piano", rhythm=True,
+    _i("tuba", "Tuba", _T.BASS_CLEF, "tba, sousaphone, sousa, tubas, tuben, basstuba, bass tuba, basso tuba"),
+    _i("violin", "Violin", _T.CONCERT, "violins, vln, vn, vl, fiddle, violine, violinen, geige, violon, violons, "
+       "violino, violini, violines"),
+    # alto clef parts are rare in a band library: violas read concert
+    _i("viola", "Viola", _T.CONCERT, "vla, va, violas, bratsche, viole"),
+    _i("cello", "Cello", _T.BASS_CLEF, "cellos, vc, vlc, violoncello, violoncelli, celli, violoncelle, violonchelo, "
+       "chelo"),
+    _i("harp", "Harp", _T.CONCERT, "harps, hp, harfe, harpe, arpa", rhythm=True, role=None,
+       fallbacks=(_T.CONCERT, Role.CHORDS)),  # rhythm: never someone else's "same key" part
+    _i("vibes", "Vibes", _T.CONCERT, "vibraphone, vib, vibe, vibraphon, vibrafono, vibrafon"),
+    _i("mallets", "Mallets", _T.CONCERT, "mallet percussion, mallet perc, glockenspiel, glock, bells, orchestra bells, "
+       "xylophone, xylophon, xilofono, xylo, marimba, marimbaphon, chimes, tubular bells, crotales, campanelli, lira",
+       rhythm=True, role=None, family=("vibes",), fallbacks=("percussion", _T.CONCERT)),
+    _i("timpani", "Timpani", None, "timp, timps, tymp, tympani, timpano, pauken, pauke", rhythm=True, role=None,
+       family=("percussion",), fallbacks=(_T.BASS_CLEF,)),
+    _i("piano", "Piano", _T.CONCERT, "pno, pf, pianoforte, acoustic piano, klavier, piano conductor", rhythm=True,
        family=("keys", "organ"), fallbacks=_CHORD_FALLBACKS),
-    _i("keys", "Keys", _T.CONCERT, "keyboard, keyboards, kbd, kbds, kb, synth, synthesizer, rhodes, electric piano",
-       rhythm=True, family=("piano", "organ"), fallbacks=_CHORD_FALLBACKS),
-    _i("organ", "Organ", _T.CONCERT, "org, hammond, hammond organ", rhythm=True, family=("keys", "piano"),
-       fallbacks=_CHORD_FALLBACKS),
+    _i("keys", "Keys", _T.CONCERT, "keyboard, keyboards, kbd, kbds, kb, synth, synthesizer, rhodes, electric piano, "
+       "celesta, celeste, tastiera, teclado", rhythm=True, family=("piano", "organ"), fallbacks=_CHORD_FALLBACKS),
+    _i("organ", "Organ", _T.CONCERT, "org, hammond, hammond organ, orgel, orgue, organo", rhythm=True,
+       family=("keys", "piano"), fallbacks=_CHORD_FALLBACKS),
     _i("guitar", "Guitar", _T.CONCERT, "guitars, gtr, gtrs, guit, electric guitar, acoustic guitar, rhythm guitar, "
-       "lead guitar", rhythm=True, fallbacks=_CHORD_FALLBACKS),
+       "lead guitar, banjo, gitarre, e gitarre, guitare, chitarra, guitarra", rhythm=True, fallbacks=_CHORD_FALLBACKS),
     _i("bass", "Bass", _T.BASS_CLEF, "upright bass, double bass, electric bass, string bass, bass guitar, el bass, "
-       "e bass, acoustic bass, contrabass, fretless bass, bass gtr", rhythm=True, fallbacks=(_T.CONCERT, _T.BASS_CLEF)),
-    _i("drums", "Drums", None, "drum, dr, drs, drum set, drumset, drum kit, kit", rhythm=True, fallbacks=(_T.CONCERT,)),
-    _i("percussion", "Percussion", None, "perc, aux perc, auxiliary percussion, hand percussion, latin percussion, "
-       "congas", rhythm=True, family=("drums",), fallbacks=(_T.CONCERT,)),
+       "e bass, acoustic bass, contrabass, fretless bass, bass gtr, kontrabass, contrebasse, basse, contrabbasso, "
+       "basso, contrabajo, bajo, bajo electrico", rhythm=True, fallbacks=(_T.CONCERT, _T.BASS_CLEF)),
+    _i("drums", "Drums", None, "drum, dr, drs, drum set, drumset, drum kit, kit, schlagzeug, batterie, batteria, "
+       "bateria", rhythm=True, fallbacks=(_T.CONCERT,)),
+    _i("percussion", "Percussion", None,
+       "perc, aux perc, aux percussion, auxiliary percussion, hand percussion, latin percussion, congas, "
+       "percussions, percussioni, percusion, schlagwerk, snare, snare drum, sd, bass drum, bd, cymbal, "
+       "cymbals, crash cymbals, suspended cymbal, triangle, tam tam, tamtam, gong, tambourine, wood block, "
+       "woodblock, temple blocks, bongos, timbales, claves, cowbell, becken, kleine trommel, grosse trommel, "
+       "caisse claire, grosse caisse, cymbales, piatti, cassa, tamburo, gran cassa, caja, bombo, platos, "
+       "triangulo, pandereta",
+       rhythm=True, family=("drums",), fallbacks=(_T.CONCERT,)),
     _i("vocals", "Vocals", _T.CONCERT, "vocal, vox, voc, voice, voices, singer, vocalist, lead vocal, lead vocals, "
-       "lead vox, backing vocals, backing vox, bvs, bgv, bgvs, harmony vocals", role=Role.LYRICS,
-       fallbacks=(Role.CHORDS, _T.CONCERT)),
+       "lead vox, backing vocals, backing vox, bvs, bgv, bgvs, harmony vocals, gesang, singstimme, chant, voix, voce, "
+       "canto, voz", role=Role.LYRICS, fallbacks=(Role.CHORDS, _T.CONCERT)),
 )}
 
 _INDEX = {key: n for n, key in enumerate(INSTRUMENTS)}
@@ -148,7 +196,7 @@ _HINTS: dict[tuple[Transposition | None, Transposition], str] = {
 }
 
 _T_LABELS = {_T.CONCERT: "Concert", _T.BB: "B♭", _T.EB: "E♭", _T.F: "F", _T.BASS_CLEF: "Bass clef"}
-_ROLE_LABELS = {Role.CHORDS: "Chords", Role.LYRICS: "Lyrics", Role.OWN: "Own part"}
+_ROLE_LABELS = {Role.CHORDS: "Chords", Role.LYRICS: "Lyrics", Role.OWN: "Own part", Role.SCORE: "Score"}
 _SPECIAL_LETTERS = str.maketrans({"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ł": "l",
                                   "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "þ": "th", "ı": "i"})
 _APOSTROPHES = dict.fromkeys(map(ord, "'’‘ʼ`´"), None)
@@ -222,7 +270,7 @@ def find_instrument(text: str) -> Instrument | None:
 
 @dataclass(frozen=True)
 class PartRef:
-    """One part. Exactly one of: a generic ``transposition``, a ``role`` (Chords/Lyrics), or an ``instrument``.
+    """One part. Exactly one of: a generic ``transposition``, a ``role`` (Chords/Lyrics/Score), or an ``instrument``.
 
     An instrument part also carries that instrument's transposition and ``Role.OWN`` (filled in when omitted),
     so a clarinet can read a Trumpet part as a B♭ part. Invalid combinations raise ValueError.
@@ -263,6 +311,8 @@ class PartRef:
         """The label as a thing on the stand: "B♭ part", "Chord chart", "Lyrics sheet", "Trumpet 2 part"."""
         if self.role is Role.CHORDS:
             return "Chord chart"
+        if self.role is Role.SCORE:
+            return "Score"
         return "Lyrics sheet" if self.role is Role.LYRICS else f"{self.label()} part"
 
     def key(self) -> str:

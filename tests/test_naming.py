@@ -87,7 +87,7 @@ def part_key(parsed: ParsedName) -> str | None:
         ("Song - Rhythm Section.pdf", "Song", "chords"),
         ("Song - Rhythm Guitar.pdf", "Song", "instrument:guitar"),
         ("Song - Vocal.pdf", "Song", "instrument:vocals"),
-        ("Song - Vox.pdf", "Song", "instrument:vocals"),
+        ("Song - Vox.pdf", "Song", "lyrics"),  # issue 11: the demo's Vox sheets are lyrics
         ("Song - Lead Vocal.pdf", "Song", "instrument:vocals"),
         ("Song - Upright Bass.pdf", "Song", "instrument:bass"),
         ("Song - Bass Trombone.pdf", "Song", "instrument:bass_trombone"),
@@ -407,7 +407,7 @@ SPELLINGS: dict[str, list[str]] = {
     "bass_clef": ["Bass Clef", "BC", "BassClef"],
     "f": ["F"],
     "chords": ["Chords", "Rhythm", "Chord Chart"],
-    "lyrics": ["Lyrics", "Lyric Sheet"],
+    "lyrics": ["Lyrics", "Lyric Sheet", "Vox"],  # issue 11: a Vox sheet is a lyrics sheet
     "instrument:trumpet:1": [
         "Tpt 1",
         "Tpt1",
@@ -432,7 +432,7 @@ SPELLINGS: dict[str, list[str]] = {
     "instrument:bass": ["Bass", "Upright Bass", "Double Bass", "Electric Bass"],
     "instrument:drums": ["Drums", "Dr", "Drum Set", "Drum Kit"],
     "instrument:guitar": ["Guitar", "Gtr", "Rhythm Guitar"],
-    "instrument:vocals": ["Vocals", "Vocal", "Vox", "Lead Vocal"],
+    "instrument:vocals": ["Vocals", "Vocal", "Lead Vocal"],
 }
 RISKY = {"C", "F", "AS", "TS 2", "Rhythm"}  # must stand in their own segment: never glued on without a separator
 LAYOUTS = [
