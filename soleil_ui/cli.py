@@ -41,7 +41,24 @@ def _parser() -> argparse.ArgumentParser:
     band = sub.add_parser("create-band", help="create a band and its first leader")
     band.add_argument("name")
     band.add_argument("--leader", required=True, metavar="EMAIL")
+    names = sub.add_parser("names", help="show how SOLEil reads file names (arguments, or one per line on stdin)",
+                           description="Print one JSON object per file name: file, title, kind, instrument, chair, "
+                           "transposition, role, unsorted_reason. A name may include folders (Take Five/Bb.pdf).")
+    names.add_argument("files", nargs="*", metavar="NAME")
     return parser
+
+
+def _names(files: Sequence[str]) -> int:
+    """``soleil names``: how the sync would read each name, so a leader can check a naming scheme first."""
+    import json
+
+    from .naming import describe, parse_filename
+
+    lines = files or (line.rstrip("\r\n") for line in sys.stdin)
+    for name in lines:
+        if name.strip():
+            print(json.dumps(describe(name, parse_filename(name)), ensure_ascii=False), flush=True)
+    return 0
 
 
 async def _migrate() -> str | None:
@@ -87,6 +104,8 @@ async def _create_band(name: str, leader: str) -> None:
 def main(argv: Sequence[str] | None = None, *, serve: Callable[[Settings], None] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
+    if command == "names":  # pure: needs no settings, database or data directory
+        return _names(args.files)
     try:
         settings = get_settings()
         configure_logging(settings.log_level)

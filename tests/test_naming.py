@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -498,3 +503,36 @@ def test_variations_land_on_song_and_part() -> None:
     assert len(cases) > 600
     assert unsorted == []
     assert wrong == []
+
+
+# --- `soleil names` (issue 11): through the real console script ----------------------------------------------------
+SOLEIL = Path(sys.executable).with_name("soleil")
+NAMES_KEYS = ["file", "title", "kind", "instrument", "chair", "transposition", "role", "unsorted_reason"]
+
+
+def _soleil_names(args: list[str], stdin: str = "") -> list[dict[str, object]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "PYTEST_", "NICEGUI_"))}
+    result = subprocess.run([str(SOLEIL), "names", *args], input=stdin, env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert (result.returncode, result.stderr) == (0, "")
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_soleil_names_prints_one_json_object_per_argument() -> None:
+    rows = _soleil_names(["Misty - C Trombone 1.pdf", "Take Five/Bb.pdf", "Böhmischer Traum - Direktion.pdf",
+                          "Symphony No. 9/hornInE1.pdf"])
+    assert [list(row) for row in rows] == [NAMES_KEYS] * 4
+    assert rows[0] == {"file": "Misty - C Trombone 1.pdf", "title": "Misty", "kind": "part", "instrument": "trombone",
+                       "chair": 1, "transposition": "bass_clef", "role": None, "unsorted_reason": None}
+    assert (rows[1]["title"], rows[1]["transposition"], rows[1]["instrument"]) == ("Take Five", "Bb", None)
+    assert (rows[2]["title"], rows[2]["kind"], rows[2]["instrument"]) == ("Böhmischer Traum", "score", None)
+    assert rows[3]["title"] == "Symphony No. 9" and "in E" in str(rows[3]["unsorted_reason"])
+
+
+def test_soleil_names_reads_stdin_one_name_per_line() -> None:
+    rows = _soleil_names([], "Blue Bossa - Vox.pdf\r\n\nCharts\\Eb\\Song.pdf\nTake Five - Backing Track.mp3\n")
+    assert [(r["file"], r["kind"], r["role"], r["transposition"]) for r in rows] == [
+        ("Blue Bossa - Vox.pdf", "part", "lyrics", None),
+        ("Charts\\Eb\\Song.pdf", "part", None, "Eb"),
+        ("Take Five - Backing Track.mp3", "audio", None, None),
+    ]
