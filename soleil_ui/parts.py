@@ -209,6 +209,8 @@ def _accented(ch: str) -> bool:
 
 def fold(text: str) -> str:
     """NFKC, casefold, strip accents and apostrophes: "Señor" and "senor", "Don't" and "Dont" compare equal."""
+    if text.isascii():  # the common case, and the sync folds every word of every file name: skip Unicode work
+        return text.lower().translate(_APOSTROPHES)
     text = unicodedata.normalize("NFKC", text).translate(_SPECIAL_LETTERS).casefold()
     out, strip = [], False
     for ch in text:

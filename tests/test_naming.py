@@ -27,7 +27,7 @@ from soleil_ui.naming import (
     search_key,
     song_key,
 )
-from soleil_ui.parts import PartRef
+from soleil_ui.parts import INSTRUMENTS, MemberInstrument, PartRef, Role, Transposition, best_part, rank_parts
 
 
 def part_key(parsed: ParsedName) -> str | None:
@@ -536,3 +536,50 @@ def test_soleil_names_reads_stdin_one_name_per_line() -> None:
         ("Charts\\Eb\\Song.pdf", "part", None, "Eb"),
         ("Take Five - Backing Track.mp3", "audio", None, None),
     ]
+
+
+# --- issue 11: scores, low-confidence guesses, Drive names ------------------------------------------------------------
+@pytest.mark.parametrize("name", ["Take Five - Full Score.pdf", "Take Five - Conductor.pdf", "Take Five - Partitur.pdf",
+                                  "Take Five - Direktion in C.pdf", "Take Five/Score.pdf", "Partitura - Take Five.pdf"])
+def test_a_score_is_filed_as_a_score_under_its_song(name: str) -> None:
+    parsed = parse_filename(name)
+    assert (parsed.title, parsed.score, part_key(parsed), parsed.unsorted_reason) == ("Take Five", True, "score", None)
+
+
+def test_a_score_is_never_a_members_part() -> None:
+    score, bb = PartRef(role=Role.SCORE), PartRef(transposition=Transposition.BB)
+    for key in INSTRUMENTS:
+        assert best_part([MemberInstrument(key)], [score]).part is None
+        assert score not in [m.part for m in rank_parts([MemberInstrument(key)], [score, bb])]
+
+
+def test_a_notation_score_keeps_its_parts_and_a_part_before_score_wins() -> None:
+    xml = parse_filename("Take Five - Full Score.musicxml")
+    assert (xml.kind, xml.score, xml.part, xml.unsorted_reason) == ("notation", True, None, None)
+    assert part_key(parse_filename("Take Five - Trumpet Score.pdf")) == "instrument:trumpet"
+
+
+@pytest.mark.parametrize(("name", "folders", "guessed"), [
+    ("Take Five - Bb.pdf", (), False),
+    ("Take Five/Trumpet 2.pdf", (), False),
+    ("TAKE FIVE BB.pdf", (), True),
+    ("Take Five.pdf", ("Bb",), True),
+    ("Take Five.pdf", ("Charts", "Trumpet"), True),
+])
+def test_a_guess_is_flagged(name: str, folders: tuple[str, ...], guessed: bool) -> None:
+    parsed = parse_filename(name, folders)
+    assert parsed.part is not None and parsed.guessed is guessed
+
+
+def test_a_drive_name_with_a_slash_is_one_name_when_folders_are_given() -> None:
+    parsed = parse_filename("Moonlight Serenade - Horns I/II.pdf", ["Library"])
+    assert (parsed.title, part_key(parsed)) == ("Moonlight Serenade", "instrument:french_horn")
+
+
+@pytest.mark.parametrize("name", ["Take Five - Bb & Eb.pdf", "Take Five - Piano and Bass.pdf",
+                                  "Take Five - Bariton.pdf", "Take Five - Trumpet in D.pdf",
+                                  "Take Five - Tuba T.C..pdf"])
+def test_what_cant_be_filed_for_sure_asks_the_leader(name: str) -> None:
+    parsed = parse_filename(name)
+    assert (parsed.title, parsed.part) == ("Take Five", None)
+    assert parsed.unsorted_reason and parsed.unsorted_reason != NO_PART
