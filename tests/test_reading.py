@@ -14,8 +14,8 @@ from soleil_ui.parts import (
     best_part,
     members_from_json,
     rank_parts,
-    reading_choices,
     readable_parts,
+    reading_choices,
 )
 
 T = Transposition
