@@ -12,8 +12,10 @@ from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import Forbidden, InvalidInput, NotFound
 from soleil_ui.models import Membership, Role, Song
+from soleil_ui.models import User as Account
 from soleil_ui.services import auth, library, members, setlists
 from soleil_ui.services.sync import sync_configured
+from soleil_ui.settings import Settings
 from tests.library_helpers import add_member, band_with_member, titled_pdf
 
 pytestmark = pytest.mark.usefixtures("core")
@@ -120,3 +122,22 @@ async def test_only_the_bands_leaders_set_someone_elses_instruments() -> None:
     async with db.session() as session:
         rows = (await session.exec(select(Membership.reading))).all()
     assert all(r == {} for r in rows)
+
+
+async def test_the_demo_bassist_gets_bass_clef_parts_not_chords(demo_env: Settings) -> None:
+    """The issue's first bug, on the demo band itself: Sam (bass) was handed Chords or a treble lead sheet."""
+    from soleil_ui.demo import demo_email, ensure_demo
+
+    band_id = await ensure_demo(demo_env)
+    async with db.session() as session:
+        user = (await session.exec(select(Account).where(Account.email == demo_email("bass")))).one()
+        token = await auth.start_session(session, user.id or 0, band_id)
+    async with db.session() as session:
+        sam = await auth.resolve(session, token)
+        songs = {s.title: s.id for s in (await session.exec(select(Song).where(Song.band_id == band_id))).all()}
+        got = {title: await library.chart_for_member(session, sam, song_id or 0) for title, song_id in songs.items()}
+    labels = {title: r.part_label for title, r in got.items()}
+    assert labels["Green Street Groove"] == "Trombone"
+    assert {labels[t] for t in ("Midnight Ferry", "Blue Harbor Blues", "Café Olé", "Brass Tacks")} == {"Bass clef"}
+    assert labels["Saint Clair Shuffle"] == "Chords" and labels["Coffee at Five"] == "Concert"
+    assert got["Green Street Groove"].explanation == "Trombone part (no Bass chart)"
