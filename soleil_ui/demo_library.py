@@ -3,7 +3,8 @@
 Everything is drawn with fpdf2 from a seed — staves, clefs, notes, chord symbols, lyrics, chord grids — so
 the demo needs no bundled music and no copyrighted material: titles and composers are made up, melodies are
 random walks. The set is built to exercise the app: parts named every which way, songs with no B♭ part, a
-bass-clef trombone part where the bassist has no part of their own, two broken files for the leader's problem list, and a few reference recordings.
+bass-clef trombone part where the bassist has no part of their own, two broken files for the leader's problem
+list, and a few reference recordings.
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def _look(part: str) -> _Look:
         return _Look("staff", transpose=2)
     if part.startswith("E♭"):
         return _Look("staff", transpose=9)
-    return {"Bass Clef": _Look("staff", clef="bass"), "Trombone": _Look("staff", clef="bass"), "Chords": _Look("chords"), "Lyrics": _Look("lyrics")}.get(
+    bass = _Look("staff", clef="bass")
+    return {"Bass Clef": bass, "Trombone": bass, "Chords": _Look("chords"), "Lyrics": _Look("lyrics")}.get(
         part, _Look("staff")
     )
 
