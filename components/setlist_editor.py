@@ -14,7 +14,6 @@ song picker) and "Add break"; "Undo" reverses the latest change, whoever made it
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
@@ -91,8 +90,8 @@ class SharedLoads(Generic[T]):
 
 
 def profile(actor: Actor) -> str:
-    """What makes "my part" differ between members: their instruments."""
-    return json.dumps(actor.instruments, sort_keys=True)
+    """What makes "my part" differ between members: their instruments, how they read, and leading."""
+    return library.reader_key(actor)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""For leaders: sync the library now, watch it, and fix what it couldn't understand.
+"""For leaders: sync the library now, watch it, see how each file was understood and correct any of them.
 
 Progress arrives through the event hub and updates the existing bar and labels in place (no rebuilds),
 so watching a sync costs the server almost nothing.
@@ -13,13 +13,12 @@ from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, background_tasks, ui
 
 from components.layout import page_frame
+from components.library_files import FilesView
 from components.live import listen
 from components.session import actor_or_none
 from soleil_ui.db import db
 from soleil_ui.events import Event
-from soleil_ui.models import ChartStatus
-from soleil_ui.parts import ALL_PARTS
-from soleil_ui.services import library, library_source
+from soleil_ui.services import library_source
 from soleil_ui.services.sync import SyncProgress, progress_of, sync_configured
 from soleil_ui.settings import get_settings
 from soleil_ui.sources.drive import parse_folder_id
@@ -28,9 +27,6 @@ from soleil_ui.sources.factory import service_account_email
 router = APIRouter()
 
 
-def part_choices() -> dict[str, str]:
-    """Parts a leader can assign: every generic part and role, each instrument, and chairs 1–4."""
-    return {p.key(): p.label() for p in ALL_PARTS if (p.chair or 0) <= 4}
 
 
 def _summary(p: SyncProgress) -> str:
@@ -99,42 +95,8 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
             bar.visible = progress.running
             sync_button = ui.button("Sync now", icon="sync").props("unelevated")
 
-        problems_box = ui.column().classes("w-full gap-2")
-
-        async def show_problems() -> None:
-            async with db.session() as session:
-                files = await library.problem_files(session, actor)
-            problems_box.clear()
-            with problems_box:
-                if not files:
-                    ui.label("Every file in the library is understood and readable.").classes("text-positive")
-                for chart in files:
-                    with ui.card().classes("w-full").props("flat bordered"):
-                        ui.label(chart.file_name).classes("font-medium break-all")
-                        if chart.folder:
-                            ui.label(f"in {chart.folder}").classes("text-xs text-grey-7 break-all")
-                        broken = chart.status == ChartStatus.BROKEN
-                        ui.label(("Can't be read: " if broken else "Unsorted: ") + (chart.problem or "")) \
-                            .classes("text-sm " + ("text-negative" if broken else "text-grey-8"))
-                        if not broken:
-                            ui.button("Assign…", on_click=lambda c=chart: assign(c.id, c.file_name)).props("flat")
-
-        async def assign(chart_id: int | None, file_name: str) -> None:
-            with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
-                ui.label(f"Which song and part is “{file_name}”?").classes("break-all")
-                title = ui.input("Song title").props("outlined maxlength=300").classes("w-full")
-                part = ui.select(part_choices(), label="Part", with_input=True).props("outlined").classes("w-full")
-                with ui.row().classes("justify-end w-full"):
-                    ui.button("Cancel", on_click=dialog.close).props("flat")
-                    ui.button("Assign", on_click=lambda: dialog.submit((title.value, part.value))).props("unelevated")
-            result = await dialog
-            if not result or chart_id is None:
-                return
-            async with db.session() as session:
-                await library.assign_chart(session, actor, chart_id, song_title=result[0] or "",
-                                           part_key=result[1] or "")
-            ui.notify("Assigned. It stays assigned through later syncs.", type="positive")
-            await show_problems()
+        files_view = FilesView(actor)
+        await files_view.build()
 
         def on_event(event: Event) -> None:
             sync = event.payload.get("sync")
@@ -146,7 +108,7 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
             bar.value = (p.done / p.total) if p.total else 0
             sync_button.enabled = not p.running
             if not p.running:
-                background_tasks.create(show_problems(), name="refresh problem files")
+                background_tasks.create(files_view.show(), name="refresh library files")
 
         listen(actor.band_id, "library", on_event)
 
@@ -156,5 +118,4 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
 
         sync_button.on_click(sync_now)
         sync_button.enabled = not progress.running
-        await show_problems()
     return None

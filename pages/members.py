@@ -1,17 +1,21 @@
-"""Leaders manage the band: who is in it, who leads it, and invites (links and emails)."""
+"""Leaders manage the band: who is in it, who leads it, what each one plays and how they read, and invites
+(links and emails)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
 from components.layout import page_frame
+from components.member_form import member_form
 from components.session import actor_or_none
 from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.models import Invite, Membership, Role, User
-from soleil_ui.parts import INSTRUMENTS
+from soleil_ui.parts import INSTRUMENTS, reading_choices
 from soleil_ui.services import invites, members
 from soleil_ui.settings import get_settings
 
@@ -20,8 +24,15 @@ LIFETIMES = {1: "1 day", 7: "1 week", 30: "30 days", 90: "90 days"}
 
 
 def _plays(membership: Membership) -> str:
-    names = [INSTRUMENTS[i["instrument"]].name + (f" {i['chair']}" if i.get("chair") else "")
-             for i in membership.instruments if i.get("instrument") in INSTRUMENTS]
+    """ "Bass (reads chord charts first), Tuba": what they play, and how they read where they chose."""
+    names = []
+    for i in membership.instruments:
+        key = i.get("instrument")
+        if key not in INSTRUMENTS:
+            continue
+        reads = reading_choices(key).get((membership.reading or {}).get(key, ""), "")
+        names.append(INSTRUMENTS[key].name + (f" {i['chair']}" if i.get("chair") else "")
+                     + (f" (reads {reads[0].lower()}{reads[1:].split(',')[0]} first)" if reads else ""))
     return ", ".join(names) or "No instrument chosen yet"
 
 
@@ -72,6 +83,23 @@ async def _member_list(actor: Actor) -> None:
         ui.notify("Removed from the band.", type="positive")
         roster.refresh()
 
+    def edit_playing(membership: Membership, user: User) -> None:
+        """The member form for someone else: what they play and how they read (their name is theirs to change)."""
+        who = user.name or user.email
+        with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+            async def save(_name: str, instruments: list[dict[str, Any]], reading: dict[str, str]) -> None:
+                async with db.session() as session:
+                    await members.set_member_instruments(session, actor, membership.id or 0,
+                                                         instruments=instruments, reading=reading)
+                dialog.close()
+                ui.notify(f"Saved what {who} plays.", type="positive")
+                roster.refresh()
+
+            member_form(None, list(membership.instruments), reading=membership.reading, whose=who,
+                        submit_label="Save", on_submit=save)
+            ui.button("Cancel", on_click=dialog.close).props("flat").classes("w-full")
+        dialog.open()
+
     def _member_row(membership: Membership, user: User, actor: Actor) -> None:
         mid = membership.id
         assert mid is not None
@@ -96,6 +124,8 @@ async def _member_list(actor: Actor) -> None:
                             if not is_leader:
                                 ui.menu_item("Make leader", on_click=lambda m=mid: set_role(m, Role.LEADER)) \
                                     .mark(f"make-leader-{mid}")
+                            ui.menu_item("What they play…", on_click=lambda m=membership, u=user: edit_playing(m, u)) \
+                                .mark(f"playing-{mid}")
                             ui.menu_item("Remove from band", on_click=lambda: dialog.open()).mark(f"remove-{mid}")
             with ui.dialog() as dialog, ui.card():
                 ui.label(f"Remove {user.name or user.email} from {actor.band_name}? Their open pages close now; "

@@ -1,4 +1,4 @@
-"""My profile: name and instruments, and my sessions (sign out here, or everywhere)."""
+"""My profile: name, instruments and how I read them, and my sessions (sign out here, or everywhere)."""
 
 from __future__ import annotations
 
@@ -25,10 +25,10 @@ async def profile_page(request: Request) -> RedirectResponse | None:
     async with db.session() as session:
         bands = await auth.user_bands(session, actor.user_id)
 
-    async def save(name: str, instruments: list[dict[str, Any]]) -> None:
+    async def save(name: str, instruments: list[dict[str, Any]], reading: dict[str, str]) -> None:
         async with db.session() as session:
-            await members.save_profile(session, actor, name=name, instruments=instruments)
-        ui.notify("Saved.", type="positive")
+            await members.save_profile(session, actor, name=name, instruments=instruments, reading=reading)
+        ui.notify("Saved. Your stand follows it from the next song you open.", type="positive")
 
     async def everywhere() -> None:
         async with db.session() as session:
@@ -38,7 +38,7 @@ async def profile_page(request: Request) -> RedirectResponse | None:
     with page_frame(actor, "Profile", back="/"):
         ui.label(actor.email).classes("text-grey-8")
         member_form(actor.name if actor.name != actor.email else "", list(actor.instruments),
-                    submit_label="Save", on_submit=save)
+                    reading=actor.reading, submit_label="Save", on_submit=save)
         if len(bands) > 1:
             ui.label(f"What you play is saved for {actor.band_name}; each band has its own.") \
                 .classes("text-sm text-grey-7")

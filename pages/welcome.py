@@ -23,9 +23,9 @@ async def welcome_page(request: Request) -> RedirectResponse | None:
     if actor is None:
         return RedirectResponse("/login", status_code=303)
 
-    async def save(name: str, instruments: list[dict[str, Any]]) -> None:
+    async def save(name: str, instruments: list[dict[str, Any]], reading: dict[str, str]) -> None:
         async with db.session() as session:
-            await members.save_profile(session, actor, name=name, instruments=instruments)
+            await members.save_profile(session, actor, name=name, instruments=instruments, reading=reading)
         ui.navigate.to("/")
 
     with page_frame(actor, "Welcome", active="Home"):

@@ -23,6 +23,7 @@ class Actor:
     email: str
     band_name: str = ""
     instruments: tuple[dict[str, Any], ...] = field(default=())
+    reading: dict[str, str] = field(default_factory=dict)  # ``Membership.reading``: how they read, per instrument
     gig_id: int | None = None  # a substitute's one gig: all they may see of the band
 
     @property

@@ -2,8 +2,9 @@
 
 Everything is drawn with fpdf2 from a seed — staves, clefs, notes, chord symbols, lyrics, chord grids — so
 the demo needs no bundled music and no copyrighted material: titles and composers are made up, melodies are
-random walks. The set is built to exercise the app: parts named every which way, songs with no B♭ part,
-two broken files for the leader's problem list, and a few reference recordings.
+random walks. The set is built to exercise the app: parts named every which way, songs with no B♭ part, a
+bass-clef trombone part where the bassist has no part of their own, two broken files for the leader's problem
+list, and a few reference recordings.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ DEMO_SONGS: tuple[DemoSong, ...] = (
           ("Chords", "Café Olé_Chords.pdf", 1)),
     _song("Green Street Groove", "J. T. Banks", "Shuffle", "G", "blues",
           ("B♭ Tenor Sax", "GreenStreetGroove_Bb.pdf", 1), ("Concert", "GreenStreetGroove_Concert.pdf", 1),
-          ("Chords", "GreenStreetGroove_Chords.pdf", 1)),
+          ("Chords", "GreenStreetGroove_Chords.pdf", 1), ("Trombone", "Green Street Groove - Trombone.pdf", 1)),
     _song("Slow Boat Home", "Ana Ribeiro", "Ballad", "Ab", "ballad",
           ("Chords", "SlowBoatHome_Chords.pdf", 1), ("Lyrics", "SlowBoatHome_Lyrics.pdf", 2)),
     _song("Brass Tacks", "The Hollis Brothers", "Medium Swing", "Bb", "rhythm",
@@ -130,7 +131,8 @@ def _look(part: str) -> _Look:
         return _Look("staff", transpose=2)
     if part.startswith("E♭"):
         return _Look("staff", transpose=9)
-    return {"Bass Clef": _Look("staff", clef="bass"), "Chords": _Look("chords"), "Lyrics": _Look("lyrics")}.get(
+    bass = _Look("staff", clef="bass")
+    return {"Bass Clef": bass, "Trombone": bass, "Chords": _Look("chords"), "Lyrics": _Look("lyrics")}.get(
         part, _Look("staff")
     )
 

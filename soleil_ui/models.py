@@ -72,7 +72,11 @@ class User(SQLModel, table=True):
 
 
 class Membership(SQLModel, table=True):
-    """A person in a band. ``instruments``: ordered, primary first, e.g. [{"instrument": "trumpet", "chair": 2}]."""
+    """A person in a band. ``instruments``: ordered, primary first, e.g. [{"instrument": "trumpet", "chair": 2}].
+
+    ``reading``: how they like to read on an instrument that offers a choice (``parts.reading_choices``), e.g.
+    {"bass": "chords"}; an instrument not named reads the default way.
+    """
 
     __tablename__ = "membership"
     __table_args__ = (sa.UniqueConstraint("band_id", "user_id", name="uq_membership_band_user"),)
@@ -81,6 +85,7 @@ class Membership(SQLModel, table=True):
     user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
     role: str = Field(default=Role.MEMBER, max_length=16)
     instruments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reading: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts(default_factory=utcnow)
     # A substitute's scope: the one gig they play (their membership goes with it) and when their access ends.
     gig_id: int | None = Field(default=None, foreign_key="gig.id", ondelete="CASCADE")
@@ -159,7 +164,11 @@ class Chart(SQLModel, table=True):
     source_key: str | None = Field(default=None, max_length=8)
     status: str = Field(default=ChartStatus.OK, max_length=16)
     problem: str | None = Field(default=None, max_length=500)
-    manual: bool = False  # a leader assigned song/part by hand: sync never overrides it
+    # A leader's correction (title, part, chair, "a score", "a lyrics sheet"): ``song_id`` and ``part_key`` are the
+    # leader's and sync never overrides them, through renames and moves too. ``parsed_part_key`` is what the file
+    # itself says (its name, else a MusicXML file's own staves), refreshed by every sync: what undoing goes back to.
+    manual: bool = False
+    parsed_part_key: str | None = Field(default=None, max_length=64)
     modified_at: datetime | None = _ts(default=None)
     synced_at: datetime = _ts(default_factory=utcnow)
 

@@ -8,8 +8,9 @@ Public API:
 - ``Instrument``, ``INSTRUMENTS`` (key → Instrument, in score order), ``find_instrument(text)``.
 - ``PartRef``: one part. ``label()`` / ``noun()`` for people; ``key()`` / ``PartRef.from_key()`` (strict) /
   ``PartRef.try_from_key()`` (None on junk) for the database; ``ALL_PARTS``: every part a file can be filed as.
-- ``MemberInstrument``, ``members_from_json(rows)``: what a member plays (``Membership.instruments``).
-- ``best_part(member, available) -> ChartMatch``: the chart to put on the stand, with a human explanation.
+- ``MemberInstrument``, ``members_from_json(rows, reading)``: what a member plays and how they read
+  (``Membership.instruments``, ``Membership.reading``); ``reading_choices(instrument)``: the ways one may read.
+- ``best_part(member, available, leader=False) -> ChartMatch``: the chart to put on the stand, with a human explanation.
   Never raises: with nothing readable it returns quality ``"none"`` and the parts the song does have.
 - ``rank_parts(member, available)``: every readable part, best first (for a "switch part" menu).
 - ``readable_parts(member)`` / ``readable_keys(member)``: the preference list over all possible parts, so the
@@ -45,7 +46,7 @@ class Role(StrEnum):
     CHORDS = "chords"
     LYRICS = "lyrics"
     OWN = "own"  # an instrument's own part (Trumpet 2, Drums); only ever paired with an instrument
-    SCORE = "score"  # a full or conductor's score: no reading tier targets it, so it is never a member's best part
+    SCORE = "score"  # a full or conductor's score: every staff, for leaders; offered last to others
 
 
 Target = Transposition | Role | str  # a fallback: a generic part, a role chart, or another instrument's own part
@@ -365,14 +366,43 @@ def sort_parts(parts: Iterable[PartRef]) -> tuple[PartRef, ...]:
 
 @dataclass(frozen=True)
 class MemberInstrument:
-    """One instrument a member plays (an ``INSTRUMENTS`` key), optionally in a chair: Trumpet 2."""
+    """One instrument a member plays (an ``INSTRUMENTS`` key), optionally in a chair: Trumpet 2.
+
+    ``reads``: how they like to read on it (a ``reading_choices`` key: a bassist's "chords"); None is the default.
+    """
 
     instrument: str
     chair: int | None = None
+    reads: str | None = None
 
 
-def members_from_json(rows: Iterable[Mapping[str, Any]] | None) -> tuple[MemberInstrument, ...]:
-    """``Membership.instruments`` rows → MemberInstrument, skipping unknown instruments and bad chairs."""
+_BASS_LINE = ("tuba", "bass_trombone", "cello", "bassoon", "euphonium", "trombone")  # what doubles a bass line
+_COMPING = ("piano", "keys", "organ", "guitar")
+_COMPING_READS = {"chords": "A chord chart, then a lead sheet",
+                  "lead_sheet": "A lead sheet (melody and changes), then a chord chart"}
+_READINGS: dict[str, dict[str, str]] = {  # instrument → how its players may read (key → label), the default first
+    "bass": {"written": "A written bass part, then a bass-clef part (trombone, tuba…), then chords",
+             "chords": "A chord chart, then a written bass part"},
+    **{key: _COMPING_READS for key in _COMPING},
+    "vocals": {"vocal": "A vocal part (melody and words), then a lyrics sheet",
+               "lyrics": "A lyrics sheet, then a vocal part"},
+}
+
+
+def reading_choices(instrument: str) -> dict[str, str]:
+    """How a member may say they read on ``instrument`` (choice key → label, the default first); {} for no choice.
+
+    Only where musicians really differ: a bassist reads a written part or the changes, keys and guitar a chord chart
+    or a lead sheet, a singer a vocal part or a lyrics sheet. Horns and strings read their own transposition.
+    """
+    return dict(_READINGS.get(instrument, {}))
+
+
+def members_from_json(rows: Iterable[Mapping[str, Any]] | None,
+                      reading: Mapping[str, Any] | None = None) -> tuple[MemberInstrument, ...]:
+    """``Membership.instruments`` rows (and ``Membership.reading``, instrument → choice) → MemberInstrument,
+    skipping unknown instruments, bad chairs and choices that don't fit the instrument."""
+    reading = reading if isinstance(reading, Mapping) else {}
     out = []
     for row in rows or ():
         if not isinstance(row, Mapping):
@@ -380,11 +410,14 @@ def members_from_json(rows: Iterable[Mapping[str, Any]] | None) -> tuple[MemberI
         key, chair = row.get("instrument"), row.get("chair")
         if isinstance(key, str) and key in INSTRUMENTS:
             ok = type(chair) is int and 1 <= chair <= MAX_CHAIR
-            out.append(MemberInstrument(str(key), chair if ok else None))
+            reads = reading.get(key)
+            out.append(MemberInstrument(str(key), chair if ok else None,
+                                        reads if isinstance(reads, str) and reads in _READINGS.get(key, {}) else None))
     return tuple(out)
 
 
 Quality = Literal["chair", "instrument", "transposition", "nearest", "none"]
+SCORE_HINT = "Score: find your staff"
 
 
 @dataclass(frozen=True)
@@ -398,14 +431,21 @@ class ChartMatch:
     instrument: str | None = None
 
 
+Kind = Literal["chair", "own", "generic", "same_key"]
+
+
 @dataclass(frozen=True)
 class _Tier:
     quality: Quality
-    kind: Literal["chair", "own", "generic", "same_key"]
+    kind: Kind
     inst: Instrument
     chair: int | None
     primary: bool
     target: Target
+    preferred: bool = False  # put first because the member says they read this way
+
+
+_Step = tuple[Quality, Kind, Target]
 
 
 def _known(member: Sequence[MemberInstrument]) -> list[MemberInstrument]:
@@ -414,36 +454,65 @@ def _known(member: Sequence[MemberInstrument]) -> list[MemberInstrument]:
             and m.instrument in INSTRUMENTS]
 
 
+def _steps(inst: Instrument, reads: str | None) -> tuple[list[_Step], list[_Step], list[_Step]]:
+    """What a player reads on ``inst``, the way they read, as (preferred, exact, nearest) steps; the chair comes
+    between the preferred steps and the rest. Bass, comping and voice follow ``_READINGS``; every other instrument
+    reads its own part, its generic part and other parts in its key, then the table's "nearest readable"."""
+    own: list[_Step] = [("instrument", "own", inst.key), *(("instrument", "own", k) for k in inst.family)]
+    chords: list[_Step] = [("transposition", "generic", Role.CHORDS)]
+    if inst.key == "bass":
+        written: list[_Step] = [("transposition", "generic", _T.BASS_CLEF),
+                                *(("transposition", "own", k) for k in _BASS_LINE),
+                                ("transposition", "same_key", _T.BASS_CLEF)]
+        if reads == "chords":
+            return chords, [*own, *written], [("nearest", "generic", _T.CONCERT)]
+        return [], [*own, *written, *chords], [("nearest", "generic", _T.CONCERT)]
+    if inst.key in _COMPING:
+        lyrics: list[_Step] = [("nearest", "same_key", _T.CONCERT), ("nearest", "generic", Role.LYRICS)]
+        if reads == "lead_sheet":
+            return [], [*own, ("transposition", "generic", _T.CONCERT), *chords], lyrics
+        return [], [*own, *chords], [("nearest", "generic", _T.CONCERT), *lyrics]
+    if inst.key == "vocals":
+        sheet: list[_Step] = [("transposition", "generic", Role.LYRICS)]
+        nearest: list[_Step] = [("nearest", "generic", Role.CHORDS), ("nearest", "generic", _T.CONCERT),
+                                ("nearest", "same_key", _T.CONCERT)]
+        return (sheet, own, nearest) if reads == "lyrics" else ([], [*own, *sheet], nearest)
+    exact = list(own)
+    generic = inst.role or inst.transposition
+    if generic is not None:
+        exact.append(("transposition", "generic", generic))
+    if inst.role is None and inst.transposition is not None:
+        exact.append(("transposition", "same_key", inst.transposition))
+    fallbacks = inst.fallbacks
+    if fallbacks is None:
+        fallbacks = _DEFAULT_FALLBACKS.get(inst.transposition, ()) if inst.transposition else ()
+    near: list[_Step] = []
+    for target in fallbacks:
+        if isinstance(target, Transposition):
+            near += [("nearest", "generic", target), ("nearest", "same_key", target)]
+        else:
+            near.append(("nearest", "generic" if isinstance(target, Role) else "own", target))
+    return [], exact, near
+
+
 def _tiers(member: Sequence[MemberInstrument]) -> list[_Tier]:
-    """Every instrument's exact tiers (chair, own, family, generic, same key), then every instrument's nearest."""
+    """Every instrument's exact tiers (preferred, chair, own, generic, same key), then every instrument's nearest,
+    then the full score (for everyone, last)."""
     exact: list[_Tier] = []
     nearest: list[_Tier] = []
     for n, m in enumerate(_known(member)):
         inst = INSTRUMENTS[m.instrument]
         chair = m.chair if type(m.chair) is int and 1 <= m.chair <= MAX_CHAIR else None
-
-        def tier(q: Quality, kind: Any, target: Target, inst: Instrument = inst, chair: int | None = chair,
-                 first: bool = n == 0) -> _Tier:
-            return _Tier(q, kind, inst, chair, first, target)
-
+        preferred, steps, near = _steps(inst, m.reads if isinstance(m.reads, str) else None)
+        exact += [_Tier(q, kind, inst, chair, n == 0, target, True) for q, kind, target in preferred]
         if chair is not None:
-            exact.append(tier("chair", "chair", inst.key))
-        exact.append(tier("instrument", "own", inst.key))
-        exact += [tier("instrument", "own", key) for key in inst.family]
-        generic = inst.role or inst.transposition
-        if generic is not None:
-            exact.append(tier("transposition", "generic", generic))
-        if inst.role is None and inst.transposition is not None:
-            exact.append(tier("transposition", "same_key", inst.transposition))
-        fallbacks = inst.fallbacks
-        if fallbacks is None:
-            fallbacks = _DEFAULT_FALLBACKS.get(inst.transposition, ()) if inst.transposition else ()
-        for target in fallbacks:
-            if isinstance(target, Transposition):
-                nearest += [tier("nearest", "generic", target), tier("nearest", "same_key", target)]
-            else:
-                nearest.append(tier("nearest", "generic" if isinstance(target, Role) else "own", target))
-    return exact + nearest
+            exact.append(_Tier("chair", "chair", inst, chair, n == 0, inst.key))
+        exact += [_Tier(q, kind, inst, chair, n == 0, target) for q, kind, target in steps]
+        nearest += [_Tier(q, kind, inst, chair, n == 0, target) for q, kind, target in near]
+    if not exact:
+        return []
+    first = exact[0]
+    return [*exact, *nearest, _Tier("nearest", "generic", first.inst, first.chair, True, Role.SCORE)]
 
 
 def _chair_distance(want: int | None, got: int | None) -> int:
@@ -468,8 +537,8 @@ def _match(tier: _Tier, part: PartRef) -> int | None:
             return 0
         return None
     other = INSTRUMENTS.get(part.instrument or "")
-    if other is None or other.rhythm or other.transposition != tier.target:
-        return None
+    if other is None or other.rhythm or other.role is not None or other.transposition != tier.target:
+        return None  # the rhythm section's parts and a singer's sheet are nobody else's key
     section = abs(_INDEX[other.key] - _INDEX[tier.inst.key])  # score order keeps sections together
     return section * 100 + _chair_distance(tier.chair, part.chair)
 
@@ -478,6 +547,10 @@ def _explain(tier: _Tier, part: PartRef, available: Sequence[PartRef]) -> str:
     """The stand's one-line answer to "why this chart?"."""
     want = PartRef(instrument=tier.inst.key, chair=tier.chair).label()
     on = "" if tier.primary else f"On {tier.inst.name}: "
+    if part.role is Role.SCORE:
+        return SCORE_HINT
+    if tier.preferred:
+        return f"Your {tier.inst.name} part: {part.label()}" if on else f"Your part: {part.label()}"
     if tier.kind == "chair" or (tier.kind == "own" and tier.target == tier.inst.key
                                 and (part.chair is None or tier.chair is None)):
         return f"Your part: {part.label()}"
@@ -511,17 +584,24 @@ def rank_parts(member: Sequence[MemberInstrument], available: Iterable[PartRef])
     return tuple(match for _, match in sorted(ranked, key=lambda pair: pair[0]))
 
 
-def best_part(member: Sequence[MemberInstrument], available: Iterable[PartRef]) -> ChartMatch:
+def best_part(member: Sequence[MemberInstrument], available: Iterable[PartRef], *,
+              leader: bool = False) -> ChartMatch:
     """The chart to put on this member's stand, and a sentence saying which one they got. Never raises.
 
     Order, for the primary instrument first and then each secondary one:
+    0. what the member says they read first (``MemberInstrument.reads``: a bassist's "chords", a singer's "lyrics");
     1. chair — their instrument and chair (Trumpet 2);
     2. instrument — their instrument, another chair (unchaired first, then the nearest chair, ties to the
        lower number), then a sibling instrument that plays the same part (Keys ↔ Piano ↔ Organ, Percussion → Drums);
     3. transposition — the generic part for what they read (B♭, E♭, F, Concert, Bass clef; Chords for the
        rhythm section, Lyrics for vocals), then another melodic instrument's part in the same key (a clarinet
        reads a Trumpet part; the nearest instrument in score order first, so the same section wins, then the
-       nearest chair). Rhythm-section parts (Piano, Bass...) never count as someone else's key.
+       nearest chair). Rhythm-section parts (Piano, Bass...) and a singer's Vocals part never count as someone
+       else's key: nobody is asked to transpose a lyric sheet.
+       A bassist reads (written, the default): Bass > Bass clef > a bass-line part (Tuba, Bass Trombone, Cello,
+       Bassoon, Euphonium, Trombone, then any other bass-clef part) > Chords; (chords): Chords first. Keys and guitar
+       (chords, the default): own > Chords; (lead_sheet): own > Concert > Chords. A singer (vocal, the default):
+       Vocals > Lyrics; (lyrics): Lyrics > Vocals.
     Only then "nearest readable" (quality ``nearest``), again primary instrument first:
     - B♭ readers: Concert (transpose up a whole step) > Chords;
     - E♭ readers: Concert (down a minor third) > Bass clef (read as treble clef + three sharps; first for bari,
@@ -530,13 +610,15 @@ def best_part(member: Sequence[MemberInstrument], available: Iterable[PartRef]) 
     - bass clef: the Bass player's part > Concert (treble clef, an octave down) > Chords; euphonium tries B♭
       (treble-clef euphonium) first;
     - concert (flute, violin...): B♭ (down a whole step) > E♭ (up a minor third) > Chords;
-    - piano, keys, organ, guitar: own > Chords > Concert lead sheet > Lyrics; bass: own > Chords > Concert >
-      Bass clef; drums: own > Chords > Concert; percussion: own > Drums > Chords > Concert;
-    - vocals: own Vocals part > Lyrics > Chords > Concert.
-    So a doubler never transposes on sight while another instrument they play reads a part as written.
+    - piano, keys, organ, guitar: Concert lead sheet (unless read first) > another concert part > Lyrics; bass:
+      Concert (treble clef, an octave down); drums: own > Chords > Concert; percussion: own > Drums > Chords > Concert;
+    - vocals: Chords > Concert.
+    A full score comes last for everyone ("Score: find your staff") and is never a member's best part; a leader
+    gets it when nothing else fits. So a doubler never transposes on sight while another instrument they play reads
+    a part as written.
     """
     parts = sort_parts(p for p in available if isinstance(p, PartRef))
-    ranked = rank_parts(member, parts)
+    ranked = [m for m in rank_parts(member, parts) if leader or m.part is None or m.part.role is not Role.SCORE]
     if ranked:
         return ranked[0]
     if not _known(member):
@@ -550,7 +632,7 @@ def best_part(member: Sequence[MemberInstrument], available: Iterable[PartRef]) 
 def _all_parts() -> tuple[PartRef, ...]:
     """Every part a file can be filed as: the universe ``readable_parts`` ranks."""
     generic = [PartRef(transposition=t) for t in Transposition]
-    roles = [PartRef(role=Role.CHORDS), PartRef(role=Role.LYRICS)]
+    roles = [PartRef(role=r) for r in Role if r is not Role.OWN]
     chairs: list[int | None] = [None, *range(1, MAX_CHAIR + 1)]
     return (*generic, *roles, *(PartRef(instrument=k, chair=c) for k in INSTRUMENTS for c in chairs))
 

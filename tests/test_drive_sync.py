@@ -13,8 +13,8 @@ import pytest
 from sqlmodel import select
 
 from soleil_ui.db import db
-from soleil_ui.models import Chart, ChartStatus, LibrarySource, Role, Song
-from soleil_ui.services import library
+from soleil_ui.models import Chart, ChartStatus, LibrarySource, Membership, Role, Song
+from soleil_ui.services import auth, library
 from soleil_ui.services.sync import sync_configured
 from soleil_ui.settings import get_settings
 from tests.fakes.drive_server import FakeDrive
@@ -146,3 +146,28 @@ async def test_unshared_folder_tells_the_leader_and_keeps_charts(drive_band: tup
     leader = await band_with_member("Other", TRUMPET)
     async with db.session() as session:
         assert (await library.search_songs(session, leader)).total == 0  # nothing leaked to another band
+
+
+async def test_a_leaders_correction_follows_a_drive_file_through_renames_and_moves(
+        drive_band: tuple[FakeDrive, str, int]) -> None:
+    """Drive keeps a file's id through renames and moves, so the leader's correction (``Chart.manual``) stays."""
+    fake, root, band_id = drive_band
+    await sync_configured(band_id, prerender=False)
+    ids = {fake.item(i).name: i for i in fake._items}
+    async with db.session() as session:
+        chart = (await session.exec(select(Chart).where(Chart.file_name == "TakeFive_Concert.pdf"))).one()
+        membership = (await session.exec(select(Membership).where(Membership.band_id == band_id))).one()
+        token = await auth.start_session(session, membership.user_id, band_id)
+    async with db.session() as session:
+        actor = await auth.resolve(session, token)
+        await library.assign_chart(session, actor, chart.id or 0, song_title="Take Five", part_key="score")
+
+    fake.rename(ids["TakeFive_Concert.pdf"], "Take 5 (lead sheet) - C.pdf")
+    fake.move(ids["TakeFive_Concert.pdf"], fake.add_folder("Scores", root))
+    renamed = await sync_configured(band_id, prerender=False)
+    assert renamed.error is None and renamed.updated == 1
+    async with db.session() as session:
+        again = await session.get(Chart, chart.id)
+    assert again is not None
+    assert (again.file_name, again.folder, again.part_key, again.manual, again.song_id) == (
+        "Take 5 (lead sheet) - C.pdf", "Scores", "score", True, chart.song_id)

@@ -265,7 +265,7 @@ def test_key_round_trips(part: PartRef) -> None:
 
 
 def test_all_parts_are_distinct_and_sorted() -> None:
-    assert len({p.key() for p in ALL_PARTS}) == len(ALL_PARTS) == 7 + len(INSTRUMENTS) * (MAX_CHAIR + 1)
+    assert len({p.key() for p in ALL_PARTS}) == len(ALL_PARTS) == 8 + len(INSTRUMENTS) * (MAX_CHAIR + 1)  # 5 + 3 roles
     assert sort_parts(reversed(ALL_PARTS)) == ALL_PARTS
 
 
@@ -399,7 +399,7 @@ def test_rhythm_details() -> None:
     assert best_part(plays("keys"), [inst("piano"), CHORDS]).explanation == "Piano part (no Keys chart)"
     assert best_part(plays("percussion"), [inst("drums"), CHORDS]).part == inst("drums")
     assert best_part(plays("drums"), [inst("percussion"), CHORDS]).part == CHORDS
-    assert order(plays("bass"), [BASS_CLEF, CONCERT, inst("trombone")]) == ["Concert", "Bass clef", "Trombone"]
+    assert order(plays("bass"), [BASS_CLEF, CONCERT, inst("trombone")]) == ["Bass clef", "Trombone", "Concert"]
     assert best_part(plays("guitar"), [LYRICS, BB]).part == LYRICS
     assert best_part(plays("piano"), [inst("bass"), inst("trumpet")]).quality == "none"
 

@@ -59,7 +59,8 @@ async def resolve(session: AsyncSession, token: str | None) -> Actor:
     assert membership.id is not None and user.id is not None and band.id is not None
     return Actor(user_id=user.id, band_id=band.id, membership_id=membership.id, role=membership.role,
                  name=user.name or user.email, email=user.email, band_name=band.name,
-                 instruments=tuple(membership.instruments), gig_id=membership.gig_id)
+                 instruments=tuple(membership.instruments), reading=dict(membership.reading or {}),
+                 gig_id=membership.gig_id)
 
 
 async def user_bands(session: AsyncSession, user_id: int) -> list[Band]:

@@ -26,6 +26,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import sqlalchemy as sa
 from sqlmodel import col, func, or_, select
@@ -37,7 +38,7 @@ from ..engraving.engraver import MAX_OCTAVE_SHIFT, Kind
 from ..engraving.theory import Key
 from ..errors import InvalidInput, NotFound
 from ..models import AudioTrack, Chart, ChartStatus, MemberSongPref, Song, utcnow
-from ..naming import parse_filename, search_key
+from ..naming import NO_PART, ParsedName, choose_title, parse_filename, search_key
 from ..parts import (
     ALL_PARTS,
     INSTRUMENTS,
@@ -60,7 +61,14 @@ SOURCE_LABELS = {"notation": "Generated from the MusicXML score", "chordpro": "G
 
 
 def member_instruments(actor: Actor) -> tuple[MemberInstrument, ...]:
-    return members_from_json(actor.instruments)
+    """What this member plays, and how they read on each instrument (their reading preferences)."""
+    return members_from_json(actor.instruments, actor.reading)
+
+
+def reader_key(actor: Actor) -> str:
+    """What makes "my part" differ between members (instruments, how they read, leading): members with the same key
+    get the same charts, so a setlist's stand is built once for all of them."""
+    return json.dumps([actor.instruments, actor.reading, actor.is_leader], sort_keys=True, default=str)
 
 
 def is_generated(chart: Chart) -> bool:
@@ -80,15 +88,31 @@ def source_label(chart: Chart | None) -> str | None:
     return SOURCE_LABELS.get(chart.kind) if chart is not None else None
 
 
+def parsed_name(chart: Chart, *, folders: bool = True) -> ParsedName:
+    """What the chart's file name (and its folders, unless ``folders`` is false) say, read the way sync reads it."""
+    name = chart.file_name
+    if chart.kind == "chordpro" and name.lower().endswith(".txt"):
+        name = name[:-4] + ".cho"  # a .txt chord sheet is named like a .cho one
+    return parse_filename(name, [f for f in chart.folder.split("/") if f] if folders else [])
+
+
+def filing_problem(parsed: ParsedName, part: PartRef | None, generated: bool) -> str | None:
+    """Why a file can't be filed by what it says (it goes to Unsorted with this reason), or None. A MusicXML or
+    ChordPro file with no part in its name is filed under the part its own staves give (``part``)."""
+    reason = parsed.unsorted_reason
+    if generated and reason == NO_PART and part is not None:
+        reason = None
+    if reason is None and part is None:
+        reason = NO_PART
+    return reason
+
+
 def file_hint(chart: Chart) -> PartRef | None:
     """The part a generated chart's *file name* names: what sync passed to the engraver as ``hint`` (a leader's
     manual assignment stands in for it). The same on every call, so drawings and cache keys stay stable."""
     if chart.manual:
         return PartRef.try_from_key(chart.part_key)
-    name = chart.file_name
-    if chart.kind == "chordpro" and name.lower().endswith(".txt"):
-        name = name[:-4] + ".cho"  # a .txt chord sheet is named like a .cho one
-    return parse_filename(name, [f for f in chart.folder.split("/") if f]).part
+    return parsed_name(chart).part
 
 
 def same_key(a: str | None, b: str | None) -> bool:
@@ -190,18 +214,20 @@ def _generated_for(key: str, generated: Sequence[Chart]) -> Chart | None:
 
 
 def _pick(member: Sequence[MemberInstrument], charts: Iterable[Chart], *, concert_key: str | None = None,
-          song_key: str | None = None) -> _Pick:
-    """The chart and part for one member and song (see the module doc for the rules). Pure: no database."""
+          song_key: str | None = None, leader: bool = False) -> _Pick:
+    """The chart and part for one member and song (see the module doc for the rules). Pure: no database. A full score
+    is only ever a leader's pick (``leader``), and only when nothing else fits."""
     charts = list(charts)
+    best = partial(best_part, member, leader=leader)
     pdfs = {c.part_key: c for c in charts if not is_generated(c) and c.part_key}
     generated = [c for c in charts if is_generated(c)]
     gen_keys = {k for c in generated for k in served_parts(c)}
     pdf_parts = [p for p in map(PartRef.try_from_key, sorted(pdfs)) if p is not None]
-    pdf_match = best_part(member, pdf_parts)
+    pdf_match = best(pdf_parts)
     if not generated:
         chart = pdfs.get(pdf_match.part.key()) if pdf_match.part is not None else None
         return _Pick(_night_note(pdf_match, concert_key, song_key), chart, chart.part_key if chart else None, False)
-    everything = best_part(member, [*pdf_parts, *(p for p in map(PartRef.try_from_key, gen_keys) if p is not None)])
+    everything = best([*pdf_parts, *(p for p in map(PartRef.try_from_key, gen_keys) if p is not None)])
     if pdf_match.quality in IN_MY_PART:
         choice = pdf_match
     else:
@@ -210,7 +236,7 @@ def _pick(member: Sequence[MemberInstrument], charts: Iterable[Chart], *, concer
         pdf = pdfs[choice.part.key()]
         tonight_moved = concert_key is not None and song_key is not None and not same_key(concert_key, song_key)
         if tonight_moved:
-            gen_match = best_part(member, [p for p in map(PartRef.try_from_key, gen_keys) if p is not None])
+            gen_match = best([p for p in map(PartRef.try_from_key, gen_keys) if p is not None])
             if gen_match.part is not None and gen_match.quality in IN_MY_PART:
                 source = _generated_for(gen_match.part.key(), generated)
                 if source is not None:
@@ -281,7 +307,8 @@ class SongPage:
 
 def _row(actor: Actor, song: Song, charts: list[Chart], concert_key: str | None = None) -> SongRow:
     assert song.id is not None
-    pick = _pick(member_instruments(actor), charts, concert_key=concert_key, song_key=_song_key(song, charts))
+    pick = _pick(member_instruments(actor), charts, concert_key=concert_key, song_key=_song_key(song, charts),
+                 leader=actor.is_leader)
     return SongRow(song.id, song.title, pick.match, pick.chart.id if pick.chart else None, pick.part_key,
                    pick.generated)
 
@@ -461,7 +488,8 @@ STAND_NOTES = {"notation": "engraved from the score", "chordpro": "from the chor
 
 def _resolved(actor: Actor, song: Song, charts: list[Chart], concert_key: str | None, pref: KeyPref) -> ResolvedChart:
     song_key = _song_key(song, charts)
-    pick = _pick(member_instruments(actor), charts, concert_key=concert_key, song_key=song_key)
+    pick = _pick(member_instruments(actor), charts, concert_key=concert_key, song_key=song_key,
+                 leader=actor.is_leader)
     chart = pick.chart
     params: dict[str, str] = {}
     note = ""
@@ -572,29 +600,66 @@ async def problem_files(session: AsyncSession, actor: Actor) -> list[Chart]:
     return list((await session.exec(query)).all())
 
 
-async def assign_chart(session: AsyncSession, actor: Actor, chart_id: int, *, song_title: str, part_key: str) -> Chart:
-    """A leader says which song and part an unsorted file is; the choice survives every later sync."""
-    from ..naming import parse_filename
-
+async def band_chart(session: AsyncSession, actor: Actor, chart_id: int) -> Chart:
+    """Any file of the leader's band (broken and unsorted ones too), for correcting it. Leaders only."""
     actor.require_leader()
     chart = await session.get(Chart, chart_id)
     if chart is None or chart.band_id != actor.band_id:
         raise NotFound("That file isn't in your library.")
+    return chart
+
+
+async def song_titled(session: AsyncSession, band_id: int, title: str, key: str | None = None) -> Song:
+    """The band's song with this title (grouped the way file names are: "Take Five" = "TAKE FIVE"), created if new."""
+    key = (key or parse_filename(f"{title}.pdf").song_key or search_key(title))[:300]
+    song = (await session.exec(select(Song).where(Song.band_id == band_id, Song.song_key == key))).first()
+    if song is None:
+        song = Song(band_id=band_id, title=title[:300], song_key=key, search_key=search_key(title))
+        session.add(song)
+        await session.flush()
+    return song
+
+
+async def assign_chart(session: AsyncSession, actor: Actor, chart_id: int, *, song_title: str, part_key: str) -> Chart:
+    """A leader says which song and part any file is — an unsorted one, or one the name misled: its title, its part
+    and chair (``part_key`` "instrument:trumpet:2"), or that it is a full score ("score") or a lyrics sheet
+    ("lyrics"). The correction (``Chart.manual``) survives every later sync, renames and moves of the file
+    included, until ``undo_correction``."""
+    chart = await band_chart(session, actor, chart_id)
     if chart.status == ChartStatus.BROKEN:
         raise InvalidInput("This file can't be read, so it can't be assigned. Fix the file and sync again.")
     title = clean_text(song_title, "Song title", max_length=300)
     try:
         part = PartRef.from_key(part_key)
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError):
         raise InvalidInput("Choose a part.") from None
-    key = parse_filename(f"{title}.pdf").song_key or search_key(title)
-    song = (await session.exec(select(Song).where(Song.band_id == actor.band_id, Song.song_key == key))).first()
-    if song is None:
-        song = Song(band_id=actor.band_id, title=title, song_key=key, search_key=search_key(title))
-        session.add(song)
-        await session.flush()
+    if part.role is Role.SCORE and is_generated(chart):
+        raise InvalidInput("A MusicXML or ChordPro file is already engraved for every part; choose the part it is "
+                           "filed under instead of Score.")
+    song = await song_titled(session, actor.band_id, title)
     chart.song_id, chart.part_key, chart.status, chart.problem, chart.manual = (
         song.id, part.key(), ChartStatus.OK, None, True)
+    session.add(chart)
+    return chart
+
+
+async def undo_correction(session: AsyncSession, actor: Actor, chart_id: int) -> Chart:
+    """Back to what the file itself says: the parser's title and part (a MusicXML file's own staves when its name
+    names none), or Unsorted with the reason. Leaders only; a file nobody corrected is left as it is."""
+    chart = await band_chart(session, actor, chart_id)
+    if not chart.manual:
+        return chart
+    parsed = parsed_name(chart)
+    part = PartRef.try_from_key(chart.parsed_part_key) or parsed.part
+    chart.manual = False
+    if chart.status != ChartStatus.BROKEN:
+        reason = filing_problem(parsed, part, is_generated(chart))
+        if reason is not None or part is None:
+            chart.status, chart.problem, chart.song_id, chart.part_key = ChartStatus.UNSORTED, reason, None, None
+        else:
+            song = await song_titled(session, actor.band_id, choose_title(parsed.title, chart.pdf_title),
+                                     parsed.song_key)
+            chart.status, chart.problem, chart.song_id, chart.part_key = ChartStatus.OK, None, song.id, part.key()
     session.add(chart)
     return chart
 

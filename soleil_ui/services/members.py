@@ -115,6 +115,27 @@ def _clean_instruments(instruments: list[dict[str, Any]]) -> list[dict[str, Any]
     return cleaned
 
 
+def _clean_reading(reading: dict[str, Any] | None, instruments: list[dict[str, Any]]) -> dict[str, str]:
+    """How a member reads, for the instruments they play: each choice one ``parts.reading_choices`` offers for that
+    instrument (anything else is refused, so a typo never silently changes whose part someone gets)."""
+    from ..parts import INSTRUMENTS, reading_choices
+
+    if reading is None:
+        return {}
+    if not isinstance(reading, dict):
+        raise InvalidInput("Choose how you read from the list.")
+    played = {entry["instrument"] for entry in instruments}
+    cleaned: dict[str, str] = {}
+    for key, choice in reading.items():
+        if key not in played or choice in (None, ""):
+            continue  # a choice for an instrument no longer played is forgotten with it
+        if not isinstance(choice, str) or choice not in reading_choices(str(key)):
+            name = INSTRUMENTS[key].name if key in INSTRUMENTS else "that instrument"
+            raise InvalidInput(f"Choose how you read on {name} from the list.")
+        cleaned[str(key)] = choice
+    return cleaned
+
+
 async def _my_membership(session: AsyncSession, actor: Actor) -> Membership:
     membership = await session.get(Membership, actor.membership_id)
     if membership is None or membership.band_id != actor.band_id or membership.user_id != actor.user_id:
@@ -127,13 +148,16 @@ async def set_instruments(session: AsyncSession, actor: Actor, instruments: list
     cleaned = _clean_instruments(instruments)
     membership = await _my_membership(session, actor)
     membership.instruments = cleaned
+    membership.reading = _clean_reading(membership.reading, cleaned)
     session.add(membership)
     return membership
 
 
-async def save_profile(session: AsyncSession, actor: Actor, *, name: str,
-                       instruments: list[dict[str, Any]]) -> Membership:
-    """The first-visit and profile form: my name (same in every band) and what I play in this band."""
+async def save_profile(session: AsyncSession, actor: Actor, *, name: str, instruments: list[dict[str, Any]],
+                       reading: dict[str, Any] | None = None) -> Membership:
+    """The first-visit and profile form: my name (same in every band), what I play in this band and how I read
+    (``reading``: instrument → a ``parts.reading_choices`` key; None keeps what I chose before, for the
+    instruments I still play)."""
     clean_name = clean_text(name, "Your name", max_length=120)
     cleaned = _clean_instruments(instruments)
     user = await session.get(User, actor.user_id)
@@ -142,7 +166,22 @@ async def save_profile(session: AsyncSession, actor: Actor, *, name: str,
     membership = await _my_membership(session, actor)
     user.name = clean_name
     membership.instruments = cleaned
+    membership.reading = _clean_reading(membership.reading if reading is None else reading, cleaned)
     session.add_all([user, membership])
+    return membership
+
+
+async def set_member_instruments(session: AsyncSession, actor: Actor, membership_id: int, *,
+                                 instruments: list[dict[str, Any]], reading: dict[str, Any] | None = None
+                                 ) -> Membership:
+    """A leader sets what someone in their band plays and how they read (the member form on the members page):
+    for the player who never filled in their profile, or who asks the leader to. Leaders only, this band only."""
+    actor.require_leader()
+    membership = await _band_member(session, actor, membership_id)
+    cleaned = _clean_instruments(instruments)
+    membership.instruments = cleaned
+    membership.reading = _clean_reading(membership.reading if reading is None else reading, cleaned)
+    session.add(membership)
     return membership
 
 

@@ -30,12 +30,12 @@ from ..engraving import detect_kind
 from ..engraving.chordpro import MAX_BYTES as CHORDPRO_MAX_BYTES
 from ..errors import BrokenFile, SoleilError, UpstreamUnavailable
 from ..events import Event, hub
-from ..models import AudioTrack, Chart, ChartStatus, LibrarySource, Membership, SetlistItem, Song, utcnow
-from ..naming import NO_PART, NOT_MUSIC, ParsedName, choose_title, parse_filename, search_key
+from ..models import AudioTrack, Chart, ChartStatus, LibrarySource, Membership, Role, SetlistItem, Song, utcnow
+from ..naming import NOT_MUSIC, ParsedName, choose_title, parse_filename, search_key
 from ..parts import PartRef, best_part, members_from_json, sort_parts
 from ..runtime import Runtime, get_runtime
 from ..sources.base import ChartSource, SourceFile
-from .library import ENGRAVE_KINDS, GENERATED_KINDS, engrave_spec, engraved_part, file_hint
+from .library import ENGRAVE_KINDS, GENERATED_KINDS, engrave_spec, engraved_part, file_hint, filing_problem
 
 log = logging.getLogger(__name__)
 CHART_KINDS = {"chart", "notation", "chordpro"}
@@ -166,13 +166,14 @@ async def _prerender_generated(band_id: int, chart_ids: list[int]) -> None:
     async with db.session() as session:
         charts = (await session.exec(select(Chart).where(Chart.band_id == band_id, col(Chart.id).in_(chart_ids),
                                                          Chart.status == ChartStatus.OK))).all()
-        rows = (await session.exec(select(Membership.instruments).where(Membership.band_id == band_id))).all()
-    members = [members_from_json(r) for r in rows]
+        rows = (await session.exec(select(Membership.instruments, Membership.reading, Membership.role)
+                                   .where(Membership.band_id == band_id))).all()
+    members = [(members_from_json(instruments, reading), role == Role.LEADER) for instruments, reading, role in rows]
     for chart in charts:
         keys = {chart.part_key or ""}
         available = [p for p in map(PartRef.try_from_key, chart.parts or ()) if p is not None]
-        for member in members:
-            match = best_part(member, available)
+        for member, leader in members:
+            match = best_part(member, available, leader=leader)
             part = engraved_part(match, chart) if match.part is not None else None
             if part is not None:
                 keys.add(part.key())
@@ -357,15 +358,17 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
     else:
         await _read_chart(chart, source, file, parsed, runtime, progress)
     chart.checksum = file.checksum
+    reason = filing_problem(parsed, part, generated)
     if carried is not None and carried.manual:
         chart.manual, chart.song_id, chart.part_key = True, carried.song_id, carried.part_key
         chart.status = ChartStatus.OK if chart.status != ChartStatus.BROKEN else chart.status
+        # what the file says, for undoing: its name's part (a generated file's own part was the leader's hint)
+        own = parsed.part if generated else part
+        chart.parsed_part_key = own.key() if own is not None and reason is None else carried.parsed_part_key
     elif chart.status != ChartStatus.BROKEN:
-        reason = parsed.unsorted_reason
-        if generated and reason == NO_PART and part is not None:
-            reason = None  # the file itself says which part it is
+        chart.parsed_part_key = part.key() if part is not None and reason is None else None
         if reason or part is None:
-            chart.status, chart.problem = ChartStatus.UNSORTED, reason or "No part in the file name"
+            chart.status, chart.problem = ChartStatus.UNSORTED, reason
             chart.song_id, chart.part_key = None, None
         else:
             song = await _song_for(band_id, parsed, chart.pdf_title, songs)

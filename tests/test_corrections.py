@@ -1,0 +1,161 @@
+"""A leader corrects any file of the library (title, part, chair, score, lyrics sheet), the correction survives
+re-syncs, renames and moves, shows as corrected and can be undone; the files screen says how each file was understood.
+Runs on SQLite and PostgreSQL (the ``core`` fixture)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from soleil_ui.access import Actor
+from soleil_ui.db import db
+from soleil_ui.errors import Forbidden, InvalidInput, NotFound
+from soleil_ui.models import Chart, ChartStatus, Role, Song
+from soleil_ui.services import library, library_files
+from soleil_ui.services.sync import sync_configured
+from tests.library_helpers import add_member, band_with_member, titled_pdf
+
+pytestmark = pytest.mark.usefixtures("core")
+KEYS = [{"instrument": "keys", "chair": None}]
+
+
+def _library(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name in ("Night Train - Vox.pdf", "Night Train - Bb.pdf", "Night Train - Trumpet.pdf",
+                 "Night Train - Conductor.pdf", "Mystery.pdf"):
+        (folder / name).write_bytes(titled_pdf(name[:-4] + " " * len(name)))  # distinct bytes per file
+    (folder / "Eb").mkdir()
+    (folder / "Eb" / "Night Train.pdf").write_bytes(titled_pdf("Night Train"))
+    return folder
+
+
+async def _chart(name: str) -> Chart:
+    async with db.session() as session:
+        return (await session.exec(select(Chart).where(Chart.file_name == name))).one()
+
+
+async def band_member(leader: Actor, email: str, instruments: list[dict[str, object]]) -> tuple[Actor, str]:
+    return await add_member(leader.band_id, email, instruments)
+
+
+async def _leader_and_folder(tmp_path: Path) -> tuple[Actor, Path]:
+    folder = _library(tmp_path / "lib")
+    leader = await band_with_member("Night Band", KEYS, role=Role.LEADER, library=folder)
+    assert (await sync_configured(leader.band_id, prerender=False)).error is None
+    return leader, folder
+
+
+async def test_a_correction_survives_resyncs_renames_and_moves_and_can_be_undone(tmp_path: Path) -> None:
+    leader, folder = await _leader_and_folder(tmp_path)
+    vox = await _chart("Night Train - Vox.pdf")
+    assert (vox.part_key, vox.parsed_part_key, vox.manual) == ("instrument:vocals", "instrument:vocals", False)
+    async with db.session() as session:
+        await library.assign_chart(session, leader, vox.id or 0, song_title="Night Train", part_key="lyrics")
+
+    (folder / "Night Train - Vox.pdf").write_bytes(titled_pdf("Night Train, new words"))  # edited in place
+    assert (await sync_configured(leader.band_id, prerender=False)).updated == 1
+    edited = await _chart("Night Train - Vox.pdf")
+    assert (edited.part_key, edited.manual, edited.parsed_part_key) == ("lyrics", True, "instrument:vocals")
+
+    (folder / "Old").mkdir()
+    os.replace(folder / "Night Train - Vox.pdf", folder / "Old" / "NT vox.pdf")  # renamed and moved
+    await sync_configured(leader.band_id, prerender=False)
+    moved = await _chart("NT vox.pdf")
+    assert (moved.part_key, moved.manual, moved.song_id, moved.folder) == ("lyrics", True, vox.song_id, "Old")
+
+    async with db.session() as session:
+        page = await library_files.library_files(session, leader, show="corrected")
+    assert [(r.chart.file_name, r.corrected, r.part_label, r.title) for r in page.rows] == [
+        ("NT vox.pdf", True, "Lyrics", "Night Train")]
+    assert page.rows[0].understood == "NT · Vocals"  # what the name says now
+
+    async with db.session() as session:
+        undone = await library.undo_correction(session, leader, moved.id or 0)
+    assert (undone.manual, undone.part_key, undone.status) == (False, "instrument:vocals", ChartStatus.OK)
+    async with db.session() as session:
+        song = await session.get(Song, undone.song_id)
+    assert song is not None and song.title == "NT"  # back to what the parser says: the new name's title
+
+
+async def test_title_part_and_chair_of_a_parsed_file(tmp_path: Path) -> None:
+    leader, _folder = await _leader_and_folder(tmp_path)
+    trumpet = await _chart("Night Train - Trumpet.pdf")
+    async with db.session() as session:
+        await library.assign_chart(session, leader, trumpet.id or 0, song_title="Night Train Express",
+                                   part_key="instrument:trumpet:2")
+    await sync_configured(leader.band_id, prerender=False)  # a sync of an unchanged file keeps it
+    second, _ = await band_member(leader, "tpt2@example.org", [{"instrument": "trumpet", "chair": 2}])
+    async with db.session() as session:
+        fixed = await session.get(Chart, trumpet.id)
+        assert fixed is not None and fixed.manual and fixed.part_key == "instrument:trumpet:2"
+        song = await session.get(Song, fixed.song_id)
+        assert song is not None and song.title == "Night Train Express"
+        resolved = await library.chart_for_member(session, second, fixed.song_id or 0)
+    assert (resolved.chart_id, resolved.explanation) == (trumpet.id, "Your part: Trumpet 2")
+
+
+async def test_a_score_goes_last_and_to_leaders(tmp_path: Path) -> None:
+    leader, _folder = await _leader_and_folder(tmp_path)
+    conductor = await _chart("Night Train - Conductor.pdf")
+    assert conductor.status == ChartStatus.UNSORTED  # "Conductor" alone names no part (yet)
+    async with db.session() as session:
+        await library.assign_chart(session, leader, conductor.id or 0, song_title="Night Train", part_key="score")
+        song_id = (await session.exec(select(Song.id).where(Song.title == "Night Train"))).one()
+    drummer, _ = await band_member(leader, "drums@example.org", [{"instrument": "drums", "chair": None}])
+    trumpet, _ = await band_member(leader, "tpt@example.org", [{"instrument": "trumpet", "chair": 1}])
+    async with db.session() as session:
+        mine = await library.chart_for_member(session, trumpet, song_id)
+        drums = await library.chart_for_member(session, drummer, song_id)
+        detail = await library.song_detail(session, drummer, song_id)
+    assert mine.part_key == "instrument:trumpet"
+    assert (drums.chart_id, drums.match.quality) == (None, "none")  # never a member's best part
+    assert "Score" in drums.explanation
+    assert "score" in [o.part_key for o in detail.parts]  # but they may open it from the song page
+    # The keys-playing leader has no part here either; a leader gets the score rather than nothing.
+    async with db.session() as session:
+        conducting = await library.chart_for_member(session, leader, song_id)
+    assert (conducting.chart_id, conducting.explanation) == (conductor.id, "Score: find your staff")
+
+
+async def test_the_files_screen_says_how_each_file_was_understood(tmp_path: Path) -> None:
+    leader, _folder = await _leader_and_folder(tmp_path)
+    async with db.session() as session:
+        page = await library_files.library_files(session, leader)
+    rows = {r.chart.file_name: r for r in page.rows}
+    assert page.total == len(rows) == 6
+    assert list(rows)[:2] == ["Mystery.pdf", "Night Train - Conductor.pdf"]  # unsorted first
+    assert rows["Mystery.pdf"].doubt == "No part in the file name or folder"
+    assert (rows["Night Train - Bb.pdf"].understood, rows["Night Train - Bb.pdf"].doubt) == ("Night Train · B♭", None)
+    assert rows["Night Train - Bb.pdf"].what == "PDF · part"
+    assert rows["Night Train.pdf"].doubt == "The part comes from the folder “Eb”, not the file name"
+    assert rows["Night Train - Vox.pdf"].doubt == "A vocal part or a lyrics sheet? Check which it is"
+    async with db.session() as session:
+        only = await library_files.library_files(session, leader, text="VOX")
+        check = await library_files.library_files(session, leader, show="check")
+    assert [r.chart.file_name for r in only.rows] == ["Night Train - Vox.pdf"]
+    assert {r.chart.file_name for r in check.rows} == {"Mystery.pdf", "Night Train - Conductor.pdf"}
+
+
+async def test_only_the_bands_leaders_correct_files(tmp_path: Path) -> None:
+    leader, _folder = await _leader_and_folder(tmp_path)
+    member, _ = await band_member(leader, "member@example.org", KEYS)
+    other = await band_with_member("Other Band", KEYS, role=Role.LEADER)
+    chart = await _chart("Night Train - Bb.pdf")
+    async with db.session() as session:
+        with pytest.raises(Forbidden):
+            await library.assign_chart(session, member, chart.id or 0, song_title="X", part_key="bb")
+        with pytest.raises(Forbidden):
+            await library.undo_correction(session, member, chart.id or 0)
+        with pytest.raises(Forbidden):
+            await library_files.library_files(session, member)
+        with pytest.raises(NotFound):
+            await library.assign_chart(session, other, chart.id or 0, song_title="Stolen", part_key="bb")
+        with pytest.raises(NotFound):
+            await library.undo_correction(session, other, chart.id or 0)
+        assert (await library_files.library_files(session, other)).total == 0
+        with pytest.raises(InvalidInput):
+            await library.assign_chart(session, leader, chart.id or 0, song_title="X", part_key="score:2")
+    assert (await _chart("Night Train - Bb.pdf")).manual is False
