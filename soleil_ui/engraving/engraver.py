@@ -188,6 +188,9 @@ def detect_kind(data: bytes, filename: str | None = None) -> Kind:
 
 def _default_part(info: musicxml.ScoreInfo) -> PartRef:
     lead = info.part(info.lead)
+    drums = next((p.part_ref for p in info.parts if p.percussion and p.part_ref is not None), None)
+    if lead is None and drums is not None:  # a drum score: the drummer's part, never a Concert part
+        return drums
     if lead is None or (lead.part_ref is None and lead.transposition is None):
         return PartRef(transposition=Transposition.CONCERT)
     if len(info.parts) == 1 or lead.part_ref is None:
