@@ -49,7 +49,7 @@ from soleil_ui.rendering import PRERENDER_WIDTHS, WIDTHS, snap_width
 from . import chordpro, musicxml
 from .theory import Clef, Key
 
-ENGRAVE_VERSION = 1  # bump when drawings change, so caches and ETags start afresh
+ENGRAVE_VERSION = 2  # bump when drawings change, so caches and ETags start afresh
 MEDIA_TYPE = "image/svg+xml"
 DEFAULT_TIME_LIMIT = 60.0  # seconds of wall time per job
 FAILURE_TTL = 24 * 3600  # how long a file that failed to engrave is refused without trying again
