@@ -19,7 +19,16 @@ Decisions:
   chords; Lyrics shows the words alone (lines with no words, tabs and grids are left out). Every chord is spelled
   for the key it lands in (``theory.Key.spell``).
 - Also read: chord-over-lyrics text (a line of chord names above a line of words), common in ``.crd`` and ``.txt``
-  files; brackets ``[*Coda]`` are annotations (shown, never transposed).
+  files; brackets ``[*Coda]`` are annotations (shown, never transposed). Tab lines ("E|--3--") and chord-diagram
+  legends ("Am=x02210") are kept as monospaced text, never read as chords.
+- As the reference implementation (ChordPro/chordpro, whose test songs are in tests/fixtures) writes it:
+  ``{transpose: n}`` adds to the transposition in force (an empty one undoes the last) and the chords after it are
+  moved; ``{new_song}`` starts another song (``parse_songbook``/``split_songbook``; sync files each one);
+  ``%{key}``-style placeholders are filled in from the metadata and ``{+config.lines}``; directives for one
+  instrument (``{c-guitar: …}``) are skipped, negated ones (``{c-guitar!: …}``) kept; ABC, LilyPond and SVG blocks
+  are replaced by a note. Only an unclosed ``[`` or ``{`` refuses a sheet.
+- Note names: German (H, and B for B♭), Dutch (Bes, Cis, Es) and Latin (Do, Re, Mi, Fa, Sol, La, Si) are detected
+  per sheet (``detect_notation``) and chords are written back in them.
 - Layout: Letter-shaped pages ``width`` px wide; type size by width (``TYPE_SIZES``), larger relative to the page on
   narrow (phone) widths. Text is measured with DejaVu Sans (Pillow) and each run carries ``textLength``, so the
   chords stay over their syllables in whatever font the browser substitutes. Pure black on white (night mode is the

@@ -21,7 +21,14 @@ Decisions:
   the first pitched staff with chord symbols, else the first pitched staff. Percussion staves are only ever their
   own part, never transposed.
 - One staff is engraved at a time: the other parts are removed from the XML and its ``<transpose>`` dropped (we
-  have accounted for it), then verovio transposes notes, key signatures and chord symbols by our interval.
+  have accounted for it), then verovio transposes notes, key signatures and chord symbols by our interval. A staff
+  whose instrument changes mid-score (a new ``<transpose>``: clarinet to alto sax) is first rewritten in its first
+  instrument's writing (``_normalised``), unless the member reads that very staff as written. Chord roots are
+  respelled beforehand so that verovio's letter-by-letter move lands on the part key's spelling (Fmaj7, never E♯maj7).
+- Who a staff is for: a choir's voices (Soprano, Alto, Tenor 1, Basso, Canto, S.) are Vocals when one of them is
+  sung (lyrics, a voice sound, a choir MIDI program), else the names mean saxophones and bass as usual; a piccolo
+  trumpet is a trumpet read only when the score has no B♭ trumpet staff (``ScorePart.variant``); an unnamed
+  percussion staff is Percussion, and a score with no pitched staff is the drummer's part.
 - Pages are US Letter in proportion; the layout width in staff spaces depends on the requested width (``LAYOUTS``):
   a phone-width page gets a big staff and few bars per line. The SVG is vector, so the width is a layout choice,
   not a resolution: request it by CSS pixels.
