@@ -101,6 +101,13 @@ async def test_a_songbook_file_becomes_several_songs_and_they_follow_the_file(tm
     svg = await served_svg((await chart_pages.resolved_pages(resolved, chart))[0])
     assert list(iter_chords([svg])) == ["G", "C", "D7"]  # F major for a B♭ trumpet: G major
 
+    (folder / "Campfire Songbook.cho").write_text(SONGBOOK + "{new_song}\n{title: Campfire Four}\n[C broken\n")
+    assert (await sync_configured(leader.band_id, prerender=False)).error is None
+    async with db.session() as session:
+        charts = sorted((await session.exec(select(Chart))).all(), key=lambda c: c.source_file_id)
+    assert [(c.status, c.problem) for c in charts][2:] == [
+        ("ok", None), ("broken", "Line 13 has a chord bracket that isn't closed (“[C broken”) — fix the file")]
+
     (folder / "Campfire Songbook.cho").write_text(SONGBOOK.split("{new_song}\n{title: Campfire Three}")[0])
     assert (await sync_configured(leader.band_id, prerender=False)).error is None
     async with db.session() as session:

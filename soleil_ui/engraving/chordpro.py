@@ -299,8 +299,9 @@ def _song_chunks(lines: list[str]) -> list[tuple[int, list[str]]]:
 
 
 def split_songbook(data: bytes | str) -> list[str]:
-    """The songs of a songbook file as ChordPro texts of their own (a file of one song: that song)."""
-    return ["\n".join(chunk) for _, chunk in _song_chunks(_lines(data))]
+    """The songs of a songbook file as ChordPro texts of their own (a file of one song: that song). Each starts
+    with as many empty lines as come before it in the file, so a broken line is reported by its line in the file."""
+    return ["\n" * offset + "\n".join(chunk) for offset, chunk in _song_chunks(_lines(data))]
 
 
 def parse_songbook(data: bytes | str) -> list[Song]:

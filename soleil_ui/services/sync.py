@@ -329,9 +329,9 @@ async def _songbook(file: SourceFile, parsed: ParsedName, charts: dict[str, Char
     try:
         data = prefetched if prefetched is not None else await asyncio.to_thread(source.fetch, file.id)
         texts = await asyncio.to_thread(split_songbook, data)
-        titles = [(await asyncio.to_thread(parse_chordpro, t)).title for t in texts] if len(texts) > 1 else []
     except SoleilError:
         return parsed, prefetched, []
+    titles = [await asyncio.to_thread(_song_title, t) for t in texts] if len(texts) > 1 else []
     if len(texts) < 2:
         return parsed, data, []
     stem = file.name.rpartition(".")[0] or file.name
@@ -346,6 +346,14 @@ async def _songbook(file: SourceFile, parsed: ParsedName, charts: dict[str, Char
                             checksum=hashlib.sha256(body).hexdigest())
         more.append((song_file, titled(title, number), body))
     return titled(titles[0], 1), data, more
+
+
+def _song_title(text: str) -> str | None:
+    """A songbook song's ``{title}``; None when it has none or can't be read (its chart then says why)."""
+    try:
+        return parse_chordpro(text).title
+    except SoleilError:
+        return None
 
 
 async def _drop_empty_songs(session: AsyncSession, band_id: int) -> None:
