@@ -394,6 +394,9 @@ def test_german_and_latin_sheets_keep_their_note_names() -> None:
     assert [c.root.name() for c in german.chords()] == ["B", "E", "F#", "Bb", "C#"]
     assert drawn_chords(render_svg(german, view_for(german, CONCERT))) == ["H", "E", "Fis7", "B", "Cism"]
     assert drawn_chords(render_svg(german, view_for(german, BB))) == ["Cis", "Fis", "Gis7", "C", "Dism"]
+    assert "Key Fis" in " ".join(texts(render_svg(german, view_for(german, BB)), "meta"))
+    assert "Key H" in " ".join(texts(render_svg(parse_chordpro("{key: H}\n[H]a [E]b\n"), view_for(
+        parse_chordpro("{key: H}\n[H]a [E]b\n"), CONCERT)), "meta"))
     latin = parse_chordpro("{title: Latino}\n[Do]Uno [Sol7]dos [Lam]tres [Fa]cuatro [Do]cinco\n")
     assert latin.notation == "latin"
     assert latin.written_key == Key.parse("C")

@@ -54,6 +54,7 @@ from .theory import (
     infer_key,
     key_shift,
     parse_chord,
+    root_name,
     semitone_interval,
     transpose_key,
 )
@@ -617,8 +618,13 @@ def view_for(song: Song, part: PartRef, *, concert_key: str | Key | None = None,
     guitar = part.role is Role.CHORDS or part.instrument == "guitar"
     if song.capo and guitar:
         shapes = _move(part_key, -song.capo)
-        note = f"Capo {song.capo} ({shapes.name(unicode=True)} shapes)" if shapes else f"Capo {song.capo}"
+        note = f"Capo {song.capo} ({key_name(shapes, song.notation)} shapes)" if shapes else f"Capo {song.capo}"
     return ChordView(part.role is not Role.LYRICS, semitones, part_key, part.label(), note, song.notation)
+
+
+def key_name(key: Key, notation: str = "") -> str:
+    """A key as the sheet names its notes: "B♭", "Fm"; "H" on a German sheet, "Sol" on a Latin one."""
+    return root_name(key.tonic, notation, unicode=True) + ("m" if key.minor else "")
 
 
 def inspect_chordpro(data: bytes | str, filename: str | None = None, hint: PartRef | None = None) -> SongInfo:
@@ -855,7 +861,7 @@ def _header(song: Song, view: ChordView, m: _Metrics) -> list[_Block]:
             blocks.append(_Block([Text(m.margin, meta_size, row, meta_size, "", "meta")], meta_size * 1.4))
     facts = []
     if view.key is not None and view.show_chords:
-        facts.append(f"Key {view.key.name(unicode=True)}")
+        facts.append(f"Key {key_name(view.key, view.notation)}")
     if view.note:
         facts.append(view.note)
     if song.tempo:
