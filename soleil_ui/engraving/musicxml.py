@@ -294,7 +294,7 @@ def _identify(names: Sequence[str]) -> tuple[str | None, int | None]:
 
 
 _TRUMPETS = r"(?:tpt|trp|trpt|trumpet|tromba|trombe|trompete|trompette|trompeta)"
-_PICCOLO_TRUMPET = re.compile(rf"\bpicc?(?:olo|ola)?\b\.?\s*{_TRUMPETS}\b|\b{_TRUMPETS}\b\.?\s*(?:\w+\s+)?"
+_PICCOLO_TRUMPET = re.compile(rf"\bpicc?(?:olo|ola)?\.?[\s-]*{_TRUMPETS}\b|\b{_TRUMPETS}\b\.?\s*\(?(?:\w+\s+)?"
                               rf"picc?(?:olo|ola)?\b|brass\.trumpet\.piccolo", re.IGNORECASE)
 # Words that name a singing voice. A staff named only with them (and numbers) is a choir's voice, not a
 # saxophone or a bass guitar, when it or another such staff in the score has lyrics or a voice sound.
