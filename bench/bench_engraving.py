@@ -12,7 +12,9 @@ a ChordPro sheet (Amazing Grace), against the fixture chart PDFs (tests/fixtures
 - *cached*: the same requests again (a disk-cache hit: what nearly every open is).
 
 Sizes: an engraved page's SVG, raw and gzipped (the media route is gzipped by NiceGUI), against the WebP page.
-Usage: ``python -m bench engraving``; ``BENCH_ENGRAVING_ROUNDS`` (default 15) rounds per measure.
+Usage: ``python -m bench engraving`` (these pages, then the real-file corpus of ``bench_engraving_corpus``);
+``python -m bench engraving pages`` or ``python -m bench engraving corpus [PATH ...]`` for one of them;
+``BENCH_ENGRAVING_ROUNDS`` (default 15) rounds per measure.
 """
 
 from __future__ import annotations
@@ -203,10 +205,17 @@ async def bench_engraving() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if argv:
-        raise SystemExit("bench_engraving takes no parts")
+    """No parts: the pages above, then the corpus (``bench_engraving_corpus``); ``pages`` or ``corpus [PATH ...]``
+    for one of them."""
     sys.path.insert(0, str(Path(REPO_ROOT)))
-    asyncio.run(bench_engraving())
+    from bench import bench_engraving_corpus
+
+    if argv[:1] not in ([], ["pages"], ["corpus"]):
+        raise SystemExit("bench_engraving parts: pages, corpus [PATH ...] [--no-save]")
+    if argv[:1] != ["corpus"]:
+        asyncio.run(bench_engraving())
+    if argv[:1] != ["pages"]:
+        bench_engraving_corpus.main(argv[1:])
     return 0
 
 

@@ -23,7 +23,9 @@ from soleil_ui.engraving.chordpro import (
     layout,
     looks_like_chordpro,
     parse_chordpro,
+    parse_songbook,
     render_svg,
+    split_songbook,
     text_width,
     view_for,
 )
@@ -33,6 +35,7 @@ from soleil_ui.parts import PartRef, Role
 from soleil_ui.parts import Transposition as T
 
 NOTATION = Path(__file__).parent / "fixtures" / "notation"
+REFERENCE = NOTATION / "chordpro-reference"  # the reference implementation's own test songs (see LICENCES.md)
 GRACE = (NOTATION / "Amazing Grace_Chords.cho").read_bytes()
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -300,3 +303,111 @@ def test_pdf() -> None:
     lyrics_text = "".join(lyrics[i].get_textpage().get_text_range() for i in range(len(lyrics)))
     assert "G7/B" not in lyrics_text
     assert "Lyrics" in lyrics_text
+
+
+# --- What the reference implementation's test songs showed -----------------------------------------------------------
+
+
+def _chord_rows(song) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    return [[seg.chord for seg in line.segments if seg.chord] for section in song.sections for line in section.lines
+            if line.kind == "lyrics" and line.has_chords]
+
+
+def test_transpose_adds_up_and_an_empty_one_undoes_the_last() -> None:
+    """ChordPro's own t/060_transpose.cho against its reference output (t/ref/060_crd_1.crd)."""
+    song = parse_chordpro((REFERENCE / "060_transpose.cho").read_bytes())
+    assert _chord_rows(song) == [["D", "G", "D"], ["D", "G", "D"], ["E", "A", "E"], ["F#", "B", "F#"],
+                                 ["E", "A", "E"], ["D", "G", "D"]]
+    comments = [line.text for section in song.sections for line in section.lines if line.kind == "comment"]
+    assert comments == ["Key is D, print D, sound D", "Key is D, print E, sound E", "Key is D, print F#, sound F#",
+                        "Key is D, print E, sound E", "Key is D, print D, sound D"]
+
+
+def test_transpose_before_the_chords_moves_the_key_and_every_part_follows() -> None:
+    song = parse_chordpro("{title: Up}\n{key: F}\n{transpose: 2}\n[F]One [Bb]two [C7]three\n{start_of_grid}\n"
+                          "| F . . . | Bb . . . |\n{end_of_grid}\n")
+    assert song.key == Key.parse("G")
+    assert _chord_rows(song) == [["G", "C", "D7"]]
+    assert [line.text for s in song.sections for line in s.lines if line.kind == "grid"] == ["| G . . . | C . . . |"]
+    assert drawn_chords(render_svg(song, view_for(song, BB)))[:3] == ["A", "D", "E7"]
+
+
+def test_a_songbook_is_several_songs() -> None:
+    data = (REFERENCE / "cho_cho010.cho").read_bytes()
+    songs = parse_songbook(data)
+    assert [(s.title, s.key.name() if s.key else None) for s in songs] == [
+        ("TODO Nashville C", "C"), ("Nashville D", "D"), ("Roman C", "C"), ("Roman D", "D")]
+    assert parse_chordpro(data).title == "TODO Nashville C"
+    texts_ = split_songbook(data)
+    assert [parse_chordpro(t).title for t in texts_] == [s.title for s in songs]
+    assert len(parse_songbook("{new_song}\n{new_song}\n")) == 1  # t/102_new_song.t: still one (empty) song
+    assert len(split_songbook("{title: One}\n[C]la\n")) == 1
+
+
+def test_metadata_placeholders_are_filled_in() -> None:
+    song = parse_chordpro((REFERENCE / "cho_cho022.cho").read_bytes())
+    assert song.title == "Multiple define and diagram for guitar"
+    song = parse_chordpro("{title: T}\n{artist: Ann}\n{key: Eb}\n{c: %{title} by %{artist} in %{key|key %{}|no key}}\n"
+                          "{c: %{capo|capo %{}|no capo}; %{key=Eb|flat|other} %{nothing}!}\n{c: broken %{title}\n")
+    comments = [line.text for section in song.sections for line in section.lines if line.kind == "comment"]
+    assert comments == ["T by Ann in key Eb", "no capo; flat !", "broken %{title"]
+    assert parse_chordpro("{title: odd %{title}\n").title == "odd %{title"
+
+
+def test_tab_lines_and_chord_diagram_legends_are_not_chords() -> None:
+    song = parse_chordpro((REFERENCE / "a2crd_t111.crd").read_bytes())
+    tabs = [line.text.strip() for s in song.sections for line in s.lines if line.kind == "tab"]
+    assert tabs[0] == "E|---------4--7--0--|----------5--8--1--|" and len(tabs) == 6
+    assert all(not line.has_chords for s in song.sections for line in s.lines if "|--" in "".join(
+        seg.lyric for seg in line.segments))
+    legend = parse_chordpro("G       C\nHello world\n\nG: 320003  C: x32010\nAm=x02210 or 577555\n"
+                            "Am7   x02010\n")
+    assert _chord_rows(legend) == [["G", "C"]]
+    assert [line.kind for s in legend.sections for line in s.lines if line.kind != "empty"] == [
+        "lyrics", "tab", "tab", "tab"]
+    assert "320003" not in " ".join(texts(render_svg(legend, view_for(legend, LYRICS)), "tab"))
+
+
+@pytest.mark.parametrize("text", [
+    "{+pdf.fonts.title.size: 20}\n{title: Config}\n[C]la\n",
+    "{title: ABC}\n{start_of_abc}\nX:1\nK:G\n[GB]d [c]e|\n{end_of_abc}\n[C]la\n",
+    "{title: Grid}\n{start_of_grid shape=\"1+4x2+4\"}\n| C . . . | [G] . |\n{end_of_grid}\n[C]la\n",
+    "{title: Sel}\n{c-guitar!: not for guitar}\n{c-guitar: for guitar}\n{start_of_verse-keyboard}\n[C\n"
+    "{end_of_verse-keyboard}\n{start_of_verse2}\n[C]la\n{end_of_verse2}\n",
+    "{title: LilyPond}\n{start_of_ly}\n\\relative c' { c4 [d e] }\n{end_of_ly}\n[C]la\n",
+])
+def test_config_lines_and_blocks_never_refuse_the_song(text: str) -> None:
+    song = parse_chordpro(text)
+    assert song.title in ("Config", "ABC", "Grid", "Sel", "LilyPond")
+    assert _chord_rows(song)[-1] == ["C"]
+    comments = [line.text for s in song.sections for line in s.lines if line.kind == "comment"]
+    if song.title == "Sel":
+        assert comments == ["not for guitar"]
+    if song.title == "ABC":
+        assert comments == ["(ABC music not shown here)"]
+
+
+def test_german_and_latin_sheets_keep_their_note_names() -> None:
+    german = parse_chordpro("{title: Deutsch}\n{key: E}\n[H]Eins [E]zwei [Fis7]drei [B]vier [Cism]fünf\n")
+    assert german.notation == "german"
+    assert german.key == Key.parse("E")
+    assert [c.root.name() for c in german.chords()] == ["B", "E", "F#", "Bb", "C#"]
+    assert drawn_chords(render_svg(german, view_for(german, CONCERT))) == ["H", "E", "Fis7", "B", "Cism"]
+    assert drawn_chords(render_svg(german, view_for(german, BB))) == ["Cis", "Fis", "Gis7", "C", "Dism"]
+    assert "Key Fis" in " ".join(texts(render_svg(german, view_for(german, BB)), "meta"))
+    assert "Key H" in " ".join(texts(render_svg(parse_chordpro("{key: H}\n[H]a [E]b\n"), view_for(
+        parse_chordpro("{key: H}\n[H]a [E]b\n"), CONCERT)), "meta"))
+    latin = parse_chordpro("{title: Latino}\n[Do]Uno [Sol7]dos [Lam]tres [Fa]cuatro [Do]cinco\n")
+    assert latin.notation == "latin"
+    assert latin.written_key == Key.parse("C")
+    assert drawn_chords(render_svg(latin, view_for(latin, BB))) == ["Re", "La7", "Sim", "Sol", "Re"]
+    triangle = parse_chordpro("[C△7]One [F△]two\n[C△7]three\n")
+    assert [c.root.name() for c in triangle.chords()] == ["C", "F", "C"]
+    assert drawn_chords(render_svg(triangle, view_for(triangle, BB)))[:2] == ["D△7", "G△"]
+
+
+def test_transposed_chords_take_the_simplest_spelling() -> None:
+    song = parse_chordpro("{key: C}\n[C]One [D#maj7]two [G7]three\n")
+    assert drawn_chords(render_svg(song, view_for(song, BB))) == ["D", "Fmaj7", "A7"]
+    keyless = parse_chordpro("[D#maj7]One [G#]two\n[D#maj7]three\n")
+    assert "E#maj7" not in drawn_chords(render_svg(keyless, view_for(keyless, BB)))

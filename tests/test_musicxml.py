@@ -339,3 +339,86 @@ def test_a_score_with_40_staves_is_refused() -> None:
 
 def test_too_many_notes_is_refused_before_engraving() -> None:
     _broken(_score(1, measures=1000, notes_per_measure=61), "too large to engrave")
+
+
+# --- What real scores showed (music21's corpus, the W3C examples; see fixtures/notation/LICENCES.md) -----------------
+
+CORPUS = NOTATION / "musicxml-corpus"
+FANFARE = (NOTATION / "Festive Fanfare.musicxml").read_bytes()
+VOCALS = PartRef(instrument="vocals")
+
+
+_KIND_TEXT = {"major": "", "major-seventh": "maj7", "dominant": "7", "diminished-seventh": "dim7"}
+
+
+def _lead_sheet(harmonies: list[tuple[str, int, str]], fifths: int = 0) -> bytes:
+    """One treble staff in C with a chord symbol (root step, alter, MusicXML kind) on each quarter note."""
+    notes = "".join(
+        f"<harmony><root><root-step>{step}</root-step>{f'<root-alter>{alter}</root-alter>' if alter else ''}</root>"
+        f'<kind text="{_KIND_TEXT[kind]}">{kind}</kind></harmony><note><pitch><step>C</step><octave>5</octave>'
+        f"</pitch><duration>1</duration>"
+        f"<type>quarter</type></note>" for step, alter, kind in harmonies)
+    return (f'<?xml version="1.0"?><score-partwise version="4.0"><part-list><score-part id="P1"><part-name>Lead'
+            f'</part-name></score-part></part-list><part id="P1"><measure number="1"><attributes><divisions>1'
+            f"</divisions><key><fifths>{fifths}</fifths></key><time><beats>4</beats><beat-type>4</beat-type></time>"
+            f"<clef><sign>G</sign><line>2</line></clef></attributes>{notes}</measure></part></score-partwise>"
+            ).encode()
+
+
+def test_transposed_chord_symbols_are_spelled_for_the_parts_key() -> None:
+    sheet = _lead_sheet([("C", 0, "major"), ("D", 1, "major-seventh"), ("G", 0, "dominant"),
+                         ("F", 1, "diminished-seventh")])
+    assert chords(engrave_svg(sheet, CONCERT, 800)) == ["C", "D#maj7", "G7", "F#dim7"]  # as written
+    assert chords(engrave_svg(sheet, BB, 800)) == ["D", "Fmaj7", "A7", "G#dim7"]  # not E#maj7
+    assert chords(engrave_svg(sheet, EB, 800)) == ["A", "Cmaj7", "E7", "D#dim7"]  # not B#maj7
+    assert chords(engrave_svg(sheet, F, 800)) == ["G", "Bbmaj7", "D7", "C#dim7"]  # not A#maj7
+
+
+def test_a_choirs_voices_are_voices_not_saxophones() -> None:
+    chorale = (CORPUS / "music21_bach_bwv110.7.mxl").read_bytes()  # lyrics in the soprano only
+    parts = list_parts(chorale)
+    assert [(p.name, p.instrument) for p in parts] == [
+        ("Soprano", "vocals"), ("Alto", "vocals"), ("Tenor", "vocals"), ("Bass", "vocals")]
+    assert plan_part(chorale, VOCALS).source.name == "Soprano"
+    assert plan_part(chorale, ALTO).source.name == "Soprano"  # the alto sax gets the lead, not the alto voice
+    madrigal = list_parts((CORPUS / "music21_monteverdi_madrigal.5.6.mxl").read_bytes())
+    assert [p.instrument for p in madrigal] == ["vocals"] * 5 + [None]  # Canto, Quinto, Alto, Tenor, Basso; Continuo
+    big_band = _score(2).replace(b"<part-name>Violin 1</part-name>", b"<part-name>Alto 1</part-name>").replace(
+        b"<part-name>Violin 2</part-name>", b"<part-name>Tenor 2</part-name>")
+    assert [(p.instrument, p.chair) for p in list_parts(big_band)] == [("alto_sax", 1), ("tenor_sax", 2)]
+
+
+def test_the_section_trumpet_reads_a_b_flat_trumpet_staff_not_the_piccolo_trumpet() -> None:
+    parts = {p.id: p for p in list_parts(FANFARE)}
+    assert (parts["P1"].instrument, parts["P2"].instrument, parts["P2"].variant) == ("piccolo", "trumpet", "piccolo")
+    assert plan_part(FANFARE, TRUMPET).source.id == "P3"
+    assert plan_part(FANFARE, PartRef(instrument="trumpet", chair=2)).source.id == "P4"
+    assert plan_part(FANFARE, PartRef(instrument="trumpet", chair=3)).source.id == "P4"
+    assert plan_part(FANFARE, PartRef(instrument="piccolo")).source.id == "P1"
+    for name in ("Trumpet (Piccolo)", "Tromba piccola in Sib", "Piccolotrompete in B", "Picc. Tpt."):
+        renamed = FANFARE.replace("Piccolo Trumpet in B♭".encode(), name.encode()).replace(
+            b"Picc. Tpt.", name.encode()).replace(b"brass.trumpet.piccolo", b"brass.trumpet")
+        assert (list_parts(renamed)[1].instrument, list_parts(renamed)[1].variant) == ("trumpet", "piccolo"), name
+        assert plan_part(renamed, TRUMPET).source.id == "P3"
+    unnumbered = FANFARE.replace("Trumpet in B♭ 1".encode(), "Trumpet in B♭".encode()).replace(b"Tpt. 1", b"Tpt.")
+    assert plan_part(unnumbered, TRUMPET).source.id == "P3"
+    alone = FANFARE.replace(b'<score-part id="P3">', b'<score-part id="P3x">')  # no B♭ trumpet staff left to read
+    assert plan_part(alone.replace(b'<part id="P3">', b'<part id="P3x">'), TRUMPET).source.id in ("P4", "P3x")
+
+
+def test_a_mid_score_instrument_change_is_read_as_the_new_instrument() -> None:
+    """The W3C example: a B♭ clarinet part (C5 in bar 1) that turns to alto sax in bar 5 (C5 again, now an E♭)."""
+    data = (CORPUS / "w3c_instrument-change-element.musicxml").read_bytes()
+    assert [str(p) for p in written_pitches(data, CONCERT)] == ["Bb4", "Eb4"]
+    assert [str(p) for p in written_pitches(data, BB)] == ["C5", "F4"]
+    assert [str(p) for p in written_pitches(data, EB)] == ["G5", "C5"]
+    assert [str(p) for p in written_pitches(data, PartRef(instrument="clarinet"))] == ["C5", "C5"]  # the doubler's
+
+
+def test_a_drum_score_is_the_drummers_part() -> None:
+    from soleil_ui.engraving import inspect_source
+
+    data = (CORPUS / "w3c_tutorial-percussion.musicxml").read_bytes()
+    info = inspect_source(data, "Drums.musicxml")
+    assert info.default_part == PartRef(instrument="drums")
+    assert engrave_svg(data, info.default_part, 800)

@@ -225,10 +225,39 @@ def test_chord_symbols_parse(text: str, root: str, suffix: str, bass: str | None
     assert parsed.text() == text
 
 
-@pytest.mark.parametrize("text", ["N.C.", "Chorus", "x2", "", "H7", "Coda", "Verse 1", "C/H", "Intro", "Am/"])
+@pytest.mark.parametrize("text", ["N.C.", "Chorus", "x2", "", "Hx", "Coda", "Verse 1", "C/Hx", "Intro", "Am/", "Bs7",
+                                  "Dosa"])
 def test_things_that_are_not_chords(text: str) -> None:
     assert parse_chord(text) is None
     assert transpose_chord_text(text, 2, Key.parse("D")) == text
+
+
+@pytest.mark.parametrize(("text", "notation", "root", "bass", "written"), [
+    ("H7", "", "B", None, "H7"), ("Hm/Fis", "", "B", "F#", "Hm/Fis"), ("C/H", "german", "C", "B", "C/H"),
+    ("B", "german", "Bb", None, "B"), ("B", "", "B", None, "B"), ("Bes", "", "Bb", None, "Bes"),
+    ("Es7", "", "Eb", None, "Es7"), ("Asus4", "", "A", None, "Asus4"), ("As7", "", "Ab", None, "As7"),
+    ("Cism", "", "C#", None, "Cism"), ("Solm7", "", "G", None, "Solm7"), ("Re", "", "D", None, "Re"),
+    ("Sib7", "", "Bb", None, "Sib7"), ("Do#m", "", "C#", None, "Do#m"), ("Do", "latin", "C", None, "Do"),
+    ("Do", "", "D", None, "Do"), ("Lam/Sol", "", "A", "G", "Lam/Sol"), ("Fa△7", "", "F", None, "Fa△7"),
+    ("C△7", "", "C", None, "C△7"), ("D△", "", "D", None, "D△"),
+])
+def test_german_dutch_and_latin_note_names_and_the_triangle(text: str, notation: str, root: str, bass: str | None,
+                                                            written: str) -> None:
+    parsed = parse_chord(text, notation)
+    assert parsed is not None
+    assert parsed.root.name() == root
+    assert (parsed.bass.name() if parsed.bass else None) == bass
+    assert parsed.text() == written
+
+
+def test_other_note_names_are_transposed_and_written_back_in_them() -> None:
+    assert transpose_chord_text("H7", 1) == "C7"
+    assert parse_chord("H7").transposed(-1, Key.parse("Bb")).text() == "B7"  # German B♭7
+    assert parse_chord("Fism").transposed(-1, Key.parse("E")).text() == "Fm"  # Dutch/German: F minor
+    assert parse_chord("Es").transposed(2, Key.parse("F")).text() == "F"
+    assert parse_chord("Sol7").transposed(2, Key.parse("D")).text() == "La7"
+    assert parse_chord("Re", "latin").transposed(-2, Key.parse("C")).text(unicode=True) == "Do"
+    assert parse_chord("C△7").transposed(2, Key.parse("D")).text() == "D△7"
 
 
 def test_unicode_display() -> None:

@@ -19,7 +19,16 @@ Decisions:
   chords; Lyrics shows the words alone (lines with no words, tabs and grids are left out). Every chord is spelled
   for the key it lands in (``theory.Key.spell``).
 - Also read: chord-over-lyrics text (a line of chord names above a line of words), common in ``.crd`` and ``.txt``
-  files; brackets ``[*Coda]`` are annotations (shown, never transposed).
+  files; brackets ``[*Coda]`` are annotations (shown, never transposed). Tab lines ("E|--3--") and chord-diagram
+  legends ("Am=x02210") are kept as monospaced text, never read as chords.
+- As the reference implementation (ChordPro/chordpro, whose test songs are in tests/fixtures) writes it:
+  ``{transpose: n}`` adds to the transposition in force (an empty one undoes the last) and the chords after it are
+  moved; ``{new_song}`` starts another song (``parse_songbook``/``split_songbook``; sync files each one);
+  ``%{key}``-style placeholders are filled in from the metadata and ``{+config.lines}``; directives for one
+  instrument (``{c-guitar: …}``) are skipped, negated ones (``{c-guitar!: …}``) kept; ABC, LilyPond and SVG blocks
+  are replaced by a note. Only an unclosed ``[`` or ``{`` refuses a sheet.
+- Note names: German (H, and B for B♭), Dutch (Bes, Cis, Es) and Latin (Do, Re, Mi, Fa, Sol, La, Si) are detected
+  per sheet (``detect_notation``) and chords are written back in them.
 - Layout: Letter-shaped pages ``width`` px wide; type size by width (``TYPE_SIZES``), larger relative to the page on
   narrow (phone) widths. Text is measured with DejaVu Sans (Pillow) and each run carries ``textLength``, so the
   chords stay over their syllables in whatever font the browser substitutes. Pure black on white (night mode is the
@@ -45,6 +54,7 @@ from .theory import (
     infer_key,
     key_shift,
     parse_chord,
+    root_name,
     semitone_interval,
     transpose_key,
 )
@@ -60,18 +70,24 @@ MONO_FAMILY = "'DejaVu Sans Mono', Menlo, Consolas, 'Courier New', monospace"
 FONT_DIR = "/usr/share/fonts/truetype/dejavu/"
 
 LineKind = Literal["lyrics", "comment", "tab", "grid", "chorus_ref", "new_page", "empty"]
-_DIRECTIVE = re.compile(r"\{\s*([A-Za-z_]+(?:-[A-Za-z_]+)?)\s*(?:[:\s]\s*(.*?))?\s*\}")
+_DIRECTIVE = re.compile(r"\{\s*([A-Za-z_]+\w*(?:-\w+!?)?)\s*(?:[:\s]\s*(.*?))?\s*\}")
+_NEW_SONG = re.compile(r"\{\s*(?:new_song|ns)\s*(?::[^}]*)?\}", re.IGNORECASE)
+_NOT_DRAWN = {"abc": "ABC music", "ly": "LilyPond music", "svg": "A drawing", "musicxml": "Music notation",
+              "image": "An image"}
+_TAB = re.compile(r"\s*[A-Ga-g][#b]?\s?[|:]?[-\d|hpbrsx/\\~().^*<>\s]*-{2,}[-\d|hpbrsx/\\~().^*<>\s]*")
+_FRETS = re.compile(r"(?<![\w'])'?\(?(?=[xXoO\d-]*\d)(?:[xXoO\d]{4,7}|(?:[xXoO\d]{1,2}-){3,6}[xXoO\d]{1,2})\)?(?![\w])")
 _ALIASES = {
     "t": "title", "st": "subtitle", "c": "comment", "ci": "comment_italic", "cb": "comment_box",
     "soc": "start_of_chorus", "eoc": "end_of_chorus", "sov": "start_of_verse", "eov": "end_of_verse",
     "sob": "start_of_bridge", "eob": "end_of_bridge", "sot": "start_of_tab", "eot": "end_of_tab",
     "sog": "start_of_grid", "eog": "end_of_grid", "np": "new_page", "npp": "new_physical_page",
-    "highlight": "comment", "colb": "column_break",
+    "highlight": "comment", "colb": "column_break", "ns": "new_song",
 }
 _KNOWN = {"title", "subtitle", "artist", "composer", "lyricist", "album", "year", "key", "capo", "tempo", "time",
           "duration", "comment", "comment_italic", "comment_box", "start_of_chorus", "end_of_chorus", "chorus",
           "start_of_verse", "end_of_verse", "start_of_bridge", "end_of_bridge", "start_of_tab", "end_of_tab",
-          "start_of_grid", "end_of_grid", "new_page", "new_physical_page", "meta", "transpose", "copyright"}
+          "start_of_grid", "end_of_grid", "new_page", "new_physical_page", "meta", "transpose", "copyright",
+          "new_song", "start_of_abc", "start_of_ly", "start_of_textblock", "define", "chord"}
 _NOT_CHORDS = {"|", "||", "|:", ":|", "/", "%", "-", "x2", "x3", "x4", "2x", "3x", "4x", "n.c.", "nc", "(", ")"}
 
 
@@ -121,15 +137,17 @@ class Song:
     time: str | None = None
     sections: tuple[Section, ...] = ()
     meta: dict[str, str] = field(default_factory=dict)
+    notation: str = ""  # the note names the chords are written in (``theory.NOTATIONS``)
 
     def chords(self) -> list[Chord]:
         """Every chord symbol, in order (annotations and unreadable chords left out)."""
         out = []
         for section in self.sections:
             for line in section.lines:
-                out += [c for c in (s.parsed for s in line.segments) if c is not None]
+                texts = [s.chord for s in line.segments if s.chord and not s.chord.startswith("*")]
                 if line.kind == "grid":
-                    out += [c for c in map(parse_chord, line.text.split()) if c is not None]
+                    texts += line.text.split()
+                out += [c for c in (parse_chord(t, self.notation) for t in texts) if c is not None]
         return out
 
     @property
@@ -160,12 +178,13 @@ class ChordView:
     key: Key | None  # the key the part reads in (chords are spelled for it)
     label: str
     note: str | None = None  # e.g. "Capo 2 (G shapes)"
+    notation: str = ""  # the sheet's note names, kept for the part ("H7" stays German)
 
     def chord(self, text: str) -> str:
         """A chord as this part shows it (♭ and ♯ glyphs); annotations and non-chords unchanged."""
         if text.startswith("*"):
             return text[1:]
-        chord = parse_chord(text)
+        chord = parse_chord(text, self.notation)
         if chord is None:
             return text
         return chord.transposed(self.semitones, self.key).text(unicode=True)
@@ -257,19 +276,159 @@ def _over_lyrics(chords: str, words: str) -> tuple[Segment, ...]:
     return tuple(s if s.lyric.strip() or s.chord else Segment(s.chord, "") for s in out)
 
 
-def parse_chordpro(data: bytes | str) -> Song:
-    """Read a ChordPro sheet (see the module doc); raises ``BrokenFile`` with the line number when it can't."""
+def _lines(data: bytes | str) -> list[str]:
     text = decode_text(data) if isinstance(data, bytes) else data
     if len(text) > MAX_BYTES:
         raise BrokenFile("The chord sheet is too large (the limit is 1 MB)")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if len(lines) > MAX_LINES:
         raise BrokenFile(f"The chord sheet has {len(lines)} lines; the limit is {MAX_LINES}")
+    return lines
+
+
+def _song_chunks(lines: list[str]) -> list[tuple[int, list[str]]]:
+    """A songbook's songs: the lines between ``{new_song}`` directives (``{ns}``), with the number of the line
+    each starts after. Chunks with nothing in them (a file that starts with ``{new_song}``) are dropped."""
+    chunks: list[tuple[int, list[str]]] = [(0, [])]
+    for number, line in enumerate(lines):
+        if _NEW_SONG.fullmatch(line.strip()):
+            chunks.append((number + 1, []))
+        else:
+            chunks[-1][1].append(line)
+    full = [c for c in chunks if any(x.strip() and not x.strip().startswith("#") for x in c[1])]
+    return full or [(0, [])]
+
+
+def split_songbook(data: bytes | str) -> list[str]:
+    """The songs of a songbook file as ChordPro texts of their own (a file of one song: that song). Each starts
+    with as many empty lines as come before it in the file, so a broken line is reported by its line in the file."""
+    return ["\n" * offset + "\n".join(chunk) for offset, chunk in _song_chunks(_lines(data))]
+
+
+def parse_songbook(data: bytes | str) -> list[Song]:
+    """Every song in a ChordPro file (``{new_song}`` starts the next one)."""
+    return [_parse_song(chunk, offset) for offset, chunk in _song_chunks(_lines(data))]
+
+
+def parse_chordpro(data: bytes | str) -> Song:
+    """Read a ChordPro sheet (see the module doc): the first song of a songbook. Raises ``BrokenFile`` with the line
+    number when it can't."""
+    offset, chunk = _song_chunks(_lines(data))[0]
+    return _parse_song(chunk, offset)
+
+
+def detect_notation(lines: Iterable[str]) -> str:
+    """The note names a sheet's chords are written in: "german" when any root is H (then B is B♭), "latin" for
+    solfège, "dutch" for Bes/Cis/Es, else "" (English letters)."""
+    found: set[str] = set()
+    for line in lines:
+        if line.lstrip().startswith(("{", "#")):
+            continue
+        tokens = re.findall(r"\[([^\[\]]*)\]", line) or (line.split() if _chord_line(line) else [])
+        for token in tokens:
+            chord = parse_chord(token)
+            if chord is not None and chord.notation:
+                found.add(chord.notation)
+    return next((n for n in ("german", "latin", "dutch") if n in found), "")
+
+
+def _directive(stripped: str, number: int) -> tuple[str, str, str | None, bool]:
+    """``{name-selector!: value}`` → (name, value, selector, negated); "+config.path" names are config lines."""
+    close = stripped.rfind("}")
+    if close < 0:
+        raise BrokenFile(f"Line {number} has a “{{” directive that isn't closed with “}}” — fix the file")
+    inner = stripped[1:close].strip()
+    match = re.match(r"(\+?[A-Za-z_][\w.]*)(?:-(\w+)(!)?)?(?:\s*:\s*|\s+|$)", inner)
+    if not match:
+        return "", "", None, False
+    name = match.group(1).lower()
+    return _ALIASES.get(name, name), inner[match.end():].strip(), match.group(2), bool(match.group(3))
+
+
+def substitute(text: str, meta: dict[str, str]) -> str:
+    """ChordPro's metadata placeholders: ``%{title}``, ``%{key|in %{}|no key}`` (``%{}`` is the value), and
+    ``%{name=value|then|else}``; unknown names are empty. Never raises (an unclosed ``%{`` stays as written)."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        start = text.find("%{", i)
+        if start < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:start])
+        depth, j = 1, start + 2
+        while j < len(text) and depth:
+            if text.startswith("%{", j):
+                depth, j = depth + 1, j + 2
+                continue
+            depth -= text[j] == "}"
+            j += 1
+        if depth:
+            out.append(text[start:])
+            break
+        out.append(_placeholder(text[start + 2:j - 1], meta))
+        i = j
+    return "".join(out)
+
+
+def _placeholder(body: str, meta: dict[str, str]) -> str:
+    parts, depth, piece = [], 0, []
+    for ch in body:  # split on "|" outside nested placeholders
+        if ch == "|" and depth == 0:
+            parts.append("".join(piece))
+            piece = []
+            continue
+        depth += ch == "{"
+        depth -= ch == "}"
+        piece.append(ch)
+    parts.append("".join(piece))
+    name, _, wanted = parts[0].strip().partition("=")
+    value = meta.get(name.lower(), "")
+    hit = (value == wanted) if wanted else bool(value)
+    if len(parts) == 1:
+        return value if name else ""
+    chosen = parts[1] if hit else (parts[2] if len(parts) > 2 else "")
+    return substitute(chosen.replace("%{}", value), meta)
+
+
+def _tab_line(line: str) -> bool:
+    """A line of guitar tablature ("E|---0--3--|", "  B|-1h2---"), outside a ``{start_of_tab}`` block."""
+    return bool(_TAB.fullmatch(line))
+
+
+def _legend_line(line: str) -> bool:
+    """A chord-diagram legend ("Am=x02210", "G: 320003  C: x32010", "Am6=004210 or 002212"): fingerings, not chords
+    to play."""
+    frets = _FRETS.findall(line)
+    if not frets:
+        return False
+    rest = _FRETS.sub(" ", line).replace("=", " ").replace(":", " ").replace("'", " ").split()
+    rest = [t.strip("()") for t in rest if t.lower() not in ("or", "alt", "(", ")")]
+    return all(parse_chord(t) is not None or re.fullmatch(r"\(?[IVX]+\)?", t) for t in rest if t)
+
+
+def _transposed(chord: str, semitones: int, key: Key | None, notation: str) -> str:
+    if not semitones or chord.startswith("*"):
+        return chord
+    parsed = parse_chord(chord, notation)
+    return parsed.transposed(semitones, key).text() if parsed is not None else chord
+
+
+def _parse_song(lines: list[str], offset: int = 0) -> Song:
     meta: dict[str, str] = {}
     artists: list[str] = []
     sections: list[Section] = []
     current: list[Line] = []
     kind, label = "", ""
+    notation = detect_notation(lines)
+    for line in lines:  # config lines ({+instrument.type guitar}) count wherever they are, for %{placeholders}
+        if line.lstrip().startswith("{+") and "}" in line:
+            name, value = _directive(line.strip(), 0)[:2]
+            meta.setdefault(name[1:], value)
+    transpose = 0
+    stack: list[int] = []
+    key_transpose: int | None = None  # the {transpose} in force at the first chord: the key the chords are in
+    skipping: str | None = None  # the end directive of a block not drawn (another instrument's, ABC music...)
 
     def close_section() -> None:
         nonlocal current
@@ -279,45 +438,87 @@ def parse_chordpro(data: bytes | str) -> Song:
             sections.append(Section(kind, label, tuple(current)))
         current = []
 
-    number = 0
+    def moved_key() -> Key | None:
+        key = _file_key(meta.get("key"), notation)
+        return _move(key, transpose) if key is not None else None
+
+    def lyrics(segments: tuple[Segment, ...]) -> Line:
+        nonlocal key_transpose
+        if any(s.chord for s in segments):
+            if key_transpose is None:
+                key_transpose = transpose
+            if transpose:
+                key = moved_key()
+                segments = tuple(Segment(_transposed(s.chord, transpose, key, notation) if s.chord else None, s.lyric)
+                                 for s in segments)
+        return Line("lyrics", segments)
+
     pending_chords: str | None = None
-    for number, raw in enumerate(lines, 1):
+    for number, raw in enumerate(lines, offset + 1):
         line = raw.rstrip()
         stripped = line.strip()
+        if skipping is not None:
+            if stripped.startswith("{") and _directive(stripped, number)[0] == skipping:
+                skipping = None
+            continue
         if pending_chords is not None:
             chord_text = pending_chords
             pending_chords = None
-            if stripped and not stripped.startswith(("{", "#")) and "[" not in stripped and not _chord_line(line):
-                current.append(Line("lyrics", _over_lyrics(chord_text, line)))
+            if stripped and not stripped.startswith(("{", "#")) and "[" not in stripped and not _chord_line(line) \
+                    and not _tab_line(line) and not _legend_line(line):
+                current.append(lyrics(_over_lyrics(chord_text, line)))
                 continue
-            current.append(Line("lyrics", _over_lyrics(chord_text, "")))
+            current.append(lyrics(_over_lyrics(chord_text, "")))
         if stripped.startswith("#"):
             continue
         if kind in ("tab",) and not stripped.startswith("{"):
             current.append(Line("tab", text=line))
             continue
         if stripped.startswith("{"):
-            match = _DIRECTIVE.fullmatch(stripped)
-            if not match:
-                raise BrokenFile(f"Line {number} has a “{{” directive that isn't closed with “}}” — fix the file")
-            name, value = match.group(1).lower(), (match.group(2) or "").strip()
-            name = _ALIASES.get(name, name)
+            name, value, selector, negated = _directive(stripped, number)
+            if name.startswith("+"):  # a config line ({+pdf.fonts.title: ...}): kept for %{placeholders} only
+                meta.setdefault(name[1:], value)
+                continue
+            if selector is not None and not negated:  # for one instrument or user ({c-guitar: ...}): not ours
+                if name.startswith("start_of_"):
+                    skipping = "end_of_" + name[len("start_of_"):]
+                continue
+            value = substitute(value, meta)
             if name in ("title", "subtitle", "key", "capo", "tempo", "time", "album", "year", "duration",
                         "copyright") and name not in meta:
                 meta[name] = value
+                if name == "key":
+                    meta.update({"key.print": value, "key.sound": value, "key_actual": value})
             elif name in ("artist", "composer", "lyricist"):
                 artists.append(value)
+                meta.setdefault(name, value)
             elif name == "meta":
                 meta_name, _, meta_value = value.partition(" ")
                 meta.setdefault(meta_name.lower(), meta_value.strip())
+                if meta_name.lower() == "artist":
+                    artists.append(meta_value.strip())
+            elif name == "transpose":  # adds to the transposition in force; without a value, undoes the last one
+                amount = value.strip().lstrip("+")
+                if re.fullmatch(r"-?\d{1,3}", amount):
+                    stack.append(transpose)
+                    transpose = (transpose + int(amount) + 6) % 12 - 6
+                elif not amount:
+                    transpose = stack.pop() if stack else 0
+                shown = moved_key()
+                for placeholder in ("key.print", "key.sound", "key_actual"):
+                    meta[placeholder] = shown.name() if shown is not None else ""
             elif name in ("comment", "comment_italic", "comment_box"):
                 style = {"comment": "", "comment_italic": "italic", "comment_box": "box"}[name]
                 current.append(Line("comment", text=value, style=style))
+            elif name.startswith("start_of_") and name[len("start_of_"):] in _NOT_DRAWN:
+                what = _NOT_DRAWN[name[len("start_of_"):]]
+                current.append(Line("comment", text=f"({what} not shown here)", style="italic"))
+                skipping = "end_of_" + name[len("start_of_"):]
             elif name.startswith("start_of_"):
                 close_section()
                 kind = name[len("start_of_"):]
                 found = re.search(r'label\s*=\s*"([^"]*)"', value)
-                label = found.group(1) if found else value
+                label = found.group(1) if found else ("" if "=" in value else value)
             elif name.startswith("end_of_"):
                 close_section()
                 kind, label = "", ""
@@ -331,27 +532,47 @@ def parse_chordpro(data: bytes | str) -> Song:
                 current.append(Line("empty"))
             continue
         if kind == "grid":
-            current.append(Line("grid", text=" ".join(stripped.split())))
+            chords = stripped.split()
+            if transpose:
+                chords = [_transposed(c, transpose, moved_key(), notation) for c in chords]
+            current.append(Line("grid", text=" ".join(chords)))
+            continue
+        if "[" not in line and "]" not in line and (_tab_line(line) or _legend_line(line)):
+            current.append(Line("tab", text=line))
             continue
         if "[" not in line and "]" not in line and _chord_line(line):
             pending_chords = line
             continue
-        current.append(Line("lyrics", _segments(line, number)))
+        current.append(lyrics(_segments(line, number)))
     if pending_chords is not None:
-        current.append(Line("lyrics", _over_lyrics(pending_chords, "")))
+        current.append(lyrics(_over_lyrics(pending_chords, "")))
     close_section()
     capo = meta.get("capo", "").strip()
+    key = _file_key(meta.get("key"), notation)
+    if key is not None and key_transpose:
+        key = _move(key, key_transpose)
     return Song(
         title=meta.get("title") or meta.get("meta_title") or None,
         subtitle=meta.get("subtitle") or None,
-        artists=tuple(a for a in (*artists, meta.get("artist", "")) if a),
-        key=Key.try_parse(meta.get("key")),
+        artists=tuple(dict.fromkeys(a for a in artists if a)),
+        key=key,
         capo=int(capo) % 12 if capo.isdigit() else 0,
         tempo=meta.get("tempo") or None,
         time=meta.get("time") or None,
         sections=tuple(sections),
         meta=meta,
+        notation=notation,
     )
+
+
+def _file_key(text: str | None, notation: str = "") -> Key | None:
+    """``{key: ...}`` in any note names ("Bb", "H", "Fism", "Sol", "Am")."""
+    key = Key.try_parse(text) if notation in ("", "dutch") or not text else None
+    if key is None and text:
+        chord = parse_chord(text.strip(), notation)
+        if chord is not None and chord.bass is None and chord.quality in ("major", "minor"):
+            key = Key(chord.root, chord.quality == "minor")
+    return key
 
 
 def _file_sounding(song: Song, hint: PartRef | None) -> int:
@@ -397,8 +618,13 @@ def view_for(song: Song, part: PartRef, *, concert_key: str | Key | None = None,
     guitar = part.role is Role.CHORDS or part.instrument == "guitar"
     if song.capo and guitar:
         shapes = _move(part_key, -song.capo)
-        note = f"Capo {song.capo} ({shapes.name(unicode=True)} shapes)" if shapes else f"Capo {song.capo}"
-    return ChordView(part.role is not Role.LYRICS, semitones, part_key, part.label(), note)
+        note = f"Capo {song.capo} ({key_name(shapes, song.notation)} shapes)" if shapes else f"Capo {song.capo}"
+    return ChordView(part.role is not Role.LYRICS, semitones, part_key, part.label(), note, song.notation)
+
+
+def key_name(key: Key, notation: str = "") -> str:
+    """A key as the sheet names its notes: "B♭", "Fm"; "H" on a German sheet, "Sol" on a Latin one."""
+    return root_name(key.tonic, notation, unicode=True) + ("m" if key.minor else "")
 
 
 def inspect_chordpro(data: bytes | str, filename: str | None = None, hint: PartRef | None = None) -> SongInfo:
@@ -635,7 +861,7 @@ def _header(song: Song, view: ChordView, m: _Metrics) -> list[_Block]:
             blocks.append(_Block([Text(m.margin, meta_size, row, meta_size, "", "meta")], meta_size * 1.4))
     facts = []
     if view.key is not None and view.show_chords:
-        facts.append(f"Key {view.key.name(unicode=True)}")
+        facts.append(f"Key {key_name(view.key, view.notation)}")
     if view.note:
         facts.append(view.note)
     if song.tempo:
@@ -670,10 +896,10 @@ def _body(song: Song, view: ChordView, m: _Metrics) -> list[_Block]:
                 section_blocks += _lyric_rows(line, view, m, indent)
             elif line.kind == "comment":
                 section_blocks.append(_comment_block(line, m, indent))
-            elif line.kind == "tab":
+            elif line.kind == "tab" and view.show_chords:  # tablature and fingerings: not for the Lyrics sheet
                 section_blocks.append(_mono_block(line.text, m, indent, "tab"))
             elif line.kind == "grid":
-                text = " ".join(view.chord(t) if parse_chord(t) else t for t in line.text.split())
+                text = " ".join(view.chord(t) for t in line.text.split())
                 section_blocks.append(_mono_block(text, m, indent, "grid"))
             elif line.kind == "chorus_ref":
                 size = m.size * 0.85

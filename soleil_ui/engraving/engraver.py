@@ -49,7 +49,7 @@ from soleil_ui.rendering import PRERENDER_WIDTHS, WIDTHS, snap_width
 from . import chordpro, musicxml
 from .theory import Clef, Key
 
-ENGRAVE_VERSION = 1  # bump when drawings change, so caches and ETags start afresh
+ENGRAVE_VERSION = 2  # bump when drawings change, so caches and ETags start afresh
 MEDIA_TYPE = "image/svg+xml"
 DEFAULT_TIME_LIMIT = 60.0  # seconds of wall time per job
 FAILURE_TTL = 24 * 3600  # how long a file that failed to engrave is refused without trying again
@@ -188,6 +188,9 @@ def detect_kind(data: bytes, filename: str | None = None) -> Kind:
 
 def _default_part(info: musicxml.ScoreInfo) -> PartRef:
     lead = info.part(info.lead)
+    drums = next((p.part_ref for p in info.parts if p.percussion and p.part_ref is not None), None)
+    if lead is None and drums is not None:  # a drum score: the drummer's part, never a Concert part
+        return drums
     if lead is None or (lead.part_ref is None and lead.transposition is None):
         return PartRef(transposition=Transposition.CONCERT)
     if len(info.parts) == 1 or lead.part_ref is None:

@@ -21,7 +21,14 @@ Decisions:
   the first pitched staff with chord symbols, else the first pitched staff. Percussion staves are only ever their
   own part, never transposed.
 - One staff is engraved at a time: the other parts are removed from the XML and its ``<transpose>`` dropped (we
-  have accounted for it), then verovio transposes notes, key signatures and chord symbols by our interval.
+  have accounted for it), then verovio transposes notes, key signatures and chord symbols by our interval. A staff
+  whose instrument changes mid-score (a new ``<transpose>``: clarinet to alto sax) is first rewritten in its first
+  instrument's writing (``_normalised``), unless the member reads that very staff as written. Chord roots are
+  respelled beforehand so that verovio's letter-by-letter move lands on the part key's spelling (Fmaj7, never E♯maj7).
+- Who a staff is for: a choir's voices (Soprano, Alto, Tenor 1, Basso, Canto, S.) are Vocals when one of them is
+  sung (lyrics, a voice sound, a choir MIDI program), else the names mean saxophones and bass as usual; a piccolo
+  trumpet is a trumpet read only when the score has no B♭ trumpet staff (``ScorePart.variant``); an unnamed
+  percussion staff is Percussion, and a score with no pitched staff is the drummer's part.
 - Pages are US Letter in proportion; the layout width in staff spaces depends on the requested width (``LAYOUTS``):
   a phone-width page gets a big staff and few bars per line. The SVG is vector, so the width is a layout choice,
   not a resolution: request it by CSS pixels.
@@ -51,6 +58,7 @@ from soleil_ui.parts import INSTRUMENTS, PartRef, Role, Transposition, find_inst
 from .theory import (
     SOUNDING,
     UNISON,
+    Chord,
     Clef,
     Interval,
     Key,
@@ -97,6 +105,7 @@ class ScorePart:
     has_chords: bool = False
     pitched: bool = True
     key: Key = field(default_factory=lambda: Key.parse("C"))  # the written key signature at the start
+    variant: str | None = None  # "piccolo" for a piccolo trumpet: a trumpet, but not the section's staff
 
     @property
     def part_ref(self) -> PartRef | None:
@@ -284,11 +293,51 @@ def _identify(names: Sequence[str]) -> tuple[str | None, int | None]:
     return None, None
 
 
+_TRUMPETS = r"(?:tpt|trp|trpt|trumpet|tromba|trombe|trompete|trompette|trompeta)"
+_PICCOLO_TRUMPET = re.compile(rf"\bpicc?(?:olo|ola)?\.?[\s-]*{_TRUMPETS}\b|\b{_TRUMPETS}\b\.?\s*\(?(?:\w+\s+)?"
+                              rf"picc?(?:olo|ola)?\b|brass\.trumpet\.piccolo", re.IGNORECASE)
+# Words that name a singing voice. A staff named only with them (and numbers) is a choir's voice, not a
+# saxophone or a bass guitar, when it or another such staff in the score has lyrics or a voice sound.
+_VOICE_WORDS = frozenset(
+    "soprano sopranos sopran soprani mezzo alto altos altus contralto tenor tenors tenore tenori bass basses basso "
+    "bassi bassus baritone bariton baritono canto cantus quinto quintus sextus superius contratenor countertenor "
+    "discantus discant s a t b sa tb satb ssa ttbb voice voices voix voce coro choir chorus chor solo i ii iii iv "
+    "v vi".split())
+_ALWAYS_VOICE = frozenset("canto cantus quinto quintus sextus superius contratenor countertenor discantus contralto "
+                          "mezzo coro choir chorus chor satb ssa ttbb voix voce".split())
+_CHOIR_PROGRAMS = frozenset({"53", "54", "55"})  # General MIDI Choir Aahs, Voice Oohs, Synth Voice (1-based)
+
+
+def _voice_name(names: Sequence[str]) -> bool:
+    words = [w for w in re.findall(r"[^\W\d_]+", (names[0] if names else "").lower())]
+    return bool(words) and all(w in _VOICE_WORDS for w in words) and any(w not in ("i", "ii", "iii", "iv", "v", "vi",
+                                                                                    "solo") for w in words)
+
+
+def _sings(element: Element, declaration: Element | None, names: Sequence[str]) -> bool:
+    """The staff itself says it is sung: lyrics, a voice sound or choir program, or a word only voices have."""
+    if element.find(".//note/lyric") is not None:
+        return True
+    if declaration is not None:
+        if any(_text(s).lower().startswith("voice.") for s in declaration.iter("instrument-sound")):
+            return True
+        if any(_text(p) in _CHOIR_PROGRAMS for p in declaration.iter("midi-program")):
+            return True
+    return any(w in _ALWAYS_VOICE for w in re.findall(r"[^\W\d_]+", (names[0] if names else "").lower()))
+
+
+def _sound_name(sound: str) -> str:
+    """A MusicXML instrument sound as words to look up: "wind.reed.clarinet.bflat" → "reed clarinet bflat"."""
+    return " ".join(sound.split(".")[1:])
+
+
 def _sounding(part: Element) -> Interval | None:
     """The written → sounding interval of a staff's first ``<transpose>``, None when it has none."""
     transpose = part.find("measure/attributes/transpose")
-    if transpose is None:
-        return None
+    return None if transpose is None else _interval_of(transpose)
+
+
+def _interval_of(transpose: Element) -> Interval:
     chromatic = _int(_text(transpose.find("chromatic")), 0)
     diatonic_text = _text(transpose.find("diatonic"))
     if diatonic_text:
@@ -299,6 +348,130 @@ def _sounding(part: Element) -> Interval | None:
     if transpose.find("double") is not None:
         octaves -= 1
     return Interval(diatonic + 7 * octaves, chromatic + 12 * octaves)
+
+
+_ACCIDENTAL_NAMES = {-2: "flat-flat", -1: "flat", 0: "natural", 1: "sharp", 2: "double-sharp"}
+
+
+def _move_note(element: Element, step_tag: str, alter_tag: str, interval: Interval, octave_tag: str | None = None
+               ) -> None:
+    """Rewrite a spelled pitch (a note's ``<pitch>``, a chord symbol's ``<root>`` or ``<bass>``) moved by
+    ``interval``."""
+    step = _text(element.find(step_tag)).upper()
+    if not step or step not in "CDEFGAB":
+        return
+    alter = element.find(alter_tag)
+    octave = element.find(octave_tag) if octave_tag else None
+    pitch = Pitch("CDEFGAB".index(step), max(-2, min(2, round(float(_text(alter) or 0)))),
+                  _int(_text(octave), 4) if octave is not None else None)
+    moved = pitch.transpose(interval)
+    if abs(moved.alter) > 2:
+        return
+    for child in list(element):  # step, alter, octave in schema order
+        if child.tag in (step_tag, alter_tag) or child.tag == octave_tag:
+            element.remove(child)
+    children = [(step_tag, moved.letter)] + ([(alter_tag, str(moved.alter))] if moved.alter else [])
+    if octave is not None and octave_tag and moved.octave is not None:
+        children.append((octave_tag, str(moved.octave)))
+    for n, (tag, text) in enumerate(children):
+        node = Element(tag)
+        node.text = text
+        element.insert(n, node)
+
+
+def _move_key(key: Element, interval: Interval) -> None:
+    fifths = key.find("fifths")
+    if fifths is None:
+        return
+    moved = Key.from_fifths(max(-7, min(7, _int(_text(fifths), 0)))).tonic.transpose(interval)
+    fifths.text = str(max(-7, min(7, Key(moved).fifths)))
+
+
+def _normalised(part: Element, first: Interval) -> Element:
+    """A staff whose instrument changes mid-score (a B♭ clarinet part that turns to alto sax at bar 5: a new
+    ``<transpose>``) with what follows each change rewritten as the first instrument writes it, so that one interval
+    moves the whole staff. The staff itself when nothing changes."""
+    if all(_interval_of(t) == first for t in part.iter("transpose")):
+        return part
+    part = copy.deepcopy(part)
+    delta = UNISON
+    for measure in part.findall("measure"):
+        for item in measure:
+            if item.tag == "attributes":
+                transpose = item.find("transpose")
+                if transpose is not None:
+                    delta = _interval_of(transpose) - first
+                if delta != UNISON:
+                    for key in item.findall("key"):
+                        _move_key(key, delta)
+            elif delta == UNISON:
+                continue
+            elif item.tag == "note" and item.find("pitch") is not None:
+                pitch = item.find("pitch")
+                assert pitch is not None
+                _move_note(pitch, "step", "alter", delta, "octave")
+                accidental = item.find("accidental")
+                if accidental is not None:
+                    accidental.text = _ACCIDENTAL_NAMES.get(_int(_text(pitch.find("alter")), 0), accidental.text)
+            elif item.tag == "harmony":
+                for root in item.findall("root"):
+                    _move_note(root, "root-step", "root-alter", delta)
+                for bass in item.findall("bass"):
+                    _move_note(bass, "bass-step", "bass-alter", delta)
+    return part
+
+
+_KIND_SUFFIX = {"minor": "m", "dominant": "7", "diminished": "dim", "diminished-seventh": "dim7",
+                "half-diminished": "m7b5", "augmented": "aug", "augmented-seventh": "aug7", "suspended-fourth": "sus4",
+                "suspended-second": "sus2", "minor-seventh": "m7", "major-seventh": "maj7", "dominant-ninth": "9",
+                "dominant-11th": "11", "dominant-13th": "13", "minor-sixth": "m6", "major-sixth": "6"}
+
+
+def _respell_chords(part: Element, interval: Interval, key: Key) -> None:
+    """verovio moves chord symbols letter by letter: a D♯maj7 in C, moved up a major second for a B♭ trumpet,
+    would read E♯maj7. Each root (and bass) is rewritten so that, once moved, it is spelled as the part's key writes
+    it (Fmaj7), by the rules of ``theory.Chord.transposed``."""
+    for measure in part.findall("measure"):
+        for item in measure:
+            if item.tag == "attributes":
+                for signature in item.findall("key"):
+                    if signature.find("fifths") is not None:
+                        fifths = max(-7, min(7, _int(_text(signature.find("fifths")), 0)))
+                        key = transpose_key(Key.from_fifths(fifths, _text(signature.find("mode")) == "minor"),
+                                            interval)[0]
+            elif item.tag == "harmony":
+                root, bass = item.find("root"), item.find("bass")
+                step = _text(root.find("root-step")).upper() if root is not None else ""
+                if root is None or not step or step not in "CDEFGAB":
+                    continue
+                pitch = Pitch("CDEFGAB".index(step), max(-2, min(2, _int(_text(root.find("root-alter")), 0))))
+                bass_pitch = None
+                bass_step = _text(bass.find("bass-step")).upper() if bass is not None else ""
+                if bass is not None and bass_step and bass_step in "CDEFGAB":
+                    bass_pitch = Pitch("CDEFGAB".index(bass_step),
+                                       max(-2, min(2, _int(_text(bass.find("bass-alter")), 0))))
+                suffix = _KIND_SUFFIX.get(_text(item.find("kind")), "")
+                moved = Chord(pitch, suffix, bass_pitch).transposed(interval.semitones, key)
+                _set_pitch(root, "root-step", "root-alter", moved.root.transpose(-interval))
+                if bass is not None and moved.bass is not None:
+                    _set_pitch(bass, "bass-step", "bass-alter", moved.bass.transpose(-interval))
+
+
+def _set_pitch(element: Element, step_tag: str, alter_tag: str, pitch: Pitch) -> None:
+    if abs(pitch.alter) > 2:
+        return
+    _move_note(element, step_tag, alter_tag, UNISON)
+    step, alter = element.find(step_tag), element.find(alter_tag)
+    assert step is not None
+    step.text = pitch.letter
+    if pitch.alter and alter is None:
+        alter = Element(alter_tag)
+        element.insert(list(element).index(step) + 1, alter)
+    if alter is not None:
+        if pitch.alter:
+            alter.text = str(pitch.alter)
+        else:
+            element.remove(alter)
 
 
 def _first_key(part: Element) -> Key:
@@ -327,6 +500,7 @@ def _score_parts(root: Element, hint: PartRef | None) -> list[ScorePart]:
     elements = root.findall("part")
     any_transpose = any(_sounding(p) is not None for p in elements)
     pitched_count = sum(1 for p in elements if p.find(".//note/pitch") is not None)
+    voices = _choir_voices(elements, declared)
     out = []
     for element in elements:
         part_id = element.get("id", "")
@@ -335,9 +509,16 @@ def _score_parts(root: Element, hint: PartRef | None) -> list[ScorePart]:
         if declaration is not None:
             names = [_text(declaration.find("part-name")), _text(declaration.find("part-abbreviation")),
                      *(_text(i) for i in declaration.iter("instrument-name"))]
-            names += [_text(s).split(".")[-1] for s in declaration.iter("instrument-sound")]
+            names += [_sound_name(_text(s)) for s in declaration.iter("instrument-sound")]
         names = [n for n in names if n]
         instrument, chair = _identify(names)
+        variant = None
+        if any(_PICCOLO_TRUMPET.search(n) for n in names) or any(
+                _text(s) == "brass.trumpet.piccolo" for s in (declaration.iter("instrument-sound")
+                                                               if declaration is not None else ())):
+            instrument, variant = "trumpet", "piccolo"
+        elif part_id in voices:
+            instrument, chair = "vocals", None
         sounding = _sounding(element)
         pitched = element.find(".//note/pitch") is not None
         alone = not any_transpose and pitched_count == 1 and pitched and hint is not None
@@ -348,6 +529,8 @@ def _score_parts(root: Element, hint: PartRef | None) -> list[ScorePart]:
         if instrument is None and alone and hint is not None and hint.instrument is not None:
             instrument, chair = hint.instrument, hint.chair
         clef = _first_clef(element)
+        if instrument is None and (clef == "percussion" or not pitched):  # an unnamed drum staff
+            instrument = "percussion"
         transposition = transposition_of(sounding)
         if transposition is Transposition.CONCERT and clef == "bass":
             transposition = Transposition.BASS_CLEF
@@ -357,8 +540,26 @@ def _score_parts(root: Element, hint: PartRef | None) -> list[ScorePart]:
             id=part_id, name=names[0] if names else part_id, instrument=instrument, chair=chair,
             transposition=transposition, sounding=sounding, clef=clef, staves=_staves(element),
             has_chords=element.find(".//harmony") is not None, pitched=pitched, key=_first_key(element),
+            variant=variant,
         ))
     return out
+
+
+def _names(declaration: Element | None) -> list[str]:
+    if declaration is None:
+        return []
+    names = [_text(declaration.find("part-name")), _text(declaration.find("part-abbreviation")),
+             *(_text(i) for i in declaration.iter("instrument-name"))]
+    return [n for n in names if n]
+
+
+def _choir_voices(elements: Sequence[Element], declared: dict[str, Element]) -> set[str]:
+    """The staves that are a choir's voices: named only as voices (Soprano, Alto, Tenor 1, Basso, S., Canto), when
+    one of them is sung (see ``_sings``). A big band's "Alto 1"/"Tenor 2" without words stay saxophones."""
+    named = {e.get("id", ""): e for e in elements if _voice_name(_names(declared.get(e.get("id", ""))))}
+    if any(_sings(e, declared.get(pid), _names(declared.get(pid))) for pid, e in named.items()):
+        return set(named)
+    return set()
 
 
 def _info(root: Element, hint: PartRef | None) -> ScoreInfo:
@@ -410,12 +611,17 @@ def _source(info: ScoreInfo, part: PartRef, source_part: str | None) -> tuple[Sc
         if same:
             want = part.chair
 
-            def distance(p: ScorePart) -> tuple[int, int]:
+            usual = INSTRUMENTS[part.instrument].transposition
+
+            def distance(p: ScorePart) -> tuple[bool, int, int]:
+                # a piccolo trumpet, or a trumpet in A/D/E♭, only when the section's own staves aren't there
+                odd = p.variant is not None or (usual is not None and p.transposition not in (None, usual)
+                                                and not (usual is Transposition.CONCERT and p.clef == "bass"))
                 if p.chair == want:
-                    return (0, 0)
+                    return (odd, 0, 0)
                 if p.chair is None or want is None:
-                    return (1, p.chair or 0)
-                return (2 + abs(p.chair - want), p.chair)
+                    return (odd, 1, p.chair or 0)
+                return (odd, 2 + abs(p.chair - want), p.chair)
             return min(same, key=distance), True
     lead = info.part(info.lead)
     if lead is None:
@@ -473,7 +679,7 @@ def plan(
     same_family = transposition_of(source.sounding) == transposition_of(target_sounding) and (
         (source.clef == "bass") == (reading_clef == "bass"))
     as_written = own or same_family
-    pitches = list(_pitches(element))
+    pitches = list(_pitches(element if own else _normalised(element, source.sounding)))
     written_range = range_for(PartRef(instrument=source.instrument, chair=source.chair)
                               if own and source.instrument else part)
     octave = 0 if as_written and base == UNISON else choose_octave(
@@ -514,6 +720,15 @@ def _single_part_xml(root: Element, plan: Plan) -> bytes:
                 declaration.remove(abbreviation)
     part = root.find("part")
     assert part is not None
+    own = plan.as_written and plan.source.instrument is not None and plan.source.instrument == plan.part.instrument
+    if not own:  # a generic part reads one instrument's writing throughout (see ``_normalised``)
+        normal = _normalised(part, plan.source.sounding)
+        if normal is not part:
+            root.remove(part)
+            root.append(normal)
+            part = normal
+    if plan.interval != UNISON:
+        _respell_chords(part, plan.interval, plan.written_key)
     for attributes in part.iter("attributes"):
         for transpose in attributes.findall("transpose"):
             attributes.remove(transpose)

@@ -7,8 +7,12 @@ Public API:
   ``str(interval)`` is verovio's ``transpose`` syntax ("+M2", "-m3", "P1", "+P8").
 - ``Key``: a tonic and a mode. ``Key.parse("Eb")``, ``Key.parse("F#m")``, ``.fifths``, ``.spell(pc)`` (how this key
   writes a pitch class), ``transpose_key(key, interval)`` (with enharmonic simplification: never 7+ sharps or flats).
-- ``Chord``/``parse_chord(text)``: chord symbols (root, suffix as written, slash bass). ``Chord.transposed(semitones,
-  key)`` respells for the target key; ``transpose_chord_text`` keeps anything that isn't a chord ("N.C.").
+- ``Chord``/``parse_chord(text, notation="")``: chord symbols (root, suffix as written, slash bass).
+  ``Chord.transposed(semitones, key)`` respells for the target key; ``transpose_chord_text`` keeps anything that
+  isn't a chord ("N.C."). Roots are read in English letters and, failing that, in the other note names chord sheets
+  use (``NOTATIONS``): German (H is B, B is B♭), Dutch/German suffixes (Bes, Es, As, Cis, Fis) and Latin solfège (Do,
+  Re, Mi, Fa, Sol, La, Si); a chord remembers its ``notation`` and is written back in it. ``notation="german"`` or
+  ``"latin"`` reads a whole sheet that way (then "B" is B♭, "Do" is C, not D°).
 - ``infer_key(chords)``: the key a list of chord symbols is most likely in (for ChordPro files without ``{key:}``).
 - Transposing instruments: ``SOUNDING`` (written → sounding interval per ``Transposition``), ``written_interval``,
   ``key_shift``; written ranges ``RANGES``/``range_for(part)``; clefs, ``ledger_lines`` and ``choose_octave``.
@@ -378,26 +382,74 @@ def key_shift(source: Key, target: Key) -> Interval:
 
 _ROOT = re.compile(r"([A-G])(bb|b|♭|##|#|♯)?")
 _SUFFIX_PIECES = (
-    r"maj|Maj|MAJ|ma|Ma|M|Δ|∆|\^|min|mi|m|-|dim|°|o|ø|Ø|aug|\+|sus|add|alt|omit|no|[#b♯♭]|\d{1,2}|\(|\)|,|/(?=\d)|\s"
+    r"maj|Maj|MAJ|ma|Ma|M|Δ|∆|△|\^|min|mi|m|-|dim|°|o|ø|Ø|aug|\+|sus|add|alt|omit|no|[#b♯♭]|\d{1,2}|\(|\)|,|/(?=\d)|\s"
 )
 _SUFFIX = re.compile(rf"(?:{_SUFFIX_PIECES})*")
 
 
+NOTATIONS = ("", "german", "dutch", "latin")  # English letters; H/B; Bes/Cis/Es; Do/Re/Mi
+_SOLFEGE = {"do": 0, "ut": 0, "re": 1, "ré": 1, "mi": 2, "fa": 3, "sol": 4, "so": 4, "la": 5, "si": 6, "ti": 6}
+_SOLFEGE_NAMES = ("Do", "Re", "Mi", "Fa", "Sol", "La", "Si")
+_LATIN_DO = re.compile(r"Do(?:[#b♯♭]|m(?!aj))")  # "Do#", "Dob", "Dom7": Latin C, never an English D°
+_OTHER_ROOT = re.compile(r"(Do|Ut|Ré|Re|Mi|Fa|Sol|La|Si)(bb|b|♭|##|#|♯)?|(H|[A-G])(eses|isis|es|is|s)?")
+
+
+def _other_root(text: str, notation: str) -> tuple[Pitch, str, int] | None:
+    """A root in German, Dutch or Latin note names at the start of ``text``: (pitch, notation, length)."""
+    match = _OTHER_ROOT.match(text)
+    if not match:
+        return None
+    if match.group(1):
+        step = _SOLFEGE[match.group(1).lower()]
+        return Pitch(step, _accidental(match.group(2))), "latin", match.end()
+    letter, ending = match.group(3), match.group(4) or ""
+    if ending == "s" and letter not in "AE":  # "As", "Es" only; "Bs", "Cs" are nothing
+        return None
+    alter = {"": 0, "es": -1, "s": -1, "eses": -2, "is": 1, "isis": 2}[ending]
+    if letter == "H":
+        return Pitch(6, alter), "german", match.end()
+    if letter == "B" and notation == "german" and not ending:
+        return Pitch(6, -1), "german", match.end()
+    if not ending:
+        return None
+    return Pitch(LETTERS.index(letter), alter), "german" if notation == "german" else "dutch", match.end()
+
+
+def root_name(pitch: Pitch, notation: str = "", unicode: bool = False) -> str:
+    """A chord root in a sheet's note names: "B♭" (English), "B" (German), "Bes" (Dutch), "Sib" (Latin)."""
+    if notation == "latin":
+        return _SOLFEGE_NAMES[pitch.step] + (_ACCIDENTAL_GLYPH if unicode else _ACCIDENTAL_TEXT).get(pitch.alter, "?")
+    if notation in ("german", "dutch"):
+        if notation == "german" and pitch.step == 6 and pitch.alter in (0, -1):
+            return "H" if pitch.alter == 0 else "B"
+        if pitch.alter == 0:
+            return pitch.letter
+        if pitch.alter > 0:
+            return pitch.letter + "is" * pitch.alter
+        if pitch.letter in "AE" and pitch.alter == -1:
+            return pitch.letter + "s"
+        return pitch.letter + "es" * -pitch.alter
+    return pitch.name(unicode)
+
+
 @dataclass(frozen=True)
 class Chord:
-    """A chord symbol: ``root``, the rest as written (``suffix``: "m7b5", "7#9b13", "(maj7)"), and a slash bass."""
+    """A chord symbol: ``root``, the rest as written (``suffix``: "m7b5", "7#9b13", "(maj7)"), a slash bass, and the
+    note names it was written in (``notation``, see ``NOTATIONS``)."""
 
     root: Pitch
     suffix: str = ""
     bass: Pitch | None = None
+    notation: str = ""
 
     def text(self, unicode: bool = False) -> str:
-        """ "Bb7/D" or, for display, "B♭7/D" (flats and sharps in the extensions become ♭ and ♯ too)."""
+        """ "Bb7/D" or, for display, "B♭7/D" (flats and sharps in the extensions become ♭ and ♯ too); a German, Dutch
+        or Latin chord in its own note names ("H7", "Fism", "Sib7")."""
         suffix = self.suffix
         if unicode:
             suffix = re.sub(r"b(?=\d)", "♭", re.sub(r"#(?=\d)", "♯", suffix))
-        bass = "/" + self.bass.name(unicode) if self.bass is not None else ""
-        return self.root.name(unicode) + suffix + bass
+        bass = "/" + root_name(self.bass, self.notation, unicode) if self.bass is not None else ""
+        return root_name(self.root, self.notation, unicode) + suffix + bass
 
     def __str__(self) -> str:
         return self.text()
@@ -432,7 +484,7 @@ class Chord:
         bass = None
         if self.bass is not None:
             bass = _spell_bass(root, (self.bass.pc - self.root.pc) % 12, key)
-        return Chord(root, self.suffix, bass)
+        return Chord(root, self.suffix, bass, self.notation)
 
     def _lean(self, key: Key, pc: int) -> int:
         """Diminished chords lead upward (C♯°7, F♯ø7: sharps); a dominant or major chord a tritone from the tonic
@@ -455,25 +507,46 @@ def _spell_bass(root: Pitch, semitones: int, key: Key | None) -> Pitch:
     return bass
 
 
-def parse_chord(text: str) -> Chord | None:
-    """A chord symbol ("Bb7", "Am7b5", "C7#9b13", "Em(maj7)", "D7sus4", "G7/B", "C6/9"), else None ("N.C.",
-    "Chorus", "x2")."""
+def parse_chord(text: str, notation: str = "") -> Chord | None:
+    """A chord symbol ("Bb7", "Am7b5", "C7#9b13", "Em(maj7)", "D7sus4", "G7/B", "C6/9", "C△7"), else None ("N.C.",
+    "Chorus", "x2"). English letters first, then German, Dutch and Latin note names ("H7", "Bes", "Fism", "Solm7");
+    with ``notation`` "german" a plain B is B♭, with "latin" solfège is read first ("Do" is C, not D°)."""
     text = text.strip()
-    match = _ROOT.match(text)
-    if not match:
-        return None
-    rest = text[match.end():]
-    bass = None
-    slash = rest.rfind("/")
-    if slash >= 0 and not rest[slash + 1:slash + 2].isdigit():
-        bass_match = _ROOT.fullmatch(rest[slash + 1:].strip())
-        if not bass_match:
-            return None
-        bass = Pitch(LETTERS.index(bass_match.group(1)), _accidental(bass_match.group(2)))
-        rest = rest[:slash]
-    if not _SUFFIX.fullmatch(rest) or rest.strip() != rest:
-        return None
-    return Chord(Pitch(LETTERS.index(match.group(1)), _accidental(match.group(2))), rest, bass)
+    if notation in ("german", "latin") or _LATIN_DO.match(text):
+        found = _parse_chord(text, notation, first=True)
+        if found is not None:
+            return found
+    return _parse_chord(text, notation, first=False)
+
+
+def _root(text: str, notation: str, english: bool) -> tuple[Pitch, str, int] | None:
+    if english:
+        match = _ROOT.match(text)
+        return (Pitch(LETTERS.index(match.group(1)), _accidental(match.group(2))), "", match.end()) if match else None
+    return _other_root(text, notation)
+
+
+def _parse_chord(text: str, notation: str, *, first: bool) -> Chord | None:
+    for english in ((False,) if first else (True, False)):
+        root = _root(text, notation, english)
+        if root is None:
+            continue
+        pitch, found, end = root
+        rest = text[end:]
+        bass = None
+        slash = rest.rfind("/")
+        if slash >= 0 and not rest[slash + 1:slash + 2].isdigit():
+            bass_text = rest[slash + 1:].strip()
+            bass_root = next((r for r in (_root(bass_text, found or notation, e) for e in (english, not english))
+                              if r is not None and r[2] == len(bass_text)), None)
+            if bass_root is None:
+                continue
+            bass = bass_root[0]
+            rest = rest[:slash]
+        if not _SUFFIX.fullmatch(rest) or rest.strip() != rest:
+            continue
+        return Chord(pitch, rest, bass, found or notation)
+    return None
 
 
 def transpose_chord_text(text: str, semitones: int, key: Key | None = None, *, unicode: bool = False) -> str:

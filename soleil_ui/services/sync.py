@@ -16,10 +16,11 @@ Unsorted. A .txt that isn't ChordPro is not a library file, like any other docum
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlmodel import col, delete, select
@@ -28,10 +29,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ..db import db
 from ..engraving import detect_kind
 from ..engraving.chordpro import MAX_BYTES as CHORDPRO_MAX_BYTES
+from ..engraving.chordpro import parse_chordpro, split_songbook
 from ..errors import BrokenFile, SoleilError, UpstreamUnavailable
 from ..events import Event, hub
 from ..models import AudioTrack, Chart, ChartStatus, LibrarySource, Membership, Role, SetlistItem, Song, utcnow
-from ..naming import NOT_MUSIC, ParsedName, choose_title, parse_filename, search_key
+from ..naming import NO_PART, NOT_MUSIC, ParsedName, choose_title, parse_filename, search_key, song_key
 from ..parts import PartRef, best_part, members_from_json, sort_parts
 from ..runtime import Runtime, get_runtime
 from ..sources.base import ChartSource, SourceFile
@@ -40,6 +42,7 @@ from .library import ENGRAVE_KINDS, GENERATED_KINDS, engrave_spec, engraved_part
 log = logging.getLogger(__name__)
 CHART_KINDS = {"chart", "notation", "chordpro"}
 GENERATED_WIDTH = 800  # the stand's layout width for engraved parts: what the page count and pre-rendering use
+SONGBOOK_SONG = "#song"  # a songbook's second song is the chart of source file "<id>#song2"
 _NOT_CHORDPRO: dict[str, None] = {}  # checksums of .txt files that aren't chord sheets (not fetched again)
 _NOT_CHORDPRO_MAX = 10_000
 
@@ -235,6 +238,7 @@ async def _apply(band_id: int, source: ChartSource, listing: _Listing, progress:
     listed = {f.id for f in files}
     gone_ids = {fid for fid in {*charts, *tracks} if fid not in listed} if listing.complete else \
         set(listing.removed_ids) - listed
+    gone_ids |= {fid for fid in charts if fid.partition(SONGBOOK_SONG)[0] in gone_ids}  # a songbook's songs go with it
     gone_by_checksum = {c.checksum: c for fid, c in charts.items() if fid in gone_ids}
     last_report = time.monotonic()
     for index, file in enumerate(files):
@@ -247,11 +251,18 @@ async def _apply(band_id: int, source: ChartSource, listing: _Listing, progress:
                 progress.done = index + 1
                 continue
         seen.add(file.id)
+        more: list[tuple[SourceFile, ParsedName, bytes]] = []
+        if parsed.kind == "chordpro":
+            parsed, prefetched, more = await _songbook(file, parsed, charts, source, prefetched, seen, gone_ids)
         if parsed.kind == "audio":
             await _sync_audio(band_id, source, file, parsed, tracks.get(file.id), songs, progress, runtime)
         elif parsed.kind in CHART_KINDS:
             await _sync_chart(band_id, source, file, parsed, charts.get(file.id), gone_by_checksum, songs,
                               progress, runtime, prefetched)
+        for song_file, song_parsed, data in more:  # a songbook's further songs, each a chart of its own
+            seen.add(song_file.id)
+            await _sync_chart(band_id, source, song_file, song_parsed, charts.get(song_file.id), gone_by_checksum,
+                              songs, progress, runtime, data)
         progress.done = index + 1
         if time.monotonic() - last_report > 0.25:
             report()
@@ -301,6 +312,49 @@ async def _text_chord_sheet(file: SourceFile, existing: Chart | None, source: Ch
                 _NOT_CHORDPRO.pop(next(iter(_NOT_CHORDPRO)))
         return None, None
     return _as_chord_sheet(file), data
+
+
+async def _songbook(file: SourceFile, parsed: ParsedName, charts: dict[str, Chart], source: ChartSource,
+                    prefetched: bytes | None, seen: set[str], gone_ids: set[str]
+                    ) -> tuple[ParsedName, bytes | None, list[tuple[SourceFile, ParsedName, bytes]]]:
+    """A ChordPro file with several songs (``{new_song}``): the file's own chart is its first song, each further
+    song a chart of its own (source id "<file id>#song2", its text stored under its own checksum). Each is filed
+    under its ``{title}``. An unchanged file keeps the songs it had; one that can't be read is left to
+    ``_sync_chart`` (which records it broken)."""
+    existing = charts.get(file.id)
+    before = {fid for fid in charts if fid.startswith(file.id + SONGBOOK_SONG)}
+    if existing is not None and existing.checksum == file.checksum:
+        seen.update(before)
+        return parsed, prefetched, []
+    gone_ids.update(before)  # songs no longer in the file go (those still there are seen again below)
+    try:
+        data = prefetched if prefetched is not None else await asyncio.to_thread(source.fetch, file.id)
+        texts = await asyncio.to_thread(split_songbook, data)
+    except SoleilError:
+        return parsed, prefetched, []
+    titles = [await asyncio.to_thread(_song_title, t) for t in texts] if len(texts) > 1 else []
+    if len(texts) < 2:
+        return parsed, data, []
+    stem = file.name.rpartition(".")[0] or file.name
+    def titled(title: str | None, number: int) -> ParsedName:  # what the name said, under the song's own title
+        title = " ".join((title or f"{parsed.title or stem} {number}").split())[:300]
+        return replace(parsed, title=title, song_key=song_key(title) or parsed.song_key)
+
+    more = []
+    for number, (text, title) in enumerate(zip(texts[1:], titles[1:], strict=True), 2):
+        body = text.encode("utf-8")
+        song_file = replace(file, id=f"{file.id}{SONGBOOK_SONG}{number}", size=len(body),
+                            checksum=hashlib.sha256(body).hexdigest())
+        more.append((song_file, titled(title, number), body))
+    return titled(titles[0], 1), data, more
+
+
+def _song_title(text: str) -> str | None:
+    """A songbook song's ``{title}``; None when it has none or can't be read (its chart then says why)."""
+    try:
+        return parse_chordpro(text).title
+    except SoleilError:
+        return None
 
 
 async def _drop_empty_songs(session: AsyncSession, band_id: int) -> None:
