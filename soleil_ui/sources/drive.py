@@ -52,6 +52,7 @@ _FILE_FIELDS = "id, name, mimeType, size, md5Checksum, modifiedTime, version, pa
 _LIST_FIELDS = f"nextPageToken, files({_FILE_FIELDS})"
 _CHANGE_FIELDS = f"nextPageToken, newStartPageToken, changes(fileId, removed, file({_FILE_FIELDS}, trashed))"
 _ROOT_FIELDS = "id, name, mimeType, trashed, parents"
+VERIFICATION_FILE = re.compile(r"soleil-verify-[0-9a-f]+\.txt")  # see services/library_source.py
 _MAX_DEPTH = 64  # folders above a band folder we follow, and levels below it we look into, at most
 _MAX_SUBFOLDERS = 5000
 _RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
@@ -482,6 +483,8 @@ class DriveSource:
     def _source_file(self, item: dict[str, Any], folder: tuple[str, ...]) -> SourceFile | None:
         """A Drive file as SOLEil sees it; None for Google files that are not Docs (Sheets, Slides, …)."""
         file_id, name, mime = item["id"], item["name"], item["mimeType"]
+        if VERIFICATION_FILE.fullmatch(name):
+            return None  # the band's proof the folder is its own, not a chart
         checksum = item.get("md5Checksum") or f"{file_id}:{item.get('version', '')}"
         if mime == GOOGLE_DOC:
             self._google_docs.add(file_id)
