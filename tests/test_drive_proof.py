@@ -192,3 +192,42 @@ async def test_other_google_files_are_read_only_from_inside_the_verified_folder(
                 await library_source.ensure_readable_by_band(session, band, outside)
             assert refused.value.status_code == 403
     assert f"band {band.band_id} asked to read Drive file {their_sheet}" in caplog.text
+
+
+async def test_a_band_never_syncs_another_bands_proven_folder_through_a_shortcut_or_an_old_connection(
+        fake: FakeDrive, core: object, caplog: pytest.LogCaptureFixture) -> None:
+    """B proves its own folder, then puts shortcuts in it to A's folder and to a chart inside it; C connected A's
+    folder itself before proofs existed. Once A proves the folder theirs, neither B nor C reads it any more."""
+    theirs = fake.add_folder("Band A charts", shared_with=(SA,))
+    fake.add_file("TakeFive_Bb.pdf", theirs, (FIXTURE_CHARTS / "TakeFive_Bb.pdf").read_bytes())
+    their_chart = fake.add_file("All of Me - Eb.pdf", theirs, (FIXTURE_CHARTS / "All of Me - Eb.pdf").read_bytes())
+    ours = fake.add_folder("Band B charts", shared_with=(SA,))
+    fake.add_file("TakeFive_Eb.pdf", ours, (FIXTURE_CHARTS / "TakeFive_Eb.pdf").read_bytes())
+    band_a, band_b, band_c = await _leader("Band A"), await _leader("Band B"), await _leader("Band C")
+    async with db.session() as session:  # A and C connected A's folder before proofs existed
+        session.add(LibrarySource(band_id=band_a.band_id, kind="drive", location=theirs))
+        session.add(LibrarySource(band_id=band_c.band_id, kind="drive", location=theirs))
+    _proven(fake, band_b, ours)
+    await _connect(band_b, ours)
+    fake.add_shortcut("Borrowed", ours, theirs)
+    fake.add_shortcut("All of Me - Eb.pdf", ours, their_chart)
+
+    async def files(band_id: int) -> set[str]:
+        async with db.session() as session:
+            return set((await session.exec(select(Chart.file_name).where(Chart.band_id == band_id))).all())
+
+    for band in (band_a, band_b, band_c):
+        assert (await sync_configured(band.band_id, prerender=False)).phase == "done"
+    assert await files(band_b.band_id) == {"TakeFive_Eb.pdf", "TakeFive_Bb.pdf", "All of Me - Eb.pdf"}, \
+        "while nobody has proven A's folder, the shortcuts are followed as before"
+
+    _proven(fake, band_a, theirs)
+    async with db.session() as session:
+        await library_source.verify_drive(session, band_a)
+    assert (await sync_configured(band_b.band_id, prerender=False)).phase == "done"
+    assert await files(band_b.band_id) == {"TakeFive_Eb.pdf"}
+    assert "points into another band's folder; not followed" in caplog.text
+    stopped = await sync_configured(band_c.band_id, prerender=False)
+    assert stopped.phase == "failed" and "couldn't be verified as the band's" in (stopped.error or "")
+    assert (await sync_configured(band_a.band_id, prerender=False)).phase == "done"
+    assert await files(band_a.band_id) == {"TakeFive_Bb.pdf", "All of Me - Eb.pdf"}

@@ -31,7 +31,7 @@ import json
 import logging
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..access import Actor
@@ -188,6 +188,16 @@ async def ensure_readable_by_band(session: AsyncSession, actor: Actor, file_id: 
                         "Move it into the band's folder first.")
 
 
+async def foreign_folders(session: AsyncSession, band_id: int) -> frozenset[str]:
+    """Drive folders other bands have proven theirs (each folder and every folder their sync found below it): the
+    band's sync never reads them, whether they sit below its own folder or a shortcut in it points there. Another
+    band's *unproven* connection doesn't count, so old connections keep syncing until one band proves the folder."""
+    others = (await session.exec(select(LibrarySource).where(
+        LibrarySource.kind == "drive", LibrarySource.band_id != band_id,
+        col(LibrarySource.verified_at).is_not(None)))).all()
+    return frozenset().union(*(_tree(other) for other in others))
+
+
 def _grant_source(folder_id: str, grant_enc: str, access_token: str | None = None) -> DriveSource:
     if access_token:
         return drive_source(folder_id, access_token_credentials(access_token))
@@ -223,9 +233,26 @@ def _mark_proven(record: LibrarySource, proof: str, facts: FolderFacts) -> None:
 
 
 def _tree(record: LibrarySource) -> set[str]:
-    """The other band's folder and every folder its sync found below it (shortcut targets included)."""
+    """A band's folder and every folder its sync found really below it. Folders reached through a shortcut (and what
+    lies below them) are left out: a shortcut to someone else's folder doesn't make it yours."""
     drive = (record.state or {}).get("drive") or {}
-    return set(drive.get("folders") or {}) | {record.location}
+    folders: dict[str, list[str]] = drive.get("folders") or {}
+    linked = set(drive.get("linked") or []) - {record.location}
+    own: dict[str, bool] = {record.location: True}
+
+    def is_own(folder_id: str) -> bool:
+        chain: list[str] = []
+        while folder_id not in own:
+            if folder_id in linked or folder_id not in folders or folder_id in chain:
+                own[folder_id] = False
+                break
+            chain.append(folder_id)
+            folder_id = folders[folder_id][0]
+        for seen in chain:
+            own[seen] = own[folder_id]
+        return own[chain[0]] if chain else own[folder_id]
+
+    return {f for f in folders if is_own(f)} | {record.location}
 
 
 async def _refuse_if_used_elsewhere(session: AsyncSession, actor: Actor, facts: FolderFacts, *,

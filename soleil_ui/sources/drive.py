@@ -267,8 +267,12 @@ class DriveSource:
         retry: RetryPolicy | None = None,
         chunk_size: int = 10 * 1024 * 1024,
         sleep: Callable[[float], None] = time.sleep,
+        foreign: frozenset[str] = frozenset(),
     ) -> None:
         self.folder_id = folder_id
+        # Folders other bands have proven theirs: never read for this band, whether they sit below the band folder or
+        # a shortcut in it points into them (see services/library_source.py).
+        self._foreign = foreign
         self._credentials = credentials
         self._endpoint = api_endpoint or None
         self._page_size = page_size
@@ -318,12 +322,15 @@ class DriveSource:
         Raises ``DriveAccessError`` if the folder itself was trashed or unshared (rather than reporting every
         chart as removed).
         """
+        if self.folder_id in self._foreign:
+            self._open_root()  # raises: another band has proven the folder theirs
         changes, new_token = self._read_changes(state.page_token)
-        if not changes:
+        stale = bool(self._foreign & (set(state.folders) | state.linked))  # another band proved part of the tree
+        if not changes and not stale:
             return ChangeSet([], [], new_token, replace(state, page_token=new_token))
         if state.root_id in changes:
             self._open_root()
-        if state.root_id != self.folder_id or any(self._touches_shortcut(c, state) for c in changes.values()):
+        if stale or state.root_id != self.folder_id or any(self._touches_shortcut(c, state) for c in changes.values()):
             return self._relist(state, changes, new_token)
         return self._patch(state, changes, new_token)
 
@@ -402,6 +409,13 @@ class DriveSource:
 
     def _open_root(self) -> dict[str, Any]:
         """The root folder's metadata; turns "not found" into the leader-facing "no longer shared" error."""
+        if self.folder_id in self._foreign:
+            raise DriveAccessError(
+                "SOLEil no longer syncs this Drive folder for the band: it couldn't be verified as the band's. "
+                "Verify it in Library files, or connect another folder.",
+                reason="denied",
+                detail=f"folder {self.folder_id} was proven by another band",
+            )
         try:
             root = self._call(
                 "open the band folder",
@@ -453,12 +467,18 @@ class DriveSource:
             if not target:
                 return
             walk.linked |= {item["id"], target}
+            if self._foreign and not self._target_is_ours(target):
+                return
             if details.get("targetMimeType") == FOLDER:  # the shortcut's name is the folder name the band sees
                 item = {"id": target, "name": item["name"], "mimeType": FOLDER}
             elif (found := self._target(target)) is not None:
                 item = found
             else:
                 return
+        if item["mimeType"] == FOLDER and item["id"] in self._foreign:
+            log.warning("Drive: folder %s, below band folder %s, belongs to another band; skipped", item["id"],
+                        self.folder_id)
+            return
         if item["mimeType"] == FOLDER:
             if item["id"] not in walk.folders:  # otherwise a cycle, or a second shortcut to the same folder
                 walk.folders[item["id"]] = (folder_id, item["name"])
@@ -468,6 +488,17 @@ class DriveSource:
         if source is not None and source.id not in walk.files:
             walk.files[source.id] = source
             walk.placed[source.id] = folder_id
+
+    def _target_is_ours(self, target: str) -> bool:
+        """False if a shortcut's target is, or lies directly in, another band's folder (deeper is caught as the walk
+        meets that band's folder)."""
+        found = self._target(target)
+        parents = set((found or {}).get("parents") or [])
+        if target in self._foreign or parents & self._foreign:
+            log.warning("Drive: a shortcut in band folder %s points into another band's folder; not followed",
+                        self.folder_id)
+            return False
+        return True
 
     def _target(self, file_id: str) -> dict[str, Any] | None:
         """A shortcut's target file, or None if it is gone or not shared with us (a dangling shortcut)."""
@@ -533,7 +564,8 @@ class DriveSource:
         for fid in changed_folders:  # re-place each changed folder; it may have moved, left or joined
             folders.pop(fid, None)
         pending = set(changed_folders)
-        while placed := {f for f in pending if _mime(changes[f]) == FOLDER and _parent_in(changes[f], folders)}:
+        while placed := {f for f in pending if _mime(changes[f]) == FOLDER and _parent_in(changes[f], folders)
+                         and f not in self._foreign}:
             for fid in placed:
                 folders[fid] = (_parent_in(changes[fid], folders) or "", changes[fid]["file"]["name"])
             pending -= placed

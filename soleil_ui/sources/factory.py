@@ -38,15 +38,16 @@ def service_account_email() -> str | None:
         return None
 
 
-def source_for(record: LibrarySource) -> ChartSource:
-    """One source object per band and location, so a local folder's checksum cache survives between syncs."""
+def source_for(record: LibrarySource, *, foreign: frozenset[str] = frozenset()) -> ChartSource:
+    """One source object per band and location, so a local folder's checksum cache survives between syncs.
+    ``foreign``: Drive folders other bands have proven theirs, never read for this band."""
     if record.kind == "local":
         key = (record.band_id, record.location)
         if key not in _local_cache:
             _local_cache[key] = LocalFolderSource(Path(record.location))
         return _local_cache[key]
     if record.kind == "drive":
-        return _drive_source(record)
+        return stored_grant_source(record.location, record.credentials_enc, foreign=foreign)
     raise InvalidInput(f"Unknown library source kind {record.kind!r}.")
 
 
@@ -57,16 +58,16 @@ def uses_own_grant(record: LibrarySource) -> bool:
     return json.loads(get_runtime().secrets.decrypt(record.credentials_enc)).get("type") == "user"
 
 
-def drive_source(folder_id: str, credentials: Credentials) -> DriveSource:
+def drive_source(folder_id: str, credentials: Credentials, *, foreign: frozenset[str] = frozenset()) -> DriveSource:
     """A Drive source on the configured endpoint and retry policy, with whatever credentials are given."""
     from .drive import DriveSource, RetryPolicy
 
     settings = get_runtime().settings
     return DriveSource(folder_id, credentials, api_endpoint=settings.drive_api_endpoint or None,
-                       retry=RetryPolicy(base_delay=settings.drive_retry_base_delay))
+                       retry=RetryPolicy(base_delay=settings.drive_retry_base_delay), foreign=foreign)
 
 
-def service_account_source(folder_id: str) -> DriveSource:
+def service_account_source(folder_id: str, *, foreign: frozenset[str] = frozenset()) -> DriveSource:
     """The folder as the server's service account sees it (the one account every band on the server shares)."""
     from .drive import service_account_credentials
 
@@ -74,14 +75,11 @@ def service_account_source(folder_id: str) -> DriveSource:
     if not path:
         raise ConfigError("Drive access isn't set up: connect Drive with your Google account, or configure a service "
                           "account (SOLEIL_GOOGLE_SERVICE_ACCOUNT_FILE).")
-    return drive_source(folder_id, service_account_credentials(str(path)))
+    return drive_source(folder_id, service_account_credentials(str(path)), foreign=foreign)
 
 
-def _drive_source(record: LibrarySource) -> DriveSource:
-    return stored_grant_source(record.location, record.credentials_enc)
-
-
-def stored_grant_source(folder_id: str, credentials_enc: str | None) -> DriveSource:
+def stored_grant_source(folder_id: str, credentials_enc: str | None, *,
+                        foreign: frozenset[str] = frozenset()) -> DriveSource:
     """The folder read with a band's stored grant (encrypted), or with the service account when there is none."""
     from .drive import user_credentials
 
@@ -90,5 +88,6 @@ def stored_grant_source(folder_id: str, credentials_enc: str | None) -> DriveSou
     grant = json.loads(runtime.secrets.decrypt(credentials_enc)) if credentials_enc else {}
     if grant.get("type") == "user":
         return drive_source(folder_id, user_credentials(
-            grant["refresh_token"], settings.google_client_id, settings.google_client_secret, grant["token_uri"]))
-    return service_account_source(folder_id)
+            grant["refresh_token"], settings.google_client_id, settings.google_client_secret, grant["token_uri"]),
+            foreign=foreign)
+    return service_account_source(folder_id, foreign=foreign)
