@@ -89,7 +89,8 @@ async def _startup() -> None:
 
 
 async def _prune_caches() -> None:
-    """Keep rendered pages and engraved parts within their disk budgets, least recently used first, once an hour."""
+    """Keep rendered pages and engraved parts within their disk budgets, least recently used first, and remove stored
+    files no chart uses any more, once an hour."""
     while True:
         try:
             freed = await asyncio.to_thread(runtime.get_runtime().prune_caches)
@@ -97,6 +98,11 @@ async def _prune_caches() -> None:
                 log.info("page caches pruned: %.1f MB freed", freed / 1e6)
         except OSError:
             log.warning("could not prune the page caches", exc_info=True)
+        try:
+            if removed := await runtime.get_runtime().collect_blobs():
+                log.info("stored files no chart or track uses any more: %d removed", removed)
+        except Exception:  # a database or disk hiccup: try again next hour
+            log.warning("could not collect unused stored files", exc_info=True)
         await asyncio.sleep(3600)
 
 

@@ -1,7 +1,13 @@
-"""A leader lets SOLEil read the band's Drive folder with their own Google account (google-auth-oauthlib).
+"""A leader lets SOLEil read the band's Drive folder with their own Google account (google-auth-oauthlib), or shows
+with it that a folder read through the server's service account is theirs.
 
-Offline access with ``drive.readonly``: the refresh token is stored encrypted with the band's library source.
-The provider's endpoints come from the same OpenID metadata as sign-in, so tests run against a local provider.
+* ``/auth/drive/start``: offline access with ``drive.readonly``; the refresh token is stored encrypted with the band's
+  library source (reading with the leader's own rights is proof by itself).
+* ``/auth/drive/verify``: the read-only *metadata* scope, online, for one look: the leader's account can see the
+  folder (to connect it, or to verify the folder already connected). The token is used once and never stored.
+
+Both come back to the one ``/auth/drive/callback`` (the redirect URI registered with Google). The provider's endpoints
+come from the same OpenID metadata as sign-in, so tests run against a local provider.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from soleil_ui.db import db
 from soleil_ui.errors import InvalidInput, UpstreamUnavailable
 from soleil_ui.services import library_source
 from soleil_ui.settings import get_settings
-from soleil_ui.sources.drive import parse_folder_id
+from soleil_ui.sources.drive import METADATA_SCOPE, parse_folder_id
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -39,11 +45,11 @@ async def _metadata() -> dict[str, str]:
                                   detail=f"OIDC metadata: {exc}") from exc
 
 
-def _flow(metadata: dict[str, str], redirect_uri: str, state: str | None = None) -> Flow:
+def _flow(metadata: dict[str, str], redirect_uri: str, state: str | None = None, scope: str = DRIVE_SCOPE) -> Flow:
     settings = get_settings()
     config = {"web": {"client_id": settings.google_client_id, "client_secret": settings.google_client_secret,
                       "auth_uri": metadata["authorization_endpoint"], "token_uri": metadata["token_endpoint"]}}
-    return Flow.from_client_config(config, scopes=[DRIVE_SCOPE], redirect_uri=redirect_uri, state=state)
+    return Flow.from_client_config(config, scopes=[scope], redirect_uri=redirect_uri, state=state)
 
 
 def _redirect_uri(request: Request) -> str:
@@ -60,7 +66,22 @@ async def start(request: Request, folder: str) -> RedirectResponse:
     folder_id = parse_folder_id(folder)
     flow = _flow(await _metadata(), _redirect_uri(request), state=secrets.token_urlsafe(24))
     url, state = flow.authorization_url(access_type="offline", prompt="consent", include_granted_scopes="true")
-    request.session[STATE_KEY] = {"state": state, "folder": folder_id, "band": actor.band_id}
+    request.session[STATE_KEY] = {"state": state, "folder": folder_id, "band": actor.band_id, "mode": "connect"}
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/auth/drive/verify")
+async def verify(request: Request, folder: str = "") -> RedirectResponse:
+    """Show with the leader's own Google account (metadata scope, this once) that they can see the folder: to connect
+    ``folder`` through the service account, or, with no folder, to verify the one already connected."""
+    actor = await current_actor(request)
+    actor.require_leader()
+    if not get_settings().google_configured:
+        raise InvalidInput("Google sign-in isn't configured on this server; use the verification file instead.")
+    folder_id = parse_folder_id(folder) if folder.strip() else ""
+    flow = _flow(await _metadata(), _redirect_uri(request), state=secrets.token_urlsafe(24), scope=METADATA_SCOPE)
+    url, state = flow.authorization_url(access_type="online", prompt="select_account")
+    request.session[STATE_KEY] = {"state": state, "folder": folder_id, "band": actor.band_id, "mode": "verify"}
     return RedirectResponse(url, status_code=303)
 
 
@@ -73,18 +94,27 @@ async def callback(request: Request, state: str = "", code: str = "", error: str
     if not isinstance(pending, dict) or not state or not secrets.compare_digest(str(pending.get("state")), state) \
             or pending.get("band") != actor.band_id:
         raise InvalidInput("That Drive connection link is stale or not yours. Start again from Library files.")
+    verifying = pending.get("mode") == "verify"
     metadata = await _metadata()
-    flow = _flow(metadata, _redirect_uri(request), state=state)
+    flow = _flow(metadata, _redirect_uri(request), state=state, scope=METADATA_SCOPE if verifying else DRIVE_SCOPE)
     try:
         await asyncio.to_thread(flow.fetch_token, code=code)  # blocking HTTP: never on the event loop
     except Exception as exc:
         log.warning("Drive consent token exchange failed: %s", type(exc).__name__)
         raise InvalidInput("Google refused the Drive connection (the code was used or expired). Try again.") from exc
+    access_token = flow.credentials.token
+    if verifying:
+        async with db.session() as session:
+            if pending.get("folder"):
+                await library_source.connect_drive(session, actor, pending["folder"], access_token=access_token)
+            else:
+                await library_source.verify_drive(session, actor, access_token=access_token)
+        return RedirectResponse("/library/files?verified=1", status_code=303)
     refresh_token = flow.credentials.refresh_token
     if not refresh_token:
         raise InvalidInput("Google didn't give lasting access. Remove SOLEil in your Google account's "
                            "third-party access page, then connect again.")
     async with db.session() as session:
         await library_source.connect_drive(session, actor, pending["folder"], refresh_token=refresh_token,
-                                           token_uri=metadata["token_endpoint"])
+                                           token_uri=metadata["token_endpoint"], access_token=access_token)
     return RedirectResponse("/library/files?connected=1", status_code=303)

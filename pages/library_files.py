@@ -63,18 +63,38 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
                     ui.label(f"Folder on the server: {source.location}").classes("text-sm break-all")
                 if source is not None and source.last_error:
                     ui.label(source.last_error).classes("text-negative text-sm")
+                sa_email = service_account_email()
+                google = get_settings().google_configured
+                proof_file = library_source.verification_file_name(actor.band_id)
+                if library_source.needs_verification(source):
+                    with ui.column().classes("w-full gap-1 bg-amber-1 q-pa-sm rounded-borders"):
+                        ui.label("Please verify that this Drive folder is the band's.").classes("font-medium")
+                        ui.label(f"It keeps syncing for now. Put a file named {proof_file} in the folder (an empty "
+                                 "file is enough), then check it; or verify with your Google account.") \
+                            .classes("text-sm break-all")
+                        with ui.row().classes("gap-2"):
+                            ui.button("Check the verification file", icon="verified",
+                                      on_click=lambda: verify_by_file()).props("unelevated")
+                            if google:
+                                ui.button("Verify with my Google account", icon="login",
+                                          on_click=lambda: ui.navigate.to("/auth/drive/verify")).props("outline")
+                elif source is not None and source.kind == "drive":
+                    ui.label("Verified as the band's folder.").classes("text-xs text-positive")
                 folder = ui.input("Drive folder link or id", placeholder="https://drive.google.com/drive/folders/…") \
                     .props("outlined clearable maxlength=500").classes("w-full")
-                sa_email = service_account_email()
                 with ui.row().classes("gap-2"):
                     if sa_email:
                         ui.button("Connect", icon="link", on_click=lambda: connect(folder.value or "")).props(
                             "unelevated")
-                    if get_settings().google_configured:
+                        if google:
+                            ui.button("Verify with my Google account and connect", icon="verified_user",
+                                      on_click=lambda: prove(folder.value or "")).props("outline")
+                    if google:
                         ui.button("Connect with my Google account", icon="login",
                                   on_click=lambda: consent(folder.value or "")).props("outline")
                 if sa_email:
-                    ui.label(f"Share the folder (Viewer is enough) with {sa_email}, then connect.") \
+                    ui.label(f"Share the folder (Viewer is enough) with {sa_email} and put a file named {proof_file} "
+                             "in it (it shows the folder is this band's), then connect.") \
                         .classes("text-xs text-grey-7 break-all")
 
         await source_card()
@@ -88,6 +108,15 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
 
         def consent(text: str) -> None:
             ui.navigate.to(f"/auth/drive/start?folder={quote(parse_folder_id(text))}")
+
+        def prove(text: str) -> None:
+            ui.navigate.to(f"/auth/drive/verify?folder={quote(parse_folder_id(text))}")
+
+        async def verify_by_file() -> None:
+            async with db.session() as session:
+                await library_source.verify_drive(session, actor)
+            ui.notify("Verified: the folder is the band's.", type="positive")
+            source_card.refresh()
 
         with ui.card().classes("w-full").props("flat bordered"):
             status = ui.label(_summary(progress)).classes("text-sm")

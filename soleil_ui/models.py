@@ -119,6 +119,14 @@ class LibrarySource(SQLModel, table=True):
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     last_sync_at: datetime | None = _ts(default=None)
     last_error: str | None = Field(default=None, max_length=1000)
+    # A Drive folder must be proven to be the band's (see services/library_source.py): how ("account": read with
+    # the leader's own grant; "leader": the leader's Google account sees it; "file": the band's verification file is
+    # in it) and when. None = connected before proofs existed: it keeps syncing and its leader is asked to verify.
+    proof: str | None = Field(default=None, max_length=16)
+    verified_at: datetime | None = _ts(default=None)
+    # The Drive folder's ancestors as Drive reported their ``parents`` (nearest first), to refuse a folder inside or
+    # above another band's.
+    ancestry: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class Song(SQLModel, table=True):

@@ -10,12 +10,20 @@ musicians on phone data at a gig. Encoding costs more (~18 ms at 800 px and ~90 
 27 ms; PDFium's raster itself is 4-6 ms), but it is paid once per page and width: results are cached and
 pre-rendered after a sync. Lossless keeps staff lines and small accidentals crisp; lossy WebP (q80) was even
 larger on this content (51 KiB at 800 px). Every phone browser in use decodes WebP.
+
+Cached images are served for a year as immutable, so a damaged one (a write cut short, a bad disk block) would stay
+broken on every phone that fetched it. Each image therefore carries its own check: the WebP is written in the extended
+container with a last chunk (``SLck``, which decoders skip) holding a BLAKE2b digest of the chunks before it. A cache
+hit is served only when that digest matches; anything else is rendered again at the same path, so page URLs stay
+stable.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
+import logging
 import multiprocessing
 import os
 import re
@@ -42,6 +50,9 @@ RENDER_VERSION = 1  # bump when the image settings change, so caches and ETags s
 MAX_HEIGHT_RATIO = 4  # a freakishly tall page is shrunk so its image stays at most 4x as tall as wide
 WEBP_OPTIONS = {"format": "WEBP", "lossless": True, "method": 4, "quality": 25}
 
+log = logging.getLogger(__name__)
+_SEAL = b"SLck"  # our RIFF chunk: a digest of the image chunks before it (unknown chunks are ignored by decoders)
+_SEAL_SIZE = 8
 _DAMAGED = "The file is damaged or incomplete — re-export it"
 _CHECKSUM = re.compile(r"[0-9A-Za-z_-]{2,128}")
 _TOUCH_AFTER = 3600  # seconds: refresh a cache file's mtime on a hit at most hourly, for LRU pruning
@@ -106,7 +117,41 @@ def render_page(data: bytes, page_index: int, width: int) -> bytes:
             raise BrokenFile(_DAMAGED, detail=f"page {page_index}: {exc}") from exc
     out = io.BytesIO()
     (image if image.mode == "L" else image.convert("L")).save(out, **WEBP_OPTIONS)
-    return out.getvalue()
+    return seal_webp(out.getvalue(), image.width, image.height)
+
+
+def _digest(chunks: bytes) -> bytes:
+    return hashlib.blake2b(chunks, digest_size=_SEAL_SIZE).digest()
+
+
+def seal_webp(data: bytes, width: int, height: int) -> bytes:
+    """The same image in WebP's extended container, ending with a chunk that holds a digest of the chunks before it.
+
+    Pillow writes the simple container (``RIFF…WEBP`` + one ``VP8L`` chunk); unknown chunks are only allowed in the
+    extended one, which starts with a ``VP8X`` chunk (no feature flags here, canvas size minus one, 24 bits each).
+    """
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise ValueError("not a WebP image")
+    chunks = data[12:]
+    if chunks[:4] != b"VP8X":
+        canvas = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+        chunks = b"VP8X" + (10).to_bytes(4, "little") + bytes(4) + canvas + chunks
+    body = b"WEBP" + chunks + _SEAL + _SEAL_SIZE.to_bytes(4, "little") + _digest(chunks)
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+def webp_problem(data: bytes) -> str | None:
+    """Why a cached image can't be served as it is (None: it is whole, exactly as rendered)."""
+    if not data:
+        return "empty"
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP" or int.from_bytes(data[4:8], "little") != len(data) - 8:
+        return "not a whole WebP file"
+    trailer = data[-(8 + _SEAL_SIZE):]
+    if data[12:16] != b"VP8X" or trailer[:4] != _SEAL or int.from_bytes(trailer[4:8], "little") != _SEAL_SIZE:
+        return "written without a check (an older SOLEil)"
+    if trailer[8:] != _digest(data[12:-(8 + _SEAL_SIZE)]):
+        return "its digest doesn't match"
+    return None
 
 
 def _check_size(data: bytes, max_bytes: int) -> None:
@@ -185,7 +230,7 @@ class PageRenderer:
             raise NotFound("That page doesn't exist.")
         width = snap_width(width)
         path = self.cache_path(checksum, page_index, width)
-        if _cache_hit(path):
+        if await asyncio.to_thread(_cache_hit, path):
             return path
         task = self._in_flight.get(path)
         if task is None:
@@ -285,12 +330,17 @@ async def _call(load: PageLoader) -> bytes:
 
 
 def _cache_hit(path: Path) -> bool:
-    """True if a usable image is cached; refreshes its mtime now and then so pruning sees it as recently used."""
+    """True if the cached image is whole and exactly as rendered (its digest matches); refreshes its mtime now and
+    then so pruning sees it as recently used. Blocking file I/O (a read of some tens of KiB): run it in a thread."""
     try:
+        data = path.read_bytes()
         stat = path.stat()
     except FileNotFoundError:
         return False
-    if stat.st_size == 0:  # a write cut short by a power cut; render again
+    problem = webp_problem(data)
+    if problem is not None:  # a write cut short, a bad block, a stray copy: render it again in its place
+        if data:
+            log.warning("cached page image %s is damaged (%s); rendering it again", path, problem)
         return False
     if time.time() - stat.st_mtime > _TOUCH_AFTER:
         os.utime(path)

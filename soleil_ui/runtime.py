@@ -10,9 +10,12 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .blobs import BlobStore
+from sqlmodel import select
+
+from .blobs import GRACE_SECONDS, BlobStore
 from .db import db
 from .engraving import Engraver
+from .models import AudioTrack, Chart
 from .rendering import PageRenderer
 from .security import SecretBox
 from .settings import Settings
@@ -37,6 +40,15 @@ class Runtime:
         mb = 1024 * 1024
         return (self.renderer.prune(self.settings.page_cache_mb * mb)
                 + self.engraver.prune(self.settings.engrave_cache_mb * mb))
+
+    async def collect_blobs(self, grace: float = GRACE_SECONDS) -> int:
+        """Delete stored files no chart or track of any band refers to any more (hourly, with the cache pruning);
+        returns how many went. The references are read first: a blob a sync writes meanwhile is younger than
+        ``grace`` and stays (see ``blobs``)."""
+        async with db.session() as session:
+            keep = set((await session.exec(select(Chart.checksum).distinct())).all())
+            keep |= set((await session.exec(select(AudioTrack.checksum).distinct())).all())
+        return await asyncio.to_thread(self.blobs.remove_unreferenced, keep, grace=grace)
 
 
 _runtime: Runtime | None = None

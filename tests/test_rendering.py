@@ -373,3 +373,51 @@ async def test_a_cache_hit_counts_as_use_for_pruning(renderer: PageRenderer) -> 
     await renderer.page_image(_checksum(data), 0, 800, lambda: data)  # a hit, ten hours after the render
     renderer.prune(viewed.stat().st_size)
     assert viewed.exists() and not unviewed.exists()
+
+
+# --- a damaged cached image is never served -----------------------------------------------------------------------
+
+
+def _flip_middle(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes(b ^ 0xFF for b in data[middle:middle + 16]) + data[middle + 16:]
+
+
+def _unsealed(data: bytes) -> bytes:
+    """The same page as an older SOLEil cached it: Pillow's plain lossless WebP, no digest."""
+    out = io.BytesIO()
+    with Image.open(io.BytesIO(data)) as image:
+        image.convert("L").save(out, format="WEBP", lossless=True)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("damage", [_flip_middle, lambda d: d[: len(d) * 2 // 3], lambda d: bytes(len(d)),
+                                    lambda d: b"<html>proxy error</html>", _unsealed],
+                         ids=["bits-flipped", "truncated", "zero-filled", "not-an-image", "older-unsealed"])
+async def test_a_damaged_cached_image_is_rendered_again_in_place(
+        renderer: PageRenderer, damage, caplog: pytest.LogCaptureFixture) -> None:
+    data = ONE_PAGE.read_bytes()
+    path = await renderer.page_image(_checksum(data), 0, 800, lambda: data)
+    good = path.read_bytes()
+    path.write_bytes(damage(good))
+    assert path.read_bytes() != good
+
+    again = await renderer.page_image(_checksum(data), 0, 800, lambda: data)
+    assert again == path, "the same cache path, so the page URL and ETag stay the same"
+    assert renderer.renders == 2
+    assert again.read_bytes() == good  # rendering is deterministic: exactly the image first cached
+    with Image.open(again) as image:
+        image.load()
+        assert image.width == 800
+    if damage is not _unsealed:
+        assert "is damaged" in caplog.text and str(path) in caplog.text
+
+
+def test_a_rendered_page_carries_a_digest_that_verifies() -> None:
+    from soleil_ui.rendering import webp_problem
+
+    image = render_page(ONE_PAGE.read_bytes(), 0, 480)
+    assert webp_problem(image) is None
+    assert webp_problem(_flip_middle(image)) == "its digest doesn't match"
+    assert webp_problem(image[:-1]) == "not a whole WebP file"
+    assert webp_problem(b"") == "empty"

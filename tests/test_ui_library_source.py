@@ -13,6 +13,7 @@ from sqlmodel import select
 from soleil_ui.db import db
 from soleil_ui.events import Event, hub
 from soleil_ui.models import Chart, LibrarySource
+from soleil_ui.services.library_source import verification_file_name
 from soleil_ui.settings import get_settings
 from tests.fakes.drive_server import FakeDrive
 from tests.library_helpers import FIXTURE_CHARTS, leader_token, session_cookie
@@ -40,7 +41,12 @@ async def test_leader_connects_a_drive_folder_and_sees_the_result(fake: FakeDriv
     await user.open("/library/files")
     await user.should_see("No folder connected yet.")
     await user.should_see("band-sync@")  # the service account to share the folder with
+    proof = verification_file_name(band_id)
+    await user.should_see(proof)  # and the file that shows the folder is this band's
     user.find("Drive folder link or id").type(f"https://drive.google.com/drive/folders/{root}?usp=sharing")
+    user.find("Connect").trigger("click")
+    await user.should_see(f"Put a file named {proof} in the folder itself")
+    fake.add_file(proof, root, b"", mime="text/plain")
     finished = asyncio.Event()
 
     def on_library(event: Event) -> None:
@@ -58,7 +64,7 @@ async def test_leader_connects_a_drive_folder_and_sees_the_result(fake: FakeDriv
     async with db.session() as session:
         record = (await session.exec(select(LibrarySource))).one()
         charts = (await session.exec(select(Chart.file_name).where(Chart.status == "ok"))).all()
-    assert (record.band_id, record.kind, record.location) == (band_id, "drive", root)
+    assert (record.band_id, record.kind, record.location, record.proof) == (band_id, "drive", root, "file")
     assert sorted(charts) == ["All of Me - Eb.pdf", "TakeFive_Bb.pdf"]
 
 
@@ -70,3 +76,26 @@ async def test_a_bad_link_gets_a_clear_message(fake: FakeDrive, user: User) -> N
     user.find("Connect").trigger("click")
     await user.should_see("That isn't a Google Drive folder link.")
     await user.should_see("No folder connected yet.")
+
+
+async def test_an_unverified_connection_keeps_syncing_and_its_leader_is_asked_to_verify(
+        fake: FakeDrive, user: User) -> None:
+    root = fake.add_folder("Old charts")
+    fake.add_file("TakeFive_Bb.pdf", root, (FIXTURE_CHARTS / "TakeFive_Bb.pdf").read_bytes())
+    band_id, token = await leader_token("Old Band", "leader@example.org")
+    async with db.session() as session:  # connected before proofs existed
+        session.add(LibrarySource(band_id=band_id, kind="drive", location=root))
+    user.http_client.cookies.set("session", session_cookie(token, get_settings().effective_secret_key()))
+
+    await user.open("/library/files")
+    await user.should_see("Please verify that this Drive folder is the band's.")
+    user.find("Sync now").trigger("click")
+    await user.should_see("Last sync: 1 files")
+    user.find("Check the verification file").trigger("click")
+    await user.should_see(f"Put a file named {verification_file_name(band_id)}")
+    fake.add_file(verification_file_name(band_id), root, b"", mime="text/plain")
+    user.find("Check the verification file").trigger("click")
+    await user.should_see("Verified: the folder is the band's.")
+    await user.should_not_see("Please verify that this Drive folder is the band's.")
+    async with db.session() as session:
+        assert (await session.exec(select(LibrarySource.proof))).one() == "file"

@@ -527,12 +527,14 @@ async def sync_configured(band_id: int, *, prerender: bool = True) -> SyncProgre
     """Sync a band from the source recorded for it (what "Sync now", the schedule and `soleil sync` call)."""
     from ..errors import NotFound
     from ..sources.factory import source_for
+    from .library_source import foreign_folders
 
     async with db.session() as session:
         record = (await session.exec(select(LibrarySource).where(LibrarySource.band_id == band_id))).first()
+        foreign = await foreign_folders(session, band_id) if record is not None and record.kind == "drive" else None
     if record is None:
         raise NotFound("This band has no library folder connected yet.")
-    return await sync_band(band_id, source_for(record), prerender=prerender)
+    return await sync_band(band_id, source_for(record, foreign=foreign or frozenset()), prerender=prerender)
 
 
 async def sync_all(*, prerender: bool = True) -> list[SyncProgress]:

@@ -40,6 +40,7 @@ from .base import SourceFile
 log = logging.getLogger(__name__)
 
 SCOPE = "https://www.googleapis.com/auth/drive.readonly"
+METADATA_SCOPE = "https://www.googleapis.com/auth/drive.metadata.readonly"  # proves a leader sees a folder
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a public URL
 FOLDER = "application/vnd.google-apps.folder"
 SHORTCUT = "application/vnd.google-apps.shortcut"
@@ -50,7 +51,10 @@ PDF = "application/pdf"
 _FILE_FIELDS = "id, name, mimeType, size, md5Checksum, modifiedTime, version, parents, shortcutDetails"
 _LIST_FIELDS = f"nextPageToken, files({_FILE_FIELDS})"
 _CHANGE_FIELDS = f"nextPageToken, newStartPageToken, changes(fileId, removed, file({_FILE_FIELDS}, trashed))"
-_ROOT_FIELDS = "id, name, mimeType, trashed"
+_ROOT_FIELDS = "id, name, mimeType, trashed, parents"
+VERIFICATION_FILE = re.compile(r"soleil-verify-[0-9a-f]+\.txt")  # see services/library_source.py
+_MAX_DEPTH = 64  # folders above a band folder we follow, and levels below it we look into, at most
+_MAX_SUBFOLDERS = 5000
 _RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 _BUSY = (
     "Google Drive is busy or not answering right now. SOLEil will try again later; charts already synced still work."
@@ -138,6 +142,17 @@ class DriveState:
 
 
 @dataclass(frozen=True, slots=True)
+class FolderFacts:
+    """What the caller's credentials see of a folder: its name, the folders above it (nearest first, as far as
+    Drive's ``parents`` show them to this caller) and, when asked for, every folder below it."""
+
+    id: str
+    name: str
+    ancestry: tuple[str, ...]
+    below: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeSet:
     """What changed in the band's folder since the last poll. Persist ``state`` (its token is ``new_token``)."""
 
@@ -182,6 +197,11 @@ def service_account_credentials(path: str, token_uri: str | None = None) -> serv
             detail=f"{type(exc).__name__}: {exc}",
         ) from exc
     return credentials.with_token_uri(token_uri) if token_uri else credentials
+
+
+def access_token_credentials(token: str) -> google.oauth2.credentials.Credentials:
+    """Credentials for one short look with a token a leader just granted (never stored, never refreshed)."""
+    return google.oauth2.credentials.Credentials(token=token)
 
 
 def user_credentials(
@@ -247,8 +267,12 @@ class DriveSource:
         retry: RetryPolicy | None = None,
         chunk_size: int = 10 * 1024 * 1024,
         sleep: Callable[[float], None] = time.sleep,
+        foreign: frozenset[str] = frozenset(),
     ) -> None:
         self.folder_id = folder_id
+        # Folders other bands have proven theirs: never read for this band, whether they sit below the band folder or
+        # a shortcut in it points into them (see services/library_source.py).
+        self._foreign = foreign
         self._credentials = credentials
         self._endpoint = api_endpoint or None
         self._page_size = page_size
@@ -298,14 +322,82 @@ class DriveSource:
         Raises ``DriveAccessError`` if the folder itself was trashed or unshared (rather than reporting every
         chart as removed).
         """
+        if self.folder_id in self._foreign:
+            self._open_root()  # raises: another band has proven the folder theirs
         changes, new_token = self._read_changes(state.page_token)
-        if not changes:
+        stale = bool(self._foreign & (set(state.folders) | state.linked))  # another band proved part of the tree
+        if not changes and not stale:
             return ChangeSet([], [], new_token, replace(state, page_token=new_token))
         if state.root_id in changes:
             self._open_root()
-        if state.root_id != self.folder_id or any(self._touches_shortcut(c, state) for c in changes.values()):
+        if stale or state.root_id != self.folder_id or any(self._touches_shortcut(c, state) for c in changes.values()):
             return self._relist(state, changes, new_token)
         return self._patch(state, changes, new_token)
+
+    # ---- proving a folder is the band's ---------------------------------------------------------------------
+
+    def folder_facts(self, *, with_subfolders: bool = False) -> FolderFacts:
+        """The folder's name and ancestry (and every folder below it, if asked), as these credentials see them.
+
+        Raises ``DriveAccessError`` (``unshared``) if they can't see the folder, ``InvalidInput`` if it is a file.
+        """
+        root = self._open_root()
+        ancestry = self.ancestry_of(self.folder_id, root.get("parents") or [])
+        below = frozenset(self._subfolders()) if with_subfolders else frozenset()
+        return FolderFacts(self.folder_id, str(root.get("name", "")), tuple(ancestry), below)
+
+    def ancestry_of(self, item_id: str, parents: list[str] | None = None) -> list[str]:
+        """The folders above ``item_id``, nearest first, as far as these credentials can see (Drive leaves out a
+        parent the caller can't open). Empty if the item itself can't be seen."""
+        if parents is None:
+            try:
+                parents = self._call("look up a file", lambda c: c.files.get(
+                    fileId=item_id, fields="id, parents", supportsAllDrives=True)).get("parents") or []
+            except (NotFound, DriveAccessError):
+                return []
+        found: list[str] = []
+        while parents and len(found) < _MAX_DEPTH and parents[0] not in found and parents[0] != item_id:
+            found.append(parents[0])
+            try:
+                parents = self._call("look up a parent folder", lambda c, p=parents[0]: c.files.get(
+                    fileId=p, fields="id, parents", supportsAllDrives=True)).get("parents") or []
+            except (NotFound, DriveAccessError):
+                break
+        return found
+
+    def has_file_named(self, name: str) -> bool:
+        """True if the folder itself (not a subfolder) holds a file called exactly ``name``, not in the trash."""
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+            raise ValueError("a plain file name only")  # it goes into a Drive query between quotes
+        page = self._call("look for a file", lambda c: c.files.list(
+            q=f"'{self.folder_id}' in parents and name = '{name}' and trashed = false", fields="files(id, name)",
+            pageSize=10, supportsAllDrives=True, includeItemsFromAllDrives=True))
+        return any(f.get("name") == name for f in page.get("files", []))
+
+    def _subfolders(self) -> set[str]:
+        """Every folder below the band folder (folders only; shortcuts aren't followed), within sane limits."""
+        found: set[str] = set()
+        level = [self.folder_id]
+        for _ in range(_MAX_DEPTH):
+            following: list[str] = []
+            for folder_id in level:
+                token: str | None = None
+                while True:
+                    page = self._call("list subfolders", lambda c, f=folder_id, t=token: c.files.list(
+                        q=f"'{f}' in parents and mimeType = '{FOLDER}' and trashed = false",
+                        fields="nextPageToken, files(id)", pageSize=self._page_size, pageToken=t,
+                        supportsAllDrives=True, includeItemsFromAllDrives=True))
+                    following += [f["id"] for f in page.get("files", []) if f["id"] not in found]
+                    found.update(f["id"] for f in page.get("files", []))
+                    token = page.get("nextPageToken")
+                    if not token:
+                        break
+                if len(found) > _MAX_SUBFOLDERS:
+                    return found
+            if not following:
+                break
+            level = following
+        return found
 
     # ---- listing ------------------------------------------------------------------------------------------------
 
@@ -317,6 +409,13 @@ class DriveSource:
 
     def _open_root(self) -> dict[str, Any]:
         """The root folder's metadata; turns "not found" into the leader-facing "no longer shared" error."""
+        if self.folder_id in self._foreign:
+            raise DriveAccessError(
+                "SOLEil no longer syncs this Drive folder for the band: it couldn't be verified as the band's. "
+                "Verify it in Library files, or connect another folder.",
+                reason="denied",
+                detail=f"folder {self.folder_id} was proven by another band",
+            )
         try:
             root = self._call(
                 "open the band folder",
@@ -368,12 +467,18 @@ class DriveSource:
             if not target:
                 return
             walk.linked |= {item["id"], target}
+            if self._foreign and not self._target_is_ours(target):
+                return
             if details.get("targetMimeType") == FOLDER:  # the shortcut's name is the folder name the band sees
                 item = {"id": target, "name": item["name"], "mimeType": FOLDER}
             elif (found := self._target(target)) is not None:
                 item = found
             else:
                 return
+        if item["mimeType"] == FOLDER and item["id"] in self._foreign:
+            log.warning("Drive: folder %s, below band folder %s, belongs to another band; skipped", item["id"],
+                        self.folder_id)
+            return
         if item["mimeType"] == FOLDER:
             if item["id"] not in walk.folders:  # otherwise a cycle, or a second shortcut to the same folder
                 walk.folders[item["id"]] = (folder_id, item["name"])
@@ -383,6 +488,17 @@ class DriveSource:
         if source is not None and source.id not in walk.files:
             walk.files[source.id] = source
             walk.placed[source.id] = folder_id
+
+    def _target_is_ours(self, target: str) -> bool:
+        """False if a shortcut's target is, or lies directly in, another band's folder (deeper is caught as the walk
+        meets that band's folder)."""
+        found = self._target(target)
+        parents = set((found or {}).get("parents") or [])
+        if target in self._foreign or parents & self._foreign:
+            log.warning("Drive: a shortcut in band folder %s points into another band's folder; not followed",
+                        self.folder_id)
+            return False
+        return True
 
     def _target(self, file_id: str) -> dict[str, Any] | None:
         """A shortcut's target file, or None if it is gone or not shared with us (a dangling shortcut)."""
@@ -398,6 +514,8 @@ class DriveSource:
     def _source_file(self, item: dict[str, Any], folder: tuple[str, ...]) -> SourceFile | None:
         """A Drive file as SOLEil sees it; None for Google files that are not Docs (Sheets, Slides, …)."""
         file_id, name, mime = item["id"], item["name"], item["mimeType"]
+        if VERIFICATION_FILE.fullmatch(name):
+            return None  # the band's proof the folder is its own, not a chart
         checksum = item.get("md5Checksum") or f"{file_id}:{item.get('version', '')}"
         if mime == GOOGLE_DOC:
             self._google_docs.add(file_id)
@@ -446,7 +564,8 @@ class DriveSource:
         for fid in changed_folders:  # re-place each changed folder; it may have moved, left or joined
             folders.pop(fid, None)
         pending = set(changed_folders)
-        while placed := {f for f in pending if _mime(changes[f]) == FOLDER and _parent_in(changes[f], folders)}:
+        while placed := {f for f in pending if _mime(changes[f]) == FOLDER and _parent_in(changes[f], folders)
+                         and f not in self._foreign}:
             for fid in placed:
                 folders[fid] = (_parent_in(changes[fid], folders) or "", changes[fid]["file"]["name"])
             pending -= placed

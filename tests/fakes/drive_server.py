@@ -8,7 +8,12 @@ Google is strict, because leniency here would hide bugs that only show up in pro
   page), and field names are checked against the schemas of the bundled discovery document;
 * query parameters the discovery document does not define for a method are rejected (400 ``invalidParameter``);
 * every API call needs a bearer token from ``POST /token`` (service-account JWT grant, verified against the
-  generated key, or a registered refresh token);
+  generated key, or a registered refresh token), or one a trusted OpenID provider vouches for (``trust_userinfo``:
+  the fake asks the provider's userinfo endpoint, as Google checks its own tokens);
+* answers are per caller: each token belongs to a principal (the service account's email, a user), and an item is
+  seen by everyone it is shared with (``shared=True``: every caller; ``shared_with``/``share(id, who)``: one
+  principal), inherited by everything below; ``parents`` only lists folders the caller can see. Tokens a provider
+  vouches for carry the read-only *metadata* scope: they can list and get metadata, never download;
 * shared-drive items only show up with ``supportsAllDrives``/``includeItemsFromAllDrives``;
 * pages are small (``page_size_cap``), so paging is always exercised.
 
@@ -34,6 +39,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -56,6 +62,8 @@ GOOGLE_SHEET = "application/vnd.google-apps.spreadsheet"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # the audience google-auth always signs for
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DRIVE_SCOPES = {"https://www.googleapis.com/auth/drive", "https://www.googleapis.com/auth/drive.readonly"}
+METADATA_SCOPE = "https://www.googleapis.com/auth/drive.metadata.readonly"
+EVERYONE = "*"  # the audience of an item shared with every caller
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _API_PREFIXES = ("/drive/v3/", "/download/drive/v3/")
 
@@ -243,7 +251,8 @@ class FakeItem:
     version: int = 1
     modified: int = 0  # logical clock tick
     trashed: bool = False  # explicitly trashed; children of a trashed folder are trashed implicitly
-    shared: bool = False  # shared directly with the caller (inherited by everything below)
+    shared: bool = False  # shared directly with every caller (inherited by everything below)
+    audience: frozenset[str] = frozenset()  # principals it is shared with directly (inherited by everything below)
     drive_id: str | None = None
     target_id: str | None = None  # shortcuts only
     deleted: bool = False
@@ -302,13 +311,14 @@ class FakeDrive:
         self._lock = threading.RLock()
         self._items: dict[str, FakeItem] = {}
         self._drives: dict[str, str] = {}  # shared-drive id -> name (the caller is a member of all of them)
-        self._log: list[tuple[str, bool]] = []  # (item id, was visible to the caller then); token N = index N-1
+        self._log: list[tuple[str, frozenset[str]]] = []  # (item id, who could see it then); token N = index N-1
         self._clock = 0
         self._ids = 0
         self._seed = seed
-        self._tokens: set[str] = set()
+        self._tokens: dict[str, tuple[str, frozenset[str]]] = {}  # access token -> (principal, scopes)
         self._service_accounts: dict[str, tuple[str, str]] = {}  # key id -> (email, public key PEM)
-        self._users: dict[str, tuple[str, str]] = {}  # refresh token -> (client id, client secret)
+        self._users: dict[str, tuple[str, str, str]] = {}  # refresh token -> (client id, client secret, principal)
+        self._userinfo_url: str | None = None
         self._revoked = False
         self._faults: list[_Fault] = []
         self._random: tuple[float, random.Random, tuple[int | str, ...], str | None, float] | None = None
@@ -376,9 +386,14 @@ class FakeDrive:
         self.register_service_account(write_service_account_json(path, token_uri=self.token_uri, client_email=email))
         return path
 
-    def register_user(self, refresh_token: str, client_id: str, client_secret: str) -> None:
-        """Accept a ``refresh_token`` grant with these OAuth client credentials."""
-        self._users[refresh_token] = (client_id, client_secret)
+    def register_user(self, refresh_token: str, client_id: str, client_secret: str, *, principal: str = "user") -> None:
+        """Accept a ``refresh_token`` grant with these OAuth client credentials; its tokens act as ``principal``."""
+        self._users[refresh_token] = (client_id, client_secret, principal)
+
+    def trust_userinfo(self, url: str) -> None:
+        """Accept access tokens this OpenID provider's userinfo endpoint vouches for; the caller is the ``sub`` it
+        answers, with the read-only metadata scope (what SOLEil asks a leader for to prove a folder is theirs)."""
+        self._userinfo_url = url
 
     def revoke_access(self) -> None:
         """The grant is revoked: issued access tokens stop working and the token endpoint says ``invalid_grant``."""
@@ -440,9 +455,14 @@ class FakeDrive:
         self._drives[drive_id] = name
         return drive_id
 
-    def add_folder(self, name: str, parent: str | None = None, *, shared: bool | None = None) -> str:
-        """A folder; a top-level one (``parent=None``) is shared with the caller unless ``shared=False``."""
-        return self._add(name, FOLDER, parent, shared=shared)
+    def add_folder(
+        self, name: str, parent: str | None = None, *, shared: bool | None = None, shared_with: tuple[str, ...] = ()
+    ) -> str:
+        """A folder; a top-level one (``parent=None``) is shared with every caller unless ``shared=False``;
+        ``shared_with`` shares it with those principals only (then ``shared`` defaults to False)."""
+        if shared_with and shared is None:
+            shared = False
+        return self._add(name, FOLDER, parent, shared=shared, audience=frozenset(shared_with))
 
     def add_file(
         self, name: str, parent: str | None, data: bytes = b"", mime: str = "application/pdf", *, shared: bool = False
@@ -485,14 +505,22 @@ class FakeDrive:
             for sub in self._subtree(item_id):
                 sub.deleted = True
 
-    def unshare(self, item_id: str) -> None:
-        """Stop sharing an item with the caller: it and everything below disappear (``removed`` changes)."""
+    def unshare(self, item_id: str, principal: str | None = None) -> None:
+        """Stop sharing an item with every caller (or with ``principal`` only): it and everything below disappear
+        for them (``removed`` changes)."""
         with self._mutating(item_id, whole_tree=True) as item:
-            item.shared = False
+            if principal is None:
+                item.shared = False
+            else:
+                item.audience = item.audience - {principal}
 
-    def share(self, item_id: str) -> None:
+    def share(self, item_id: str, principal: str | None = None) -> None:
+        """Share an item with every caller, or with ``principal`` only."""
         with self._mutating(item_id, whole_tree=True) as item:
-            item.shared = True
+            if principal is None:
+                item.shared = True
+            else:
+                item.audience = item.audience | {principal}
 
     def item(self, item_id: str) -> FakeItem:
         return self._item(item_id)
@@ -515,7 +543,7 @@ class FakeDrive:
             self._items[item.id] = item
             self._clock += 1
             item.modified = self._clock
-            self._log.append((item.id, self._visible(item)))
+            self._log.append((item.id, self._audience(item)))
             return item.id
 
     def _item(self, item_id: str) -> FakeItem:
@@ -539,12 +567,19 @@ class FakeDrive:
             yield current
             current = self._items.get(current.parent) if current.parent else None
 
-    def _visible(self, item: FakeItem) -> bool:
+    def _audience(self, item: FakeItem) -> frozenset[str]:
+        """Who can see ``item`` (``EVERYONE`` for every caller): its sharing and its ancestors'."""
         if item.deleted:
-            return False
+            return frozenset()
         if item.drive_id in self._drives:
-            return True
-        return any(a.shared for a in self._ancestry(item))
+            return frozenset({EVERYONE})
+        found: set[str] = set()
+        for a in self._ancestry(item):
+            found |= a.audience | ({EVERYONE} if a.shared else set())
+        return frozenset(found)
+
+    def _visible(self, item: FakeItem, who: str) -> bool:
+        return _sees(self._audience(item), who)
 
     def _is_trashed(self, item: FakeItem) -> bool:
         return any(a.trashed for a in self._ancestry(item))
@@ -565,17 +600,19 @@ class FakeDrive:
         """
         with self._lock:
             below = self._subtree(item_id)
-            before = {i.id: self._visible(i) for i in below}
+            before = {i.id: self._audience(i) for i in below}
             yield self._item(item_id)
             self._clock += 1
             for sub in below:
-                if whole_tree or sub.id == item_id or self._visible(sub) != before[sub.id]:
+                after = self._audience(sub)
+                if whole_tree or sub.id == item_id or after != before[sub.id]:
                     sub.version += 1
                     sub.modified = self._clock
-                    self._log.append((sub.id, before[sub.id] or self._visible(sub)))
+                    self._log.append((sub.id, before[sub.id] | after))
 
-    def _resource(self, item: FakeItem) -> dict[str, Any]:
-        """The full Drive ``File`` resource (``fields`` projects it)."""
+    def _resource(self, item: FakeItem, who: str) -> dict[str, Any]:
+        """The full Drive ``File`` resource as ``who`` sees it (``fields`` projects it): a parent folder the caller
+        can't see isn't listed, as on Google."""
         res: dict[str, Any] = {
             "kind": "drive#file",
             "id": item.id,
@@ -586,7 +623,8 @@ class FakeDrive:
             "modifiedTime": (_EPOCH + timedelta(seconds=item.modified)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "version": str(item.version),
         }
-        if item.parent:
+        parent = self._items.get(item.parent) if item.parent else None
+        if item.parent in self._drives or (parent is not None and self._visible(parent, who)):
             res["parents"] = [item.parent]
         if not item.mime_type.startswith("application/vnd.google-apps."):
             res["size"] = str(len(item.data))
@@ -626,12 +664,14 @@ class FakeDrive:
                 raise ApiError(405, "methodNotAllowed", f"{verb} is not supported here")
             if self.latency:
                 self._stopping.wait(self.latency)
-            self._authorize(headers, params)
+            who, scopes = self._authorize(headers, params)
             self._inject_fault(endpoint)
             unknown = sorted(set(query) - allowed_parameters(endpoint.replace("_media", "")))
             if unknown:
                 raise ApiError(400, "invalidParameter", f"Invalid parameter: {unknown[0]}", location=unknown[0])
-            return self._dispatch(endpoint, path_args, params, headers)
+            if endpoint in ("files.get_media", "files.export") and not scopes & DRIVE_SCOPES:
+                raise ApiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+            return self._dispatch(endpoint, path_args, params, headers, who)
         except ApiError as exc:
             return exc.response()
         finally:
@@ -657,14 +697,33 @@ class FakeDrive:
                 return "changes.list", []
         return None, []
 
-    def _authorize(self, headers: Any, params: dict[str, str]) -> None:
+    def _authorize(self, headers: Any, params: dict[str, str]) -> tuple[str, frozenset[str]]:
+        """The caller (principal) and scopes of the request's access token; a 401 if nobody vouches for it."""
         auth = headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else params.get("access_token") or params.get("oauth_token")
         with self._lock:
-            ok = token in self._tokens
-        if not ok:
+            found = self._tokens.get(token or "")
+        if found is None and token and self._userinfo_url:
+            found = self._vouched(token)
+        if found is None:
             message = "Request had invalid authentication credentials."
             raise ApiError(401, "authError", message, location="Authorization")
+        return found
+
+    def _vouched(self, token: str) -> tuple[str, frozenset[str]] | None:
+        """Ask the trusted provider who the token belongs to (its userinfo endpoint)."""
+        request = urllib.request.Request(self._userinfo_url or "", headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # a test URL on 127.0.0.1
+                sub = json.loads(answer.read()).get("sub")
+        except (OSError, ValueError):
+            return None
+        if not sub:
+            return None
+        found = (str(sub), frozenset({METADATA_SCOPE}))
+        with self._lock:
+            self._tokens[token] = found
+        return found
 
     def _inject_fault(self, endpoint: str) -> None:
         with self._lock:
@@ -688,11 +747,11 @@ class FakeDrive:
         default_reason, message, domain = _FAULT_ERRORS.get(kind, ("backendError", "Error", "global"))
         raise ApiError(kind, reason or default_reason, message, domain=domain)
 
-    def _dispatch(self, endpoint: str, args: list[str], params: dict[str, str], headers: Any) -> _Response:
+    def _dispatch(self, endpoint: str, args: list[str], params: dict[str, str], headers: Any, who: str) -> _Response:
         if endpoint == "files.get_media":
-            return self._get_media(args[0], params, headers.get("Range"))
+            return self._get_media(args[0], params, headers.get("Range"), who)
         if endpoint == "files.export":
-            return self._export(args[0], params)
+            return self._export(args[0], params, who)
         handler: Callable[..., Any] = {
             "files.list": self._list_files,
             "files.get": self._get_file,
@@ -706,7 +765,7 @@ class FakeDrive:
         except FieldMaskError as exc:
             raise ApiError(400, "invalidParameter", str(exc), location="fields") from None
         with self._lock:
-            payload = handler(*args, params=params)
+            payload = handler(*args, params=params, who=who)
         return _json(project(payload, mask))
 
     # ---- endpoints -------------------------------------------------------------------------------------------
@@ -717,41 +776,46 @@ class FakeDrive:
         if self._revoked:
             return _oauth_error("invalid_grant", "Token has been expired or revoked.")
         if grant == JWT_GRANT:
-            if not self._valid_assertion(field.get("assertion", "")):
+            found = self._valid_assertion(field.get("assertion", ""))
+            if found is None:
                 return _oauth_error("invalid_grant", "Invalid JWT Signature.")
         elif grant == "refresh_token":
             client = self._users.get(field.get("refresh_token", ""))
             if client is None:
                 return _oauth_error("invalid_grant", "Bad Request")
-            if client != (field.get("client_id"), field.get("client_secret")):
+            if client[:2] != (field.get("client_id"), field.get("client_secret")):
                 return _oauth_error("invalid_client", "The OAuth client was not found.", status=401)
+            found = (client[2], frozenset(DRIVE_SCOPES))
         else:
             return _oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant}")
         token = "ya29.fake-" + secrets.token_urlsafe(24)
         with self._lock:
-            self._tokens.add(token)
+            self._tokens[token] = found
         return _json({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 
-    def _valid_assertion(self, assertion: str) -> bool:
+    def _valid_assertion(self, assertion: str) -> tuple[str, frozenset[str]] | None:
+        """The service account (its email) and scopes a JWT grant is good for, or None."""
         try:
             header = jwt.decode_header(assertion)
             email, public_pem = self._service_accounts[header.get("kid", "")]
             claims = jwt.decode(assertion, certs=public_pem, audience=[GOOGLE_TOKEN_URI, self.token_uri])
         except (KeyError, ValueError):
-            return False
-        scopes = set(claims.get("scope", "").split())
-        return claims.get("iss") == email and bool(scopes & DRIVE_SCOPES)
+            return None
+        scopes = frozenset(claims.get("scope", "").split())
+        if claims.get("iss") != email or not scopes & (DRIVE_SCOPES | {METADATA_SCOPE}):
+            return None
+        return email, scopes
 
-    def _get_visible(self, file_id: str, params: dict[str, str]) -> FakeItem:
+    def _get_visible(self, file_id: str, params: dict[str, str], who: str) -> FakeItem:
         item = self._items.get(file_id)
-        if item is None or not self._visible(item) or (item.drive_id and not _flag(params, "supportsAllDrives")):
+        if item is None or not self._visible(item, who) or (item.drive_id and not _flag(params, "supportsAllDrives")):
             raise ApiError(404, "notFound", f"File not found: {file_id}.", location="fileId")
         return item
 
-    def _get_file(self, file_id: str, *, params: dict[str, str]) -> dict[str, Any]:
-        return self._resource(self._get_visible(file_id, params))
+    def _get_file(self, file_id: str, *, params: dict[str, str], who: str) -> dict[str, Any]:
+        return self._resource(self._get_visible(file_id, params, who), who)
 
-    def _list_files(self, *, params: dict[str, str]) -> dict[str, Any]:
+    def _list_files(self, *, params: dict[str, str], who: str) -> dict[str, Any]:
         all_drives = _flag(params, "includeItemsFromAllDrives")
         if all_drives and not _flag(params, "supportsAllDrives"):
             raise ApiError(403, "teamDrivesParameterNotSupported", "includeItemsFromAllDrives needs supportsAllDrives.")
@@ -762,7 +826,7 @@ class FakeDrive:
             (
                 i
                 for i in self._items.values()
-                if self._visible(i) and (all_drives or not i.drive_id) and all(m(i) for m in matches)
+                if self._visible(i, who) and (all_drives or not i.drive_id) and all(m(i) for m in matches)
             ),
             key=lambda i: (i.name.lower(), i.id),
         )
@@ -771,16 +835,16 @@ class FakeDrive:
         out: dict[str, Any] = {
             "kind": "drive#fileList",
             "incompleteSearch": False,
-            "files": [self._resource(i) for i in page],
+            "files": [self._resource(i, who) for i in page],
         }
         if offset + page_size < len(found):
             out["nextPageToken"] = _encode_page_token(offset + page_size, query)
         return out
 
-    def _start_page_token(self, *, params: dict[str, str]) -> dict[str, Any]:
+    def _start_page_token(self, *, params: dict[str, str], who: str) -> dict[str, Any]:
         return {"kind": "drive#startPageToken", "startPageToken": str(len(self._log) + 1)}
 
-    def _list_changes(self, *, params: dict[str, str]) -> dict[str, Any]:
+    def _list_changes(self, *, params: dict[str, str], who: str) -> dict[str, Any]:
         token = params.get("pageToken", "")
         if not token.isdigit() or not 1 <= int(token) <= len(self._log) + 1:
             raise ApiError(400, "invalid", f"Invalid Value: pageToken {token!r}", location="pageToken")
@@ -792,8 +856,8 @@ class FakeDrive:
         entries: list[tuple[int, dict[str, Any]]] = []
         for item_id, seq in sorted(last.items(), key=lambda kv: kv[1]):
             item = self._items[item_id]
-            visible = self._visible(item)
-            if not (visible or self._log[seq - 1][1]) or (item.drive_id and not all_drives):
+            visible = self._visible(item, who)
+            if not (visible or _sees(self._log[seq - 1][1], who)) or (item.drive_id and not all_drives):
                 continue
             change: dict[str, Any] = {
                 "kind": "drive#change",
@@ -803,7 +867,7 @@ class FakeDrive:
                 "time": (_EPOCH + timedelta(seconds=item.modified)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             }
             if visible:
-                change["file"] = self._resource(item)
+                change["file"] = self._resource(item, who)
             elif not include_removed:
                 continue
             entries.append((seq, change))
@@ -815,9 +879,9 @@ class FakeDrive:
             out["newStartPageToken"] = str(len(self._log) + 1)
         return out
 
-    def _get_media(self, file_id: str, params: dict[str, str], range_header: str | None) -> _Response:
+    def _get_media(self, file_id: str, params: dict[str, str], range_header: str | None, who: str) -> _Response:
         with self._lock:
-            item = self._get_visible(file_id, params)
+            item = self._get_visible(file_id, params, who)
             if item.mime_type.startswith("application/vnd.google-apps."):
                 raise ApiError(
                     403,
@@ -837,9 +901,9 @@ class FakeDrive:
         headers = {"Content-Type": mime, "Content-Range": f"bytes {start}-{end}/{total}"}
         return _Response(206, data[start : end + 1], headers)
 
-    def _export(self, file_id: str, params: dict[str, str]) -> _Response:
+    def _export(self, file_id: str, params: dict[str, str], who: str) -> _Response:
         with self._lock:
-            item = self._get_visible(file_id, params)
+            item = self._get_visible(file_id, params, who)
             if not item.mime_type.startswith("application/vnd.google-apps."):
                 raise ApiError(403, "fileNotExportable", "Export only supports Docs Editors files.", location="fileId")
             if item.mime_type != GOOGLE_DOC or params.get("mimeType") != "application/pdf":
@@ -855,6 +919,10 @@ def fake_pdf(title: str, text: str) -> bytes:
 
 # --------------------------------------------------------------------------------------------------------------
 # Small helpers.
+
+
+def _sees(audience: frozenset[str], who: str) -> bool:
+    return EVERYONE in audience or who in audience
 
 
 def _json(payload: Any, status: int = 200) -> _Response:
@@ -895,6 +963,7 @@ def _decode_page_token(token: str | None, query: str) -> int:
 _TERM = re.compile(
     r"""\s*(?:'(?P<pid>[^']+)'\s+in\s+parents"""
     r"""|trashed\s*=\s*(?P<trashed>true|false)"""
+    r"""|name\s*=\s*'(?P<name>[^']*)'"""
     r"""|mimeType\s*(?P<op>!=|=)\s*'(?P<mime>[^']+)')\s*""",
     re.IGNORECASE,
 )
@@ -911,6 +980,8 @@ def _compile_query(q: str, drive: FakeDrive) -> list[Callable[[FakeItem], bool]]
             raise ApiError(400, "invalid", f"Invalid Value: unsupported query term {term!r}", location="q")
         if m["pid"]:
             tests.append(lambda i, pid=m["pid"]: i.parent == pid)
+        elif m["name"] is not None:
+            tests.append(lambda i, name=m["name"]: i.name == name)
         elif m["trashed"]:
             tests.append(lambda i, want=m["trashed"].lower() == "true": drive._is_trashed(i) == want)
         else:
