@@ -19,8 +19,11 @@ import logging
 import sys
 
 from nicegui import app, background_tasks, ui
+from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import components.errors
+from components.protect import ProtectMiddleware, SecureCookiesMiddleware
 from pages import (
     auth_google,
     bands,
@@ -43,7 +46,7 @@ from pages import (
     welcome,
 )
 from soleil_ui import cli as core_cli
-from soleil_ui import events, runtime
+from soleil_ui import events, ratelimit, runtime
 from soleil_ui.db import db
 from soleil_ui.settings import Settings, get_settings
 
@@ -103,6 +106,10 @@ async def _prune_caches() -> None:
                 log.info("stored files no chart or track uses any more: %d removed", removed)
         except Exception:  # a database or disk hiccup: try again next hour
             log.warning("could not collect unused stored files", exc_info=True)
+        try:
+            await ratelimit.get_limiter().sweep()  # finished rate-limit windows in the database storage
+        except Exception:
+            log.warning("could not sweep the rate-limit table", exc_info=True)
         await asyncio.sleep(3600)
 
 
@@ -128,9 +135,30 @@ async def _shutdown() -> None:
     await db.dispose()
 
 
+def _session_cookie(settings: Settings) -> dict[str, object]:
+    https = bool(settings.tls_cert) or settings.public_url.startswith("https://")
+    return {"secret_key": settings.effective_secret_key(), "same_site": "lax", "https_only": https,
+            "max_age": 60 * 24 * 3600}
+
+
+def _middleware(settings: Settings) -> None:
+    """Outermost last: the trusted proxy's headers first, then Secure cookies, the session, headers and bounds.
+
+    The session middleware is added here rather than by ``ui.run`` so the Secure-cookie wrapper can sit outside it;
+    NiceGUI then only adds its request tracking inside. Forwarded headers count only from SOLEIL_TRUSTED_PROXIES
+    (uvicorn's own proxy handling is off, see ``serve``).
+    """
+    app.add_middleware(ProtectMiddleware)
+    app.add_middleware(SessionMiddleware, **_session_cookie(settings))  # type: ignore[arg-type]
+    app.add_middleware(SecureCookiesMiddleware)
+    if settings.trusted_proxy_list:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
+
+
 def build(settings: Settings) -> None:
     """Register routes, pages and lifecycle hooks on NiceGUI's app."""
     components.errors.install()
+    _middleware(settings)
     lifespan = app.router.lifespan_context
     for module in PAGES:
         app.include_router(module.router)
@@ -143,7 +171,6 @@ def build(settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     build(settings)
-    https = bool(settings.tls_cert) or settings.public_url.startswith("https://")
     ui.run(
         host=settings.host,
         port=settings.port,
@@ -152,7 +179,7 @@ def serve(settings: Settings) -> None:
         reload=False,
         show=False,
         storage_secret=settings.effective_secret_key(),
-        session_middleware_kwargs={"same_site": "lax", "https_only": https, "max_age": 60 * 24 * 3600},
+        proxy_headers=False,  # forwarded headers are trusted only from SOLEIL_TRUSTED_PROXIES (see _middleware)
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
         reconnect_timeout=RECONNECT_TIMEOUT,  # see above

@@ -19,7 +19,7 @@ from nicegui import app, ui
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from soleil_ui.errors import NotSignedIn, SoleilError
+from soleil_ui.errors import NotSignedIn, SoleilError, TooManyRequests
 
 log = logging.getLogger("soleil.errors")
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
@@ -86,14 +86,28 @@ def error_content(exc: BaseException) -> None:
             "/login" if signed_out else "/")).props("unelevated")
 
 
+def status_for(exc: BaseException) -> int:
+    return exc.status_code if isinstance(exc, SoleilError) else 500
+
+
+def set_page_status(exc: BaseException) -> None:
+    """Make the page being built answer the error's status (404 for a missing song, not NiceGUI's 500)."""
+    client = ui.context.client
+    client.status_code = status_for(exc)
+    if client.request is not None:  # NiceGUI's error page ignores client.status_code; components.protect reads this
+        client.request.state.soleil_status = status_for(exc)
+
+
 def _error_page(exc: Exception) -> None:
+    set_page_status(exc)
     error_content(exc)  # NiceGUI passes the exception on to app.on_exception, which logs it
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SoleilError)
     log_error(exc, f"{request.method} {request.url.path}")
-    return PlainTextResponse(exc.user_message, status_code=exc.status_code)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    return PlainTextResponse(exc.user_message, status_code=exc.status_code, headers=headers)
 
 
 def install() -> None:

@@ -68,6 +68,7 @@ def page_frame(actor: Actor, title: str, *, active: str = "", back: str | None =
             yield main
         except SoleilError as exc:  # a refusal or a missing thing: explain it inside the frame
             errors.log_error(exc, "page")
+            errors.set_page_status(exc)
             main.clear()
             with main:
                 errors.error_content(exc)

@@ -36,7 +36,7 @@ from soleil_ui.events import Event, hub
 from soleil_ui.services import offline
 
 from .live import listen
-from .session import actor_or_none, token_of
+from .session import actor_or_none, csrf_for, token_of
 
 log = logging.getLogger(__name__)
 THEME_COLOR = "#2f4858"
@@ -56,10 +56,17 @@ HEAD_HTML = f"""
 <script src="/pwa/offline.js" defer></script>
 """
 
-# Clear this device's offline data (service worker caches, the reader's place), then sign out; never hangs.
+# Clear this device's offline data (service worker caches, the reader's place), then sign out (a POST with the
+# session's anti-forgery token, so no other site can sign anyone out); never hangs.
 SIGN_OUT_JS = """
 (window.SoleilOffline ? window.SoleilOffline.clear() : Promise.resolve())
-  .catch(() => {}).finally(() => { window.location.href = '/auth/logout'; });
+  .catch(() => {}).finally(() => {
+    const form = document.createElement('form');
+    form.method = 'post'; form.action = '/auth/logout';
+    const field = document.createElement('input');
+    field.type = 'hidden'; field.name = 'csrf'; field.value = __TOKEN__;
+    form.appendChild(field); document.body.appendChild(form); form.submit();
+  });
 """
 
 _with_head: weakref.WeakSet[Client] = weakref.WeakSet()
@@ -97,7 +104,8 @@ async def _listen_for_requests(client: Client) -> None:
 
 def sign_out() -> None:
     """The account menu's "Sign out": the device forgets this person's offline sets first."""
-    ui.run_javascript(SIGN_OUT_JS)
+    request = ui.context.client.request
+    ui.run_javascript(SIGN_OUT_JS.replace("__TOKEN__", json.dumps(csrf_for(request))))
 
 
 def offline_button(setlist_id: int, name: str = "", *, audio: bool = True) -> ui.element:

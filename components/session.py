@@ -13,22 +13,56 @@ import logging
 from fastapi import Request
 from nicegui import Client, background_tasks, ui
 
+from soleil_ui import ratelimit
 from soleil_ui.access import Actor
 from soleil_ui.db import db
-from soleil_ui.errors import NotSignedIn
+from soleil_ui.errors import Forbidden, NotSignedIn
 from soleil_ui.events import Event
+from soleil_ui.security import csrf_token, new_token, tokens_equal
 from soleil_ui.services import auth, members
+from soleil_ui.settings import get_settings
 
+from . import params  # noqa: F401  (registers the {x:id} path converter before any page's route is declared)
 from .live import listen
 
 log = logging.getLogger(__name__)
 SESSION_KEY = "soleil_sid"
 INVITE_KEY = "soleil_invite"  # an invite link's token, carried through sign-in
+CSRF_FIELD = "csrf"  # the form field of state-changing POSTs (sign-out, demo sign-in)
+FORM_EXPIRED = "This form has expired. Please go back, reload the page and try again."
 
 
 def token_of(request: Request | None) -> str | None:
     value = request.session.get(SESSION_KEY) if request is not None else None
     return value if isinstance(value, str) else None
+
+
+def csrf_for(request: Request) -> str:
+    """This browser session's anti-forgery token, for a form that changes state (checked by ``require_csrf``)."""
+    session_id = request.session.get("id")  # NiceGUI gives every browser session a random id
+    if not isinstance(session_id, str):
+        session_id = request.session["id"] = new_token()
+    return csrf_token(get_settings().effective_secret_key(), session_id)
+
+
+async def require_csrf(request: Request) -> None:
+    """Refuse a POST that doesn't carry this session's token: another site can make a browser post, not read it."""
+    sent = (await request.form()).get(CSRF_FIELD)
+    if not isinstance(sent, str) or not isinstance(request.session.get("id"), str) \
+            or not tokens_equal(sent, csrf_for(request)):
+        raise Forbidden(FORM_EXPIRED, detail="missing or wrong CSRF token")
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (the trusted proxy's X-Forwarded-For already applied), for signed-out limits."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+async def throttle(request: Request, rule: str, actor: Actor | None = None, *, kind: str = "") -> None:
+    """Count this request under a rate limit (``TooManyRequests`` when over): per account when signed in, per
+    address only when not. ``kind`` counts separately under one rule (sign-in starts apart from callbacks)."""
+    who = f"user:{actor.user_id}" if actor is not None else f"ip:{client_address(request)}"
+    await ratelimit.hit(rule, who, kind)
 
 
 async def actor_or_none(request: Request) -> Actor | None:

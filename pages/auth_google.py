@@ -13,7 +13,7 @@ from nicegui import APIRouter, ui
 from components import oidc
 from components.errors import log_error, message_for
 from components.layout import theme
-from components.session import sign_in, take_invite
+from components.session import sign_in, take_invite, throttle
 from soleil_ui.db import db
 from soleil_ui.errors import SoleilError
 from soleil_ui.services import invites
@@ -34,6 +34,7 @@ def _problem(request: Request, exc: SoleilError) -> RedirectResponse:
 @router.get("/auth/google")
 async def google_sign_in(request: Request) -> RedirectResponse:
     """Send the person to the provider (an invite link they came with stays in the session meanwhile)."""
+    await throttle(request, "sign_in", kind="start")  # over the limit: 429 with Retry-After
     try:
         return await oidc.start(request)
     except SoleilError as exc:
@@ -43,6 +44,7 @@ async def google_sign_in(request: Request) -> RedirectResponse:
 @router.get(oidc.CALLBACK_PATH)
 async def google_callback(request: Request) -> RedirectResponse:
     """The provider sends people back here: check everything, then sign in, join or explain."""
+    await throttle(request, "sign_in", kind="callback")
     link = take_invite(request)
     try:
         identity = await oidc.finish(request)

@@ -154,7 +154,7 @@ async def new_gig_page(request: Request) -> RedirectResponse | None:
     return None
 
 
-@router.page("/gigs/{gig_id}/edit")
+@router.page("/gigs/{gig_id:id}/edit")
 async def edit_gig_page(request: Request, gig_id: int) -> RedirectResponse | None:
     actor = await actor_or_none(request)
     if actor is None:
@@ -234,7 +234,7 @@ async def gig_form(actor: Actor, gig: Gig | None) -> None:
         .mark("gig-save")
 
 
-@router.page("/gigs/{gig_id}")
+@router.page("/gigs/{gig_id:id}")
 async def gig_page(request: Request, gig_id: int) -> RedirectResponse | None:
     actor = await actor_or_none(request)
     if actor is None:

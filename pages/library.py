@@ -8,6 +8,7 @@ from nicegui import APIRouter, ui
 
 from components.layout import page_frame
 from components.live_bar import LiveBanner, LiveWatcher
+from components.params import QueryText
 from components.session import actor_or_none
 from components.song_list import SongList
 from soleil_ui.db import db
@@ -18,7 +19,7 @@ router = APIRouter()
 
 
 @router.page("/library")
-async def library_page(request: Request, q: str = "") -> RedirectResponse | None:
+async def library_page(request: Request, q: QueryText = "") -> RedirectResponse | None:
     actor = await actor_or_none(request)
     if actor is None:
         return RedirectResponse("/login", status_code=303)

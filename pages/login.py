@@ -1,13 +1,20 @@
-"""Sign-in: one tap per demo member in demo mode; Google (or the configured OpenID provider) otherwise."""
+"""Sign-in: one tap per demo member in demo mode; Google (or the configured OpenID provider) otherwise.
+
+Demo sign-in and sign-out change who is signed in, so they are POSTs carrying the session's anti-forgery token
+(``components.session.require_csrf``): another site can't sign a member out, or in as a demo member. Their GET
+addresses only answer a page with the button (old bookmarks, the tests' and benchmarks' way in).
+"""
 
 from __future__ import annotations
 
+import html
+
 from fastapi import Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from nicegui import APIRouter, ui
 
 from components.layout import theme
-from components.session import actor_or_none, sign_in, sign_out
+from components.session import CSRF_FIELD, actor_or_none, csrf_for, require_csrf, sign_in, sign_out, throttle
 from soleil_ui.demo import demo_people
 from soleil_ui.errors import NotFound
 from soleil_ui.parts import INSTRUMENTS
@@ -39,9 +46,10 @@ async def login_page(request: Request) -> RedirectResponse | None:
                     parts = ", ".join(INSTRUMENTS[i["instrument"]].name for i in membership.instruments
                                       if i.get("instrument") in INSTRUMENTS)
                     role = "Leader · " if membership.role == "leader" else ""
-                    with ui.card().tight().classes("w-full cursor-pointer").props(
+                    form = post_form(f"/auth/demo/{user.id}", csrf_for(request))
+                    with form, ui.card().tight().classes("w-full cursor-pointer").props(
                             f'role=button aria-label="Enter as {user.name}"').on(
-                            "click", lambda _e, uid=user.id: ui.navigate.to(f"/auth/demo/{uid}")):
+                            "click", js_handler=f"() => document.getElementById('{form.html_id}').submit()"):
                         with ui.row().classes("items-center p-3 gap-3 no-wrap"):
                             ui.icon("person").classes("text-2xl text-secondary")
                             with ui.column().classes("gap-0"):
@@ -54,19 +62,65 @@ async def login_page(request: Request) -> RedirectResponse | None:
     return None
 
 
-@router.get("/auth/demo/{user_id}")
-async def demo_sign_in(request: Request, user_id: int) -> RedirectResponse:
-    """Demo only: enter as a demo member. Refused for any real account and whenever demo is off."""
+def post_form(action: str, token: str) -> ui.element:
+    """A form that POSTs to ``action`` with this session's anti-forgery token; its content submits it."""
+    form = ui.element("form").props(f'method=post action="{action}"').classes("w-full")
+    with form:
+        ui.element("input").props(f'type=hidden name={CSRF_FIELD} value="{token}"')
+    return form
+
+
+def button_page(title: str, text: str, action: str, button: str, token: str) -> HTMLResponse:
+    """A plain page with one POST button: what the GET address of a state-changing action answers."""
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        f'content="width=device-width, initial-scale=1"><title>{html.escape(title)} · SOLEil</title></head>'
+        f'<body style="font:16px/1.5 system-ui,sans-serif;max-width:480px;margin:3em auto;padding:0 16px">'
+        f'<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>'
+        f'<form method="post" action="{html.escape(action)}"><input type="hidden" name="{CSRF_FIELD}" '
+        f'value="{html.escape(token)}"><button type="submit" style="font-size:1.1em;padding:.6em 1.4em">'
+        f'{html.escape(button)}</button></form><p><a href="/">Back</a></p></body></html>', headers=NO_STORE)
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def _demo_member(user_id: int) -> tuple[str, int]:
+    """A demo member's name and band, or NotFound (demo off, no such member, or a real account)."""
     if not get_settings().demo_enabled:
         raise NotFound("Demo sign-in is off on this server.")
     for user, membership in await demo_people():
         if user.id == user_id:
-            await sign_in(request, user_id, membership.band_id)
-            return RedirectResponse("/", status_code=303)
+            return user.name, membership.band_id
     raise NotFound("No such demo member.")
 
 
+@router.get("/auth/demo/{user_id:id}")
+async def demo_sign_in_page(request: Request, user_id: int) -> HTMLResponse:
+    """The GET address signs nobody in: it asks (a link on another site can't switch who is signed in)."""
+    name, _band = await _demo_member(user_id)
+    return button_page("Demo band", f"Enter the demo band as {name}?", f"/auth/demo/{user_id}",
+                       f"Enter as {name}", csrf_for(request))
+
+
+@router.post("/auth/demo/{user_id:id}")
+async def demo_sign_in(request: Request, user_id: int) -> RedirectResponse:
+    """Demo only: enter as a demo member. Refused for any real account and whenever demo is off."""
+    await require_csrf(request)
+    await throttle(request, "sign_in", kind="demo")  # each demo sign-in keeps a session row for 60 days
+    _name, band_id = await _demo_member(user_id)
+    await sign_in(request, user_id, band_id)
+    return RedirectResponse("/", status_code=303)
+
+
 @router.get("/auth/logout")
+async def logout_page(request: Request) -> HTMLResponse:
+    return button_page("Sign out", "Sign out of SOLEil on this device?", "/auth/logout", "Sign out",
+                       csrf_for(request))
+
+
+@router.post("/auth/logout")
 async def logout(request: Request) -> RedirectResponse:
+    await require_csrf(request)
     await sign_out(request)
     return RedirectResponse("/login", status_code=303)

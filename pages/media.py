@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from components.session import current_actor
+from components.params import QueryInt
+from components.session import current_actor, throttle
 from soleil_ui.db import db
 from soleil_ui.engraving import CACHE_VERSION, MEDIA_TYPE
 from soleil_ui.engraving import etag_for as engraved_etag
@@ -36,9 +37,10 @@ IMMUTABLE = "private, max-age=31536000, immutable"
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:"
 
 
-@router.get("/media/charts/{chart_id}/pages/{page}")
-async def chart_page(request: Request, chart_id: int, page: int, w: int = 800) -> Response:
+@router.get("/media/charts/{chart_id:id}/pages/{page:id}")
+async def chart_page(request: Request, chart_id: int, page: int, w: QueryInt = 800) -> Response:
     actor = await current_actor(request)
+    await throttle(request, "media", actor)
     async with db.session() as session:
         chart = await library.get_chart(session, actor, chart_id)
     if not 0 <= page < chart.page_count:
@@ -58,10 +60,11 @@ async def chart_page(request: Request, chart_id: int, page: int, w: int = 800) -
     return FileResponse(path, headers=headers, media_type=_image_type(path.suffix))
 
 
-@router.get("/media/charts/{chart_id}/svg/{page}")
-async def chart_svg(request: Request, chart_id: int, page: int, w: int = chart_pages.BASE_WIDTH) -> Response:
+@router.get("/media/charts/{chart_id:id}/svg/{page:id}")
+async def chart_svg(request: Request, chart_id: int, page: int, w: QueryInt = chart_pages.BASE_WIDTH) -> Response:
     """One engraved page of a MusicXML or ChordPro chart, in the part and key the query asks for."""
     actor = await current_actor(request)
+    await throttle(request, "media", actor)
     async with db.session() as session:
         chart = await library.get_chart(session, actor, chart_id)
     if not library.is_generated(chart):
@@ -78,10 +81,11 @@ async def chart_svg(request: Request, chart_id: int, page: int, w: int = chart_p
     return FileResponse(path, headers=headers, media_type=MEDIA_TYPE)
 
 
-@router.get("/media/charts/{chart_id}/print.pdf")
+@router.get("/media/charts/{chart_id:id}/print.pdf")
 async def chart_print(request: Request, chart_id: int) -> Response:
     """Any part as a PDF to print or keep: a PDF chart's own bytes; a generated part engraved on Letter paper."""
     actor = await current_actor(request)
+    await throttle(request, "media", actor)
     async with db.session() as session:
         chart = await library.get_chart(session, actor, chart_id)
         song = await session.get(Song, chart.song_id) if chart.song_id else None
@@ -126,10 +130,11 @@ def _image_type(suffix: str) -> str:
     return {".webp": "image/webp", ".png": "image/png", ".svg": "image/svg+xml"}.get(suffix, "image/png")
 
 
-@router.get("/media/audio/{track_id}")
+@router.get("/media/audio/{track_id:id}")
 async def audio(request: Request, track_id: int) -> Response:
     """Reference audio with HTTP Range, so the player can seek without downloading the whole file."""
     actor = await current_actor(request)
+    await throttle(request, "media", actor)
     async with db.session() as session:
         track = await library.get_audio(session, actor, track_id)
     path = get_runtime().blobs.path_for(track.checksum)

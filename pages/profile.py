@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
+from components import pwa
 from components.layout import page_frame
 from components.member_form import member_form
 from components.session import actor_or_none
@@ -33,7 +34,7 @@ async def profile_page(request: Request) -> RedirectResponse | None:
     async def everywhere() -> None:
         async with db.session() as session:
             await members.sign_out_everywhere(session, actor)
-        ui.navigate.to("/auth/logout")  # clears this browser's cookie too
+        pwa.sign_out()  # clears this browser's cookie and offline sets too
 
     with page_frame(actor, "Profile", back="/"):
         ui.label(actor.email).classes("text-grey-8")
@@ -44,7 +45,7 @@ async def profile_page(request: Request) -> RedirectResponse | None:
                 .classes("text-sm text-grey-7")
         ui.separator().classes("my-2")
         ui.label("Signed in").classes("text-sm uppercase text-grey-7")
-        ui.button("Sign out", icon="logout", on_click=lambda: ui.navigate.to("/auth/logout")) \
+        ui.button("Sign out", icon="logout", on_click=pwa.sign_out) \
             .props("outline").classes("w-full").mark("sign-out")
         with ui.dialog() as confirm, ui.card():
             ui.label("Sign out on every phone, tablet and computer? You'll sign in again on each.")

@@ -18,9 +18,11 @@ from nicegui import APIRouter, ui
 
 from components import pwa
 from components.layout import page_frame
-from components.session import actor_or_none, current_actor
+from components.params import MaybeQueryId
+from components.session import actor_or_none, current_actor, throttle
 from soleil_ui.db import db
-from soleil_ui.errors import InvalidInput, NotFound
+from soleil_ui.errors import NotFound
+from soleil_ui.ids import parse_ids
 from soleil_ui.services import gigs, offline, setlists
 
 router = APIRouter()
@@ -180,14 +182,12 @@ async def scope(request: Request) -> JSONResponse:
                         headers=NO_STORE)
 
 
-@router.get("/pwa/offline/setlists/{setlist_id}")
+@router.get("/pwa/offline/setlists/{setlist_id:id}")
 async def offline_manifest(request: Request, setlist_id: int, audio: bool = False) -> JSONResponse:
     """Everything this member's device keeps for a setlist: songs in their part, page URLs at the device's widths."""
     actor = await current_actor(request)
-    try:
-        widths = [int(w) for w in request.query_params.getlist("w")][:4]
-    except ValueError:
-        raise InvalidInput("Widths are whole numbers of pixels.") from None
+    await throttle(request, "work", actor)
+    widths = parse_ids(request.query_params.getlist("w"), limit=4)
     async with db.session() as session:
         found = await offline.offline_set(session, actor, setlist_id, widths=widths, audio=audio)
     return JSONResponse(found.to_json(), headers=NO_STORE)
@@ -197,11 +197,8 @@ async def offline_manifest(request: Request, setlist_id: int, audio: bool = Fals
 async def offline_status(request: Request) -> JSONResponse:
     """The current digest of each set a device keeps (``?id=3&id=7&audio=7``); None: gone, or no longer mine."""
     actor = await current_actor(request)
-    try:
-        ids = [int(i) for i in request.query_params.getlist("id")][:50]
-        audio = [int(i) for i in request.query_params.getlist("audio")]
-    except ValueError:
-        raise InvalidInput("Setlist ids are numbers.") from None
+    ids = parse_ids(request.query_params.getlist("id"))
+    audio = parse_ids(request.query_params.getlist("audio"))
     async with db.session() as session:
         found = await offline.digests(session, actor, ids, audio=audio)
     return JSONResponse({"digests": {str(k): v for k, v in found.items()}}, headers=NO_STORE)
@@ -209,7 +206,7 @@ async def offline_status(request: Request) -> JSONResponse:
 
 # --- the screen -------------------------------------------------------------------------------------------------
 @router.page("/offline-sets")
-async def offline_sets_page(request: Request, setlist: int | None = None) -> RedirectResponse | None:
+async def offline_sets_page(request: Request, setlist: MaybeQueryId = None) -> RedirectResponse | None:
     """Which sets this device keeps offline, their size and freshness; make others available; leaders ask all."""
     actor = await actor_or_none(request)
     if actor is None:

@@ -12,7 +12,7 @@ from components import pwa
 from components.layout import page_frame
 from components.live import listen
 from components.live_bar import LiveBanner, LiveConsole, LiveWatcher, track_presence
-from components.session import actor_or_none, current_actor
+from components.session import actor_or_none, current_actor, throttle
 from components.setlist_editor import SetlistView, load_snapshot
 from soleil_ui import stage_print
 from soleil_ui.access import Actor
@@ -80,7 +80,7 @@ def _new_setlist(actor: Actor) -> None:
     dialog.open()
 
 
-@router.page("/setlists/{setlist_id}")
+@router.page("/setlists/{setlist_id:id}")
 async def setlist_page(request: Request, setlist_id: int) -> RedirectResponse | None:
     actor = await actor_or_none(request)
     if actor is None:
@@ -119,10 +119,11 @@ async def setlist_page(request: Request, setlist_id: int) -> RedirectResponse | 
     return None
 
 
-@router.get("/setlists/{setlist_id}/print.pdf")
+@router.get("/setlists/{setlist_id:id}/print.pdf")
 async def stage_print_pdf(request: Request, setlist_id: int) -> Response:
     """The stage print: big type, one page per set, for the band's members only."""
     actor = await current_actor(request)
+    await throttle(request, "work", actor)
     async with db.session() as session:
         setlist, sets = await setlists.print_sets(session, actor, setlist_id)
     pages = [stage_print.PrintPage(part.label, [

@@ -36,7 +36,7 @@ def key_choices(source_key: str | None) -> dict[str, str]:
     return {"": AS_ENGRAVED, **{k.name(): k.name(unicode=True) for k in keys}}
 
 
-@router.page("/songs/{song_id}")
+@router.page("/songs/{song_id:id}")
 async def song_page(request: Request, song_id: int) -> RedirectResponse | None:
     actor = await actor_or_none(request)
     if actor is None:

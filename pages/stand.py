@@ -12,6 +12,7 @@ from nicegui import APIRouter, app, ui
 
 from components.layout import theme
 from components.live_bar import LiveWatcher
+from components.params import MaybeQueryId, MaybeQueryText
 from components.session import actor_or_none, guard_page
 from components.setlist_stand import SetlistStand, load_stand_set
 from components.stand import STAND_VIEWPORT, Stand
@@ -76,9 +77,9 @@ def _frame(actor: Actor, title: str) -> None:
     ui.query("body").style("background: #000")
 
 
-@router.page("/stand/{chart_id}", viewport=STAND_VIEWPORT, response_timeout=STAND_TIMEOUT)
-async def stand_page(request: Request, chart_id: int, setlist: int | None = None,
-                     part: str | None = None) -> RedirectResponse | None:
+@router.page("/stand/{chart_id:id}", viewport=STAND_VIEWPORT, response_timeout=STAND_TIMEOUT)
+async def stand_page(request: Request, chart_id: int, setlist: MaybeQueryId = None,
+                     part: MaybeQueryText = None) -> RedirectResponse | None:
     actor = await actor_or_none(request)
     if actor is None:
         return RedirectResponse("/login", status_code=303)
@@ -112,7 +113,7 @@ async def stand_page(request: Request, chart_id: int, setlist: int | None = None
     return None
 
 
-@router.page("/live/{setlist_id}", viewport=STAND_VIEWPORT, response_timeout=STAND_TIMEOUT)
+@router.page("/live/{setlist_id:id}", viewport=STAND_VIEWPORT, response_timeout=STAND_TIMEOUT)
 async def live_page(request: Request, setlist_id: int) -> RedirectResponse | None:
     """Follow the leader: the stand opens each called song in my part; I still turn my own pages."""
     actor = await actor_or_none(request)

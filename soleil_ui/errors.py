@@ -45,6 +45,21 @@ class Conflict(SoleilError):
     default_message = "That changed while you were editing it. Please look again."
 
 
+class TooManyRequests(SoleilError):
+    """A rate limit or a bound on open pages was reached; ``retry_after`` says when trying again will work."""
+
+    status_code = 429
+
+    def __init__(self, retry_after: int, *, busy: bool = False, detail: str | None = None) -> None:
+        self.retry_after = max(1, int(retry_after))
+        if busy:  # the whole server is at its bound, not this person
+            self.status_code = 503
+            message = f"SOLEil is very busy right now. Please try again in {self.retry_after} s."
+        else:
+            message = f"That was a lot of requests in a short time. Please try again in {self.retry_after} s."
+        super().__init__(message, detail=detail)
+
+
 class UpstreamUnavailable(SoleilError):
     """Google, the database or another service we depend on did not answer as expected."""
 

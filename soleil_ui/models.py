@@ -377,3 +377,13 @@ class Performance(SQLModel, table=True):
     live_session_id: int | None = Field(default=None, foreign_key="live_session.id", ondelete="SET NULL")
     position: int = 0
     played_at: datetime = _ts(default_factory=utcnow)
+
+
+class RateLimit(SQLModel, table=True):
+    """One fixed-window rate-limit counter, for several instances sharing PostgreSQL and no Redis
+    (``soleil_ui.ratelimit_sql``). Expired rows are reused by the next hit and swept hourly."""
+
+    __tablename__ = "rate_limit"
+    key: str = Field(max_length=255, primary_key=True)
+    count: int = 0
+    expires_at: float = Field(index=True)  # seconds since the epoch, as the limits library counts

@@ -55,3 +55,10 @@ def hash_token(token: str) -> str:
 
 def tokens_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def csrf_token(secret_key: str, session_id: str) -> str:
+    """The anti-forgery token of one browser session: an HMAC of the session's random id, so nothing is stored and
+    a page of another site (which can neither read our pages nor our signed cookie) can't produce it."""
+    mac = hmac.new(derive_key(secret_key, "csrf"), session_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")

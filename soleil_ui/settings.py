@@ -44,6 +44,21 @@ class Settings(BaseSettings):
     page_cache_mb: int = Field(default=2048, ge=50, description="Disk budget for rendered page images.")
     engrave_cache_mb: int = Field(default=512, ge=20, description="Disk budget for engraved MusicXML/ChordPro parts.")
     log_level: str = "INFO"
+    # --- abuse limits (README "Security"); limits' notation: "N/second|minute|hour|day", several joined by ";" ---
+    trusted_proxies: str = Field(default="", description="Addresses or networks whose X-Forwarded-* headers count.")
+    redis_url: str = Field(default="", description="redis://… : keep rate-limit counters in Redis (several instances).")
+    rate_limit_storage: str = Field(default="", description="memory, database or redis; empty: redis with a "
+                                    "SOLEIL_REDIS_URL, database with PostgreSQL, else memory.")
+    limit_sign_in: str = Field(default="30/minute;300/hour", description="Sign-in starts, callbacks and demo sign-ins "
+                               "per client address (each counted on its own).")
+    limit_join: str = Field(default="30/minute", description="Invite-link joins, per address or per account.")
+    limit_invites: str = Field(default="60/hour", description="Invites a leader creates, per account.")
+    limit_media: str = Field(default="1200/minute", description="Page images, engraved pages and PDFs, per account.")
+    limit_work: str = Field(default="120/minute", description="Other routes that build server work, per account.")
+    limit_anonymous_pages: str = Field(default="120/minute", description="Pages opened while signed out, per address.")
+    max_clients: int = Field(default=1000, ge=10, description="Open pages kept on this server, in total.")
+    max_clients_per_account: int = Field(default=40, ge=2, description="Open pages kept for one account.")
+    max_clients_per_address: int = Field(default=60, ge=2, description="Signed-out pages kept for one address.")
 
     @field_validator("log_level")
     @classmethod
@@ -51,6 +66,25 @@ class Settings(BaseSettings):
         value = value.upper()
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @field_validator("limit_sign_in", "limit_join", "limit_invites", "limit_media", "limit_work",
+                     "limit_anonymous_pages")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError('must be like "30/minute" or "30/minute;300/hour"') from None
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _limit_storage(cls, value: str) -> str:
+        if value not in {"", "memory", "database", "redis"}:
+            raise ValueError("must be memory, database or redis")
         return value
 
     @field_validator("database_url")
@@ -64,6 +98,8 @@ class Settings(BaseSettings):
     def _consistent(self) -> Settings:
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("SOLEIL_TLS_CERT and SOLEIL_TLS_KEY must be given together")
+        if self.limit_storage == "redis" and not self.redis_url:
+            raise ValueError("SOLEIL_RATE_LIMIT_STORAGE=redis needs SOLEIL_REDIS_URL")
         if self.is_postgres and not self.secret_key:
             raise ValueError(
                 "SOLEIL_SECRET_KEY is required with PostgreSQL, so every instance signs and decrypts alike"
@@ -77,6 +113,17 @@ class Settings(BaseSettings):
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @property
+    def limit_storage(self) -> str:
+        """Where rate-limit counters live: shared between instances whenever the deployment allows."""
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        return "redis" if self.redis_url else "database" if self.is_postgres else "memory"
 
     @property
     def google_configured(self) -> bool:

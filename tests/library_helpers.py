@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import httpx
 from fpdf import FPDF
 
 from soleil_ui.access import Actor
@@ -93,3 +94,34 @@ async def leader_token(band_name: str, email: str) -> tuple[int, str]:
         assert band.id and user.id
         await members.add_member(session, band.id, user.id, role=Role.LEADER)
         return band.id, await auth.start_session(session, user.id, band.id)
+
+
+def csrf_from(page_html: str) -> str:
+    """The anti-forgery token in a page's POST form (``name=csrf``; a NiceGUI page or a plain HTML one)."""
+    import re
+
+    found = re.search(r'name="?csrf"?[^>]*?value="([A-Za-z0-9_-]+)"', page_html) or re.search(
+        r'"name":\s*"csrf",\s*"value":\s*"([A-Za-z0-9_-]+)"', page_html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+async def demo_sign_in(http_client: httpx.AsyncClient, user_id: int) -> httpx.Response:
+    """What a tap on a demo member does: the POST with the session's token (read from the GET's button page)."""
+    page = await http_client.get(f"/auth/demo/{user_id}")
+    assert page.status_code == 200, page.text
+    return await http_client.post(f"/auth/demo/{user_id}", data={"csrf": csrf_from(page.text)})
+
+
+async def sign_out(http_client: httpx.AsyncClient) -> httpx.Response:
+    page = await http_client.get("/auth/logout")
+    return await http_client.post("/auth/logout", data={"csrf": csrf_from(page.text)})
+
+
+async def open_refused(http_client: httpx.AsyncClient, path: str, status: int) -> str:
+    """Open a page that must answer ``status`` (a refusal, a missing thing); returns the texts it shows."""
+    import html
+
+    response = await http_client.get(path)
+    assert response.status_code == status, (response.status_code, response.text[:300])
+    return html.unescape(response.text)

@@ -18,17 +18,18 @@ from soleil_ui.db import db
 from soleil_ui.events import hub
 from soleil_ui.models import Gig, Setlist
 from soleil_ui.models import User as UserAccount
+from tests.library_helpers import demo_sign_in, sign_out
 
 pytestmark = pytest.mark.usefixtures("demo_env")
 
 
 async def _enter_as(user: User, name: str) -> None:
-    await user.http_client.get("/auth/logout")
+    await sign_out(user.http_client)
     await user.open("/login")
     await user.should_see(name)
     async with db.session() as session:
         user_id = (await session.exec(select(UserAccount.id).where(UserAccount.name == name))).one()
-    response = await user.http_client.get(f"/auth/demo/{user_id}")
+    response = await demo_sign_in(user.http_client, user_id)
     assert response.status_code == 303
 
 

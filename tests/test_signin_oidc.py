@@ -26,6 +26,7 @@ from soleil_ui.models import Membership, Role
 from soleil_ui.models import User as Account
 from soleil_ui.services import auth, invites, members
 from soleil_ui.settings import Settings, get_settings
+from tests.library_helpers import open_refused
 
 # the provider mock runs authlib's server side through APIs authlib has deprecated; not our code, not our warnings
 pytestmark = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")
@@ -181,7 +182,7 @@ async def test_invite_link_is_carried_through_sign_in(app: User, oidc_env: str) 
     await provider_account(oidc_env, "google-bob", "bob@example.org", name="Bob")
 
     await app.open(f"/join/{token}")
-    await app.should_see(f"You're invited to join {BAND}")
+    await app.should_see(f"invites you to join {BAND}")
     await app.should_see("Sign in with Google")
     assert await sign_in(app, oidc_env, "google-bob") == "/welcome"
     await app.open("/welcome")
@@ -206,8 +207,8 @@ async def test_invite_link_for_someone_else_is_refused(app: User, oidc_env: str)
 
 
 async def test_expired_or_unknown_invite_link_explains_itself(app: User, oidc_env: str) -> None:
-    await app.open("/join/not-a-real-token")
-    await app.should_see("expired or was withdrawn")
+    shown = await open_refused(app.http_client, "/join/not-a-real-token", 404)
+    assert "expired or was withdrawn" in shown
 
 
 async def test_forged_state_is_refused_with_a_friendly_page(app: User, oidc_env: str) -> None:

@@ -10,12 +10,14 @@ from soleil_ui.db import db
 from soleil_ui.models import Chart, ChartStatus, Song
 from soleil_ui.models import User as UserAccount
 from soleil_ui.settings import Settings
+from tests.library_helpers import demo_sign_in, open_refused
 
 pytestmark = pytest.mark.usefixtures("demo_env")
 
 
 async def _enter_as(user: User, name: str) -> None:
-    """What a tap on a demo member does: GET /auth/demo/<id> sets the session cookie and redirects home.
+    """What a tap on a demo member does: POST /auth/demo/<id> (with the session's CSRF token) sets the session
+    cookie and redirects home.
 
     (The simulated user can't follow an HTTP redirect from a click; the browser test taps for real.)
     """
@@ -23,7 +25,7 @@ async def _enter_as(user: User, name: str) -> None:
     await user.should_see(name)
     async with db.session() as session:
         user_id = (await session.exec(select(UserAccount.id).where(UserAccount.name == name))).one()
-    response = await user.http_client.get(f"/auth/demo/{user_id}")
+    response = await demo_sign_in(user.http_client, user_id)
     assert response.status_code == 303 and response.headers["location"] == "/"
     await user.open("/")
     await user.should_see("The Sunset Swing Band")
@@ -76,8 +78,8 @@ async def test_leader_sees_broken_demo_files_with_reasons(user: User) -> None:
 
 async def test_member_is_refused_the_leaders_page(user: User) -> None:
     await _enter_as(user, "Ava Brooks")
-    await user.open("/library/files")
-    await user.should_see("Only the band's leaders can do that.")
+    shown = await open_refused(user.http_client, "/library/files", 403)
+    assert "Only the band's leaders can do that." in shown
 
 
 async def test_page_images_need_a_member_of_the_band(user: User, demo_env: Settings) -> None:

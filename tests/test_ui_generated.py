@@ -22,7 +22,7 @@ from soleil_ui.models import User as UserAccount
 from soleil_ui.runtime import get_runtime
 from soleil_ui.services.sync import prerendered
 from soleil_ui.settings import Settings, get_settings
-from tests.library_helpers import leader_token, session_cookie
+from tests.library_helpers import demo_sign_in, leader_token, session_cookie
 
 NOTATION = Path(__file__).parent / "fixtures" / "notation"
 CHARTS = Path(__file__).parent / "fixtures" / "charts"
@@ -45,7 +45,7 @@ def generated_library(app_env: Settings, monkeypatch: pytest.MonkeyPatch, tmp_pa
 async def enter_as(user: User, name: str) -> None:
     async with db.session() as session:
         user_id = (await session.exec(select(UserAccount.id).where(UserAccount.name == name))).one()
-    response = await user.http_client.get(f"/auth/demo/{user_id}")
+    response = await demo_sign_in(user.http_client, user_id)
     assert response.status_code == 303
 
 

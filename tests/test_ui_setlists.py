@@ -19,6 +19,7 @@ from soleil_ui.models import Membership, Setlist
 from soleil_ui.models import User as UserAccount
 from soleil_ui.services import auth, setlists
 from tests.conftest import settle, settling
+from tests.library_helpers import demo_sign_in
 from tests.test_setlists_ops import _band
 
 pytestmark = pytest.mark.usefixtures("demo_env")
@@ -34,7 +35,7 @@ def another_user() -> User:
 async def enter_as(user: User, name: str) -> Actor:
     async with db.session() as session:
         user_id = (await session.exec(select(UserAccount.id).where(UserAccount.name == name))).one()
-    response = await user.http_client.get(f"/auth/demo/{user_id}")
+    response = await demo_sign_in(user.http_client, user_id)
     assert response.status_code == 303
     async with db.session() as session:
         membership = (await session.exec(select(Membership).where(Membership.user_id == user_id))).one()

@@ -22,6 +22,7 @@ from datetime import timedelta
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from .. import ratelimit
 from ..access import Actor
 from ..errors import Forbidden, InvalidInput, NotFound, SoleilError
 from ..models import Band, Invite, Membership, Role, User, utcnow
@@ -80,6 +81,7 @@ async def create_link(session: AsyncSession, actor: Actor, *, email: str | None 
                       role: str = Role.MEMBER) -> tuple[Invite, str]:
     """A leader makes an invite link for their band. Returns the row and the token (shown once, never stored)."""
     actor.require_leader()
+    await ratelimit.hit("invites", f"user:{actor.user_id}")
     tied = clean_email(email) if email and email.strip() else None
     token = new_token()
     invite = Invite(band_id=actor.band_id, token_hash=hash_token(token), email=tied, role=_role(role),
@@ -93,6 +95,7 @@ async def invite_email(session: AsyncSession, actor: Actor, email: str, *, days:
                        role: str = Role.MEMBER) -> Invite:
     """A leader adds an email: whoever signs in with it joins. Adding it again renews the same invite."""
     actor.require_leader()
+    await ratelimit.hit("invites", f"user:{actor.user_id}")
     address = clean_email(email)
     lifetime, role = _days(days), _role(role)
     member = (await session.exec(select(Membership).join(User, col(User.id) == Membership.user_id)
@@ -151,6 +154,16 @@ async def link_band(session: AsyncSession, token: str | None) -> Band:
     if band is None:
         raise NotFound(LINK_GONE)
     return band
+
+
+async def link_inviter(session: AsyncSession, token: str | None) -> tuple[Band, str | None]:
+    """The band a live link leads to and the name of who made it, for asking a signed-in person before they join."""
+    invite = await _live_link(session, token)
+    band = await session.get(Band, invite.band_id)
+    if band is None:
+        raise NotFound(LINK_GONE)
+    inviter = await session.get(User, invite.created_by) if invite.created_by is not None else None
+    return band, inviter.name if inviter is not None else None
 
 
 async def _join(session: AsyncSession, invite: Invite, user_id: int) -> tuple[Membership, bool]:

@@ -1,0 +1,31 @@
+"""What an id or a number from a URL may be: the one check every route uses, so no hostile value reaches the
+database (an id beyond 64 bits used to end in an OverflowError and a 500)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .errors import InvalidInput
+
+MAX_ID = 2**63 - 1  # the largest BIGINT on PostgreSQL and SQLite; ids are never negative
+MAX_DIGITS = 18  # every number of 18 digits fits under MAX_ID
+MAX_TEXT = 200  # the longest free text a query string may carry (a part name, a search)
+
+
+def parse_id(text: str) -> int:
+    """A database id from text, or ``InvalidInput``."""
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS):
+        raise InvalidInput("That isn't a valid number.", detail=f"bad id {text[:40]!r}")
+    return int(text)
+
+
+def parse_ids(texts: Iterable[str], limit: int = 50) -> list[int]:
+    """Ids from a repeated query parameter (``?id=3&id=7``), at most ``limit``."""
+    return [parse_id(t) for t in list(texts)[:limit]]
+
+
+def bounded_text(text: str, limit: int = MAX_TEXT) -> str:
+    """Free text from a URL, refused when longer than anything we'd ever show or match."""
+    if len(text) > limit:
+        raise InvalidInput("That request is too long.", detail=f"{len(text)} characters")
+    return text
