@@ -202,7 +202,7 @@ class LiveConsole:
                 ui.icon("cloud_off")
                 ui.label("Offline: calls are paused until the connection returns. Nothing you tap now is sent.") \
                     .classes("text-sm")
-            self.now = ui.label().classes("text-sm").mark("console-now")
+            self.now = ui.label().classes("text-sm").props("data-testid=console-now").mark("console-now")
             with ui.row().classes("w-full gap-2") as self.calls:
                 ui.button("Previous", icon="skip_previous", on_click=lambda: self.move(step=-1)).props(
                     "outline data-live-call data-testid=live-prev").classes("grow").mark("live-prev")
