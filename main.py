@@ -56,26 +56,25 @@ PAGES = [health, login, auth_google, join, welcome, profile, members, bands, hom
 
 
 # Phones sleep and venue Wi-Fi flaps. A page whose socket drops keeps its server state (and NiceGUI's history of the
-# messages it missed, replayed on reconnect) for RECONNECT_TIMEOUT, so a phone that slept two minutes carries on with
-# no reload; after longer, NiceGUI reloads the page and the stand reopens at the reader's song and page. The heartbeat
-# finds a silently dead link within PING_INTERVAL + PING_TIMEOUT (NiceGUI derives 96 s + 48 s from the timeout).
-# Meanwhile the stand works on in the browser (components/static/stand.js) and shows how old its news is.
-RECONNECT_TIMEOUT = 120.0
+# messages it missed, replayed on reconnect) for SOLEIL_RECONNECT_TIMEOUT, so a phone that slept two minutes carries on
+# with no reload; after longer, NiceGUI reloads the page and the stand reopens at the reader's song and page. The
+# heartbeat (SOLEIL_PING_INTERVAL + SOLEIL_PING_TIMEOUT; NiceGUI would derive 96 s + 48 s from the window) finds a
+# silently dead link on both ends. Meanwhile the stand works on in the browser (components/static/stand.js) and shows
+# how old its news is.
 MESSAGE_HISTORY = 1000  # messages kept per page for the replay; a busier outage reloads the page instead
-PING_INTERVAL, PING_TIMEOUT = 10.0, 10.0
 
 
-def _tune_heartbeat() -> None:
+def _tune_heartbeat(settings: Settings) -> None:
     from nicegui import core
 
-    core.sio.eio.ping_interval, core.sio.eio.ping_timeout = PING_INTERVAL, PING_TIMEOUT
+    core.sio.eio.ping_interval, core.sio.eio.ping_timeout = settings.ping_interval, settings.ping_timeout
 
 
 async def _startup() -> None:
     """Runs as a background task (NiceGUI doesn't await start-up handlers); sets ``runtime.started`` when done."""
-    _tune_heartbeat()  # after NiceGUI set its own, before pages connect
     rt = runtime.get_runtime()
     settings = rt.settings
+    _tune_heartbeat(settings)  # after NiceGUI set its own, before pages connect
     try:
         await db.migrate()
         events.configure_hub(settings.resolved_database_url)  # LISTEN/NOTIFY between instances on PostgreSQL
@@ -182,7 +181,7 @@ def serve(settings: Settings) -> None:
         proxy_headers=False,  # forwarded headers are trusted only from SOLEIL_TRUSTED_PROXIES (see _middleware)
         ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
-        reconnect_timeout=RECONNECT_TIMEOUT,  # see above
+        reconnect_timeout=settings.reconnect_timeout,  # see above
         message_history_length=MESSAGE_HISTORY,
         show_welcome_message=False,
     )

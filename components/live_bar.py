@@ -29,6 +29,36 @@ from .setlist_editor import Snapshot, load_snapshot
 log = logging.getLogger(__name__)
 Listener = Callable[[LiveState | None, LiveState | None], None]
 
+# The leader's console while its socket is down: the browser knows at once (the server can't tell it), so the buttons
+# that call, start or end are disabled there and say why, and nothing tapped meanwhile is sent when the link returns
+# (socket.io would otherwise queue it and deliver a stale call after the drop).
+CONSOLE_JS = """<script>(() => {
+  const wire = () => {
+    const socket = window.socket;
+    if (!socket) return setTimeout(wire, 100);
+    const send = socket.emit;
+    socket.emit = function (name, ...args) {
+      if (name === "event" && !socket.connected) return this;
+      return send.call(this, name, ...args);
+    };
+    const mark = (up) => {
+      document.documentElement.classList.toggle("sl-cut", !up);
+      document.querySelectorAll("[data-live-call]").forEach((b) => { b.disabled = !up; b.ariaDisabled = String(!up); });
+    };
+    socket.on("connect", () => mark(true));
+    socket.on("disconnect", () => mark(false));
+    const late = new MutationObserver(() => !socket.connected && mark(false));  // buttons shown while cut
+    late.observe(document.body, { childList: true, subtree: true });
+    if (!socket.connected && window.did_handshake) mark(false);
+  };
+  wire();
+})();</script>"""
+CONSOLE_CSS = """
+.sl-console-cut { display: none; }
+html.sl-cut .sl-console-cut { display: flex; }
+html.sl-cut [data-live-call] { opacity: 0.45; pointer-events: none; }
+"""
+
 
 class LiveWatcher:
     """The band's live session as this page knows it; ``on_change(old, new)`` runs on every change."""
@@ -158,18 +188,26 @@ class LiveConsole:
     def __init__(self, actor: Actor, setlist_id: int, watcher: LiveWatcher,
                  snapshot: Callable[[], Snapshot]) -> None:
         self.actor, self.setlist_id, self.watcher, self._snapshot = actor, setlist_id, watcher, snapshot
+        ui.add_css(CONSOLE_CSS)
+        ui.add_body_html(CONSOLE_JS)
         with ui.card().classes("w-full").props("flat bordered") as self.card:
             with ui.row().classes("w-full items-center gap-2"):
                 self.status = ui.label().classes("font-semibold grow").mark("console-status")
                 self.start_button = ui.button("Go live", icon="sensors", on_click=self.start).props(
-                    "unelevated color=negative").mark("go-live")
-                self.stop_button = ui.button("End", icon="stop", on_click=self.stop).props("flat").mark("end-live")
-            self.now = ui.label().classes("text-sm").mark("console-now")
+                    "unelevated color=negative data-live-call").mark("go-live")
+                self.stop_button = ui.button("End", icon="stop", on_click=self.stop).props(
+                    "flat data-live-call").mark("end-live")
+            with ui.row().classes("sl-console-cut w-full items-center gap-2 text-negative").props(
+                    "role=status data-testid=console-cut"):
+                ui.icon("cloud_off")
+                ui.label("Offline: calls are paused until the connection returns. Nothing you tap now is sent.") \
+                    .classes("text-sm")
+            self.now = ui.label().classes("text-sm").props("data-testid=console-now").mark("console-now")
             with ui.row().classes("w-full gap-2") as self.calls:
                 ui.button("Previous", icon="skip_previous", on_click=lambda: self.move(step=-1)).props(
-                    "outline").classes("grow").mark("live-prev")
+                    "outline data-live-call data-testid=live-prev").classes("grow").mark("live-prev")
                 ui.button("Next song", icon="skip_next", on_click=lambda: self.move(step=1)).props(
-                    "unelevated").classes("grow").mark("live-next")
+                    "unelevated data-live-call data-testid=live-next").classes("grow").mark("live-next")
             self.people = ui.row().classes("w-full gap-1").mark("presence")
         self._chips: dict[int, ui.chip] = {}
         self._presence_pending = False
@@ -235,7 +273,7 @@ class LiveConsole:
             return
         if self.people.is_deleted:
             return
-        icons = {"following": ("play_circle", "positive"), "connected": ("visibility", "primary"),
+        icons = {"following": ("play_circle", "positive"), "detached": ("visibility", "primary"),
                  "away": ("cloud_off", "grey-5")}
         for person in people:
             icon, color = icons[person.state]
@@ -247,7 +285,10 @@ class LiveConsole:
                         "dense square").mark(f"presence-{person.membership_id}")
             if chip.props.get("icon") != icon:  # Props is observable: assigning sends the change
                 chip.props["icon"], chip.props["color"] = icon, color
-            chip.props["aria-label"] = f"{person.name}: {person.state}"
+            if chip.props.get("aria-label") != f"{person.name}: {person.state}":
+                chip.props["aria-label"] = f"{person.name}: {person.state}"
+            if chip.props.get("data-state") != person.state:
+                chip.props["data-state"] = person.state
 
 
 # --- presence of open pages ------------------------------------------------------------------------------------

@@ -317,11 +317,20 @@ class SetlistView:
         async with db.session() as session:
             result = await setlists.apply_op(session, self.actor, self.setlist_id, op)
         if not result.effective and op.kind in ("move", "remove", "edit"):
-            ui.notify("That entry changed meanwhile; the list is up to date now.", position="top")
+            self._say("That entry changed meanwhile; the list is up to date now.")
         elif done:
-            ui.notify(done, position="top")
+            self._say(done)
         self.want(result.version)
         return result
+
+    def _say(self, text: str) -> None:
+        """A confirmation in the tab that made the change, also from a task that runs outside any slot (a pick in
+        the song picker): said from the view's own element, so it reaches this tab's client; dropped only once
+        the tab has closed (its elements are then deleted)."""
+        if self.list.is_deleted:
+            return
+        with self.list:
+            ui.notify(text, position="top")
 
     def _order(self) -> list[int]:
         return [e.item_id for e in self.snapshot.entries]
@@ -441,8 +450,9 @@ class SetlistView:
                     "text-lg font-medium grow")
                 ui.button(icon="close", on_click=dialog.close).props('flat round aria-label="Done"')
             with ui.scroll_area().classes("w-full grow"):
-                picker = SongList(search, lambda row: background_tasks.create(picked(row), name="add song"),
-                                  placeholder="Search the library")
+                # the pick's coroutine goes back to NiceGUI, which awaits it in the tapped item's slot: a failure
+                # then becomes a message in this tab like any handler's
+                picker = SongList(search, picked, placeholder="Search the library")  # type: ignore[arg-type]
         dialog.open()
         background_tasks.create(picker.refresh(), name="load song picker")
 

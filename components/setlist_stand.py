@@ -40,9 +40,19 @@ CHIP_CSS = """
 .sl-live-chip button { flex: none; border: 0; border-radius: 14px; padding: 4px 12px; min-height: 32px;
   background: #fff; color: #b00020; font: 600 13px/20px system-ui, sans-serif; cursor: pointer; }
 .sl-live-chip[data-state="following"] { background: rgba(58, 125, 68, 0.92); padding-right: 12px; }
-.sl-live-chip[data-offline="true"] { opacity: 0.55; }
 .sl-stand:has(.sl-top) ~ .sl-live-chip { top: calc(env(safe-area-inset-top) + 60px); }
+/* Cut off, the chip says so at once (the browser knows, the server can't tell it): grey, no action that can't work,
+   and below the stand's "offline · last update…" label instead of over it, still in the margin above the chart. */
+.sl-live-chip .sl-live-cut { display: none; }
+.sl-stand[data-online="false"] ~ .sl-live-chip { top: calc(env(safe-area-inset-top) + 34px); padding-right: 12px;
+  background: rgba(66, 66, 66, 0.92); }
+.sl-stand[data-online="false"]:has(.sl-top) ~ .sl-live-chip { top: calc(env(safe-area-inset-top) + 86px); }
+.sl-stand[data-online="false"] ~ .sl-live-chip .sl-live-cut { display: inline; }
+.sl-stand[data-online="false"] ~ .sl-live-chip .sl-live-text,
+.sl-stand[data-online="false"] ~ .sl-live-chip button { display: none; }
 """
+CUT_TEXT = "Live · offline: calls can't reach you"
+CUT_TEXT_LEADER = "Live · offline: your calls are paused"
 PLACEHOLDER = (800, 1035)
 
 
@@ -125,12 +135,15 @@ class SetlistStand:
                 as self.chip:
             self.chip.mark("live-chip")
             self.chip_text = ui.label().classes("sl-live-text").props("data-testid=live-chip-text")
+            ui.label(CUT_TEXT_LEADER if self.drives else CUT_TEXT).classes("sl-live-cut").props(
+                "data-testid=live-chip-cut")
             self.chip_button = ui.element("button").props("data-testid=live-chip-action type=button") \
                 .mark("live-chip-action")
             with self.chip_button:
                 self.chip_label = ui.label()
             self.chip_button.on("click", self._chip_action)
-        self.presence = track_presence(actor, lambda: self.following)
+        self._told_attached = False
+        self.presence = track_presence(actor, self._tell_attached)
         listen(actor.band_id, setlists.topic(self.plan.setlist_id), self._setlist_changed)
         watcher.on_change(self._live_changed)
         client = ui.context.client
@@ -168,10 +181,11 @@ class SetlistStand:
         return self.shown_item
 
     async def _song_changed(self, e: StandSongChangeEventArguments) -> None:
-        """The reader stepped to another song in the browser (the leader on the live page: calls it)."""
+        """The reader chose another song in the browser (``Stand`` passes on only the reader's own choices); the
+        leader on the live page calls it, unless it was chosen while cut off (a call is never sent late)."""
         self.index, self.shown_item = e.index, e.item_id
         live_state = self._live_here()
-        if self.drives and live_state is not None and e.item_id is not None \
+        if self.drives and not e.resync and live_state is not None and e.item_id is not None \
                 and live_state.current_item_id != e.item_id:
             async with db.session() as session:
                 new = await live.move(session, self.actor, live_state.live_id, item_id=e.item_id)
@@ -221,11 +235,19 @@ class SetlistStand:
             return
         if not self.following:
             self.following = True
-            self.presence()
+            if not self.live_page:  # a reload (or the network coming back after a long cut) keeps following
+                ui.run_javascript(f"history.replaceState(history.state, '', '/live/{self.plan.setlist_id}')")
         self._attach(jump=False)
         self._render_chip()
 
+    def _tell_attached(self) -> bool:
+        """For the leader's console: this page follows the calls (shows the called song, takes the next)."""
+        self._told_attached = self.attached()
+        return self._told_attached
+
     def _render_chip(self) -> None:
+        if self.attached() != self._told_attached:
+            self.presence()
         state = self.watcher.state
         self.chip.set_visibility(state is not None)
         if state is None:
@@ -240,7 +262,7 @@ class SetlistStand:
         index = self.plan.index_of(state.current_item_id)
         now = self._title(index) if index is not None else None
         upcoming = self._title(index + 1) if index is not None else None
-        if self.drives:
+        if self.drives and self.current_item() == state.current_item_id:
             text, state_name, action = f"Calling: {now or '—'}" + (f" · Next: {upcoming}" if upcoming else ""), \
                 "following", None
         elif self.attached():  # the same on every call: nothing more to send to each follower (the stand shows next)
@@ -285,10 +307,10 @@ class SetlistStand:
         self._render_chip()
 
     def _connection(self, up: bool) -> None:
-        _set_prop(self.chip, "data-offline", "false" if up else "true")
         if up and not self._connected_once:  # the first connection of a page built from fresh state
             self._connected_once = True
             return
-        if up:  # back from a sleep or a network drop: catch up on the setlist; the watcher re-reads live state
+        if up:  # back from a sleep or a network drop: where is the reader (after the replay of what the page missed)?
+            self.stand.ask_place()  # catch up on the setlist too; the watcher re-reads the live state
             self._planning = True
             background_tasks.create(self._replan(self.plan.version, True), name="re-plan after reconnect")

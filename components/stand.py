@@ -17,9 +17,15 @@ The page that shows the stand should use ``viewport=STAND_VIEWPORT`` so the safe
 The contract with ``stand.js``. Props: ``title``, ``part_label``, ``pages``, ``night``, ``start_page``,
 ``chart_key`` (bumped by ``set_chart``: the browser then reloads the chart at ``start_page``), ``prev_title``,
 ``next_title``, ``songs``, ``song_index``, ``setlist_id``. Events: ``page_change`` ``{"page", "pages"}``,
-``song_request`` ``{"direction": "next"|"prev"}``, ``song_change`` ``{"index", "item_id", "chart_id"}``,
-``night_change`` ``{"night"}``, ``close``. JS methods: ``goTo(index)``, ``showSong(index, page)``. Fit-to-width and
-"force one page" are the reader's own choices, kept in the browser's localStorage.
+``song_request`` ``{"direction": "next"|"prev"}``, ``song_change`` ``{"index", "item_id", "chart_id", "choice",
+"resync"}``, ``night_change`` ``{"night"}``, ``close``. JS methods: ``goTo(index)``, ``showSong(index, page, choice)``,
+``resync()``. Fit-to-width and "force one page" are the reader's own choices, kept in the browser's localStorage.
+
+**Who moved the stand.** The reader's own song moves are numbered in the browser (``choice``); ``show_song`` sends the
+last number the server heard, and the browser drops a move older than the reader's latest choice (a call replayed
+after a network cut must not undo browsing away). A ``song_change`` whose number the server already heard is a late
+or repeated report, not a choice: it is dropped here, so handlers only ever hear what the reader chose. After a
+reconnect the page calls ``resync()`` (``ask_place``): the browser reports where it is, flagged ``resync``.
 
 **A whole setlist in the browser** (``songs``): every song of the setlist in the reader's part
 (``[{"title", "part_label", "pages", "item_id", "chart_id", "explanation"}]``, e.g. from
@@ -73,6 +79,8 @@ class StandSongChangeEventArguments(UiEventArguments):
     """Index into ``songs``."""
     item_id: int | None
     chart_id: int | None
+    resync: bool = False
+    """Told because the server asked after a reconnect (the choice was made while the page was cut off)."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -161,6 +169,7 @@ class Stand(ui.element, component="static/stand.js"):
         self._props["setlist_id"] = setlist_id
         self._song_index: int | None = self._props["song_index"] if songs else None
         self._song_pages: list[dict[str, Any]] | None = None  # the selected song's pages (see ``_select_song``)
+        self._choice = 0  # the reader's latest song move heard from the browser (see "Who moved the stand")
         self.page = self._props["start_page"]
         """Index of the first visible page, as last reported by the browser."""
 
@@ -210,7 +219,11 @@ class Stand(ui.element, component="static/stand.js"):
         if not 0 <= index < len(songs):
             raise IndexError(f"no song {index} in a setlist of {len(songs)}")
         self._select_song(index, start_page)
-        self.run_method("showSong", index, self.page)
+        self.run_method("showSong", index, self.page, self._choice)
+
+    def ask_place(self) -> None:
+        """After a reconnect: the browser tells where the reader is (``song_change`` with ``resync``, if it changed)."""
+        self.run_method("resync")
 
     def _select_song(self, index: int, start_page: int = 0) -> None:
         """Remember, silently, which song of ``songs`` the browser shows: its title and neighbours in the props (so a
@@ -334,13 +347,18 @@ class Stand(ui.element, component="static/stand.js"):
     def _handle_song_change(self, e: GenericEventArguments) -> None:
         args = e.args if isinstance(e.args, dict) else {}
         songs = self._props.get("songs") or []
-        index = args.get("index")
+        index, choice = args.get("index"), args.get("choice")
         if type(index) is not int or not 0 <= index < len(songs):
             return
+        if type(choice) is int:
+            if choice <= self._choice:
+                return  # late or repeated: the server knows this choice (and may have moved the stand since)
+            self._choice = choice
         song = songs[index]
         self._select_song(index)  # the browser already shows it
         arguments = StandSongChangeEventArguments(sender=self, client=self.client, index=index,
-                                                  item_id=song.get("item_id"), chart_id=song.get("chart_id"))
+                                                  item_id=song.get("item_id"), chart_id=song.get("chart_id"),
+                                                  resync=args.get("resync") is True)
         for handler in self._song_change_handlers:
             handle_event(handler, arguments)
 

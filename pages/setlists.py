@@ -98,10 +98,10 @@ async def setlist_page(request: Request, setlist_id: int) -> RedirectResponse | 
                 await console.move(item_id=item_id)
 
         if actor.is_leader:
-            view_holder: list[SetlistView] = []
-            console = LiveConsole(actor, setlist_id, watcher, lambda: view_holder[0].snapshot)
+            views: list[SetlistView] = []  # the console comes first on screen and reads titles before the view exists
+            console = LiveConsole(actor, setlist_id, watcher, lambda: views[0].snapshot if views else snapshot)
             view = SetlistView(actor, snapshot, on_call=call)
-            view_holder.append(view)
+            views.append(view)
             view.add_buttons()
         else:
             LiveBanner(actor, watcher)

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     sync_interval: int = Field(default=300, ge=0, description="Seconds between scheduled library syncs; 0 = off.")
     page_cache_mb: int = Field(default=2048, ge=50, description="Disk budget for rendered page images.")
     engrave_cache_mb: int = Field(default=512, ge=20, description="Disk budget for engraved MusicXML/ChordPro parts.")
+    # Phones sleep and venue Wi-Fi flaps: an open page's server state waits this long for its socket to come back
+    # (missed messages are then replayed); after it, the page reloads. The heartbeat notices a dead link within
+    # ping_interval + ping_timeout, on the server and in the browser.
+    reconnect_timeout: float = Field(default=120.0, ge=2, le=3600, description="Seconds a page waits to reconnect.")
+    ping_interval: float = Field(default=10.0, gt=0, le=300, description="Seconds between socket heartbeats.")
+    ping_timeout: float = Field(default=10.0, gt=0, le=300, description="Seconds a heartbeat may go unanswered.")
     log_level: str = "INFO"
     # --- abuse limits (README "Security"); limits' notation: "N/second|minute|hour|day", several joined by ";" ---
     trusted_proxies: str = Field(default="", description="Addresses or networks whose X-Forwarded-* headers count.")

@@ -1,6 +1,11 @@
 """Shared fixtures: a fresh database per test on SQLite and on PostgreSQL, an app environment, and the
 NiceGUI ``User`` fixture bound to it.
 
+Every test also has its server log checked (``server_errors``, autouse): an ERROR logged with a traceback, in this
+process or in an app the test started (``live_server``, ``session_live_server``), fails the test unless the test
+declares it: ``@pytest.mark.expected_error(r"regex")`` or ``server_errors.expect(r"regex")``; the regex is searched in
+the record's text (message and traceback). Fix the cause rather than declaring it.
+
 ``database_url`` is parametrised over both databases, so every test that touches the database runs on
 both. PostgreSQL is the server on 127.0.0.1:5432 (trust auth): the run creates its own database and drops
 it at the end. When the server is unreachable the PostgreSQL cases are skipped, except under ``CI=true``,
@@ -10,11 +15,15 @@ where that is a failure.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import shutil
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -32,6 +41,97 @@ PG_HOST = os.environ.get("SOLEIL_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("SOLEIL_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("SOLEIL_TEST_PG_USER", "postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+# --- no unexpected ERROR with a traceback in any server log -----------------------------------------------------------
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "expected_error(*patterns): server ERRORs with a traceback this test expects "
+                                       "(regexes searched in the record's text)")
+
+
+LOG_START = re.compile(r"^(\d{4}-\d\d-\d\d[ T][\d:,.]+ |(DEBUG|INFO|WARNING|ERROR|CRITICAL):)")
+ERROR_START = re.compile(r"^(\d{4}-\d\d-\d\d[ T][\d:,.]+ (ERROR|CRITICAL) |(ERROR|CRITICAL):)")
+
+
+def errors_with_traceback(output: str) -> list[str]:
+    """The ERROR records of a server's output (our log format or uvicorn's) that carry a traceback."""
+    found: list[str] = []
+    record: list[str] | None = None
+    for line in output.splitlines():
+        if LOG_START.match(line):
+            if record is not None and any("Traceback (most recent call last)" in x for x in record):
+                found.append("\n".join(record))
+            record = [line] if ERROR_START.match(line) else None
+        elif record is not None:
+            record.append(line)
+    if record is not None and any("Traceback (most recent call last)" in x for x in record):
+        found.append("\n".join(record))
+    return found
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            trace = "".join(traceback.format_exception(*record.exc_info))
+        elif record.exc_text:
+            trace = record.exc_text
+        else:
+            return
+        self.texts.append(f"{record.levelname} {record.name}: {record.getMessage()}\n{trace}")
+
+
+class ServerErrors:
+    """What a test declares it expects among the server ERRORs with a traceback (see the module docstring)."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self.patterns = [re.compile(p) for p in patterns]
+
+    def expect(self, pattern: str) -> None:
+        self.patterns.append(re.compile(pattern))
+
+    def unexpected(self, texts: list[str]) -> list[str]:
+        return [t for t in texts if not any(p.search(t) for p in self.patterns)]
+
+
+def _app_servers(request: pytest.FixtureRequest) -> list[Any]:
+    """The apps this test started (the e2e ``live_server`` factories keep theirs on ``.servers``)."""
+    servers: list[Any] = []
+    for name in ("live_server", "session_live_server"):
+        factory = request.node.funcargs.get(name) if hasattr(request.node, "funcargs") else None
+        held = getattr(factory, "servers", None)
+        servers.extend(held.values() if isinstance(held, dict) else held or [])
+    return servers
+
+
+_checked: dict[Any, int] = {}
+
+
+@pytest.fixture(autouse=True)
+def server_errors(request: pytest.FixtureRequest) -> Iterator[ServerErrors]:
+    marker_patterns = [p for m in request.node.iter_markers("expected_error") for p in m.args]
+    declared = ServerErrors(marker_patterns)
+    handler = _Collect()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield declared
+    finally:
+        root.removeHandler(handler)
+    texts = list(handler.texts)
+    for server in _app_servers(request):
+        output = server.output()
+        start = _checked.get(server.log_path, 0)  # a shared server: earlier tests had their part checked
+        _checked[server.log_path] = len(output)
+        texts += errors_with_traceback(output[start:])
+    unexpected = declared.unexpected(texts)
+    if unexpected:
+        pytest.fail("server logged an ERROR with a traceback the test does not expect "
+                    "(fix it, or declare it with @pytest.mark.expected_error):\n\n" + "\n\n".join(unexpected),
+                    pytrace=False)
 
 
 async def _pg_admin(sql: str) -> None:

@@ -5,6 +5,10 @@
 // With a `songs` list (the setlist in the reader's part) previous/next song also happen here; without one, a setlist
 // made available offline (window.SoleilOffline, components/static/offline.js) stands in while the socket is down.
 // The reader's place (song and page) is kept in localStorage, so a reload, or the offline stand, opens right there.
+// Who moved the stand matters in live mode: the reader's own song moves are numbered (`choice`), every report carries
+// the number, and the server's moves (a leader's call) carry the last number it had heard. So a call made before the
+// reader browsed away (replayed after a network cut) leaves them where they chose, and a report that arrives late
+// (or is repeated on reconnect) never counts as browsing away.
 
 const NEXT_KEYS = new Set(["ArrowRight", "ArrowDown", "PageDown", " ", "Enter"]);
 const PREV_KEYS = new Set(["ArrowLeft", "ArrowUp", "PageUp", "Backspace"]);
@@ -209,6 +213,8 @@ export default {
     this.pointers = new Map();
     this.gesture = null;
     this.zoom = { s: 1, x: 0, y: 0 };
+    this.choice = 0; // the reader's own song moves on this page, numbered
+    this.chosen = false; // the song shown is the reader's choice (not the server's call)
   },
   mounted() {
     this.onKey = this.onKey.bind(this);
@@ -223,10 +229,14 @@ export default {
     this.flashIndicator();
     this.songIndex = this.findSong();
     if (!this.standalone) store("night", this.isNight);
+    const restored = this.restoredChoice();
     this.clock = setInterval(() => (this.now = Date.now()), 15000);
     queueMicrotask(() => {
       // after the app's mounted() has set window.path_prefix and window.socket
-      this.loadChart(this.restoredPage());
+      if (restored) {
+        this.enterSong(restored.index, restored.page, true);
+        this.tellSong();
+      } else this.loadChart(this.restoredPage());
       if (!this.standalone) this.watchSocket();
     });
   },
@@ -297,19 +307,23 @@ export default {
       const here = this.orphan ? this.orphan.at - (direction === "next" ? 1 : 0) : this.songIndex;
       const target = here + (direction === "next" ? 1 : -1);
       if (target < 0 || target >= list.length) return;
-      this.enterSong(target, 0);
+      this.choice += 1;
+      this.enterSong(target, 0, true);
       this.tellSong();
     },
-    showSong(index, page = 0) {
-      // the server moves the reader (the leader's call, "back to live"): only the index crosses the wire
+    showSong(index, page = 0, choice = null) {
+      // the server moves the reader (the leader's call, "back to live"): only the index crosses the wire. A move
+      // decided before the server heard of the reader's latest choice (e.g. replayed after a cut) is dropped.
       const list = this.songList;
       if (!list || index < 0 || index >= list.length) return;
-      this.enterSong(index, page);
+      if (choice !== null && choice < this.choice) return;
+      this.enterSong(index, page, false);
     },
-    enterSong(index, page) {
+    enterSong(index, page, chosen) {
       this.flushReport();
       this.orphan = null;
       this.songIndex = index;
+      this.chosen = chosen;
       this.loadChart(page);
       this.toolbar = false;
       const chart = this.songList[index].chart_id;
@@ -329,14 +343,21 @@ export default {
       if (found >= 0) this.songIndex = found;
       else this.orphan = { song: shown, at: Math.min(this.songIndex, list.length) };
     },
-    tellSong() {
-      if (!this.songs || !this.songs.length || this.songIndex === null || this.orphan) return;
+    tellSong(resync = false) {
+      // offline the server can't hear it (and a queued report would arrive late): it asks again on reconnect
+      if (!this.songs || !this.songs.length || this.songIndex === null || this.orphan || !this.online) return;
       const s = this.songs[this.songIndex];
       try {
-        this.$emit("song_change", { index: this.songIndex, item_id: s.item_id ?? null, chart_id: s.chart_id ?? null });
+        this.$emit("song_change", { index: this.songIndex, item_id: s.item_id ?? null, chart_id: s.chart_id ?? null,
+                                    choice: this.choice, resync });
       } catch {
-        /* offline: told again on reconnect */
+        /* told again on reconnect */
       }
+    },
+    resync() {
+      // the server asks after a reconnect, once it has replayed what the page missed: where is the reader now?
+      this.tellSong(true);
+      this.report();
     },
     setlistId() {
       if (this.setlist_id) return this.setlist_id;
@@ -356,7 +377,19 @@ export default {
       else if (this.standalone && before?.path?.startsWith("/live/") && before.setlist_id === setlist) path = before.path;
       else if (chart) path = `/stand/${chart}` + (setlist ? `?setlist=${setlist}` : "");
       else if (this.standalone) path = setlist ? `/live/${setlist}` : "/";
-      keeper.set({ setlist_id: setlist, chart_id: chart, item_id: this.song?.item_id ?? null, page: this.page, path });
+      keeper.set({ setlist_id: setlist, chart_id: chart, item_id: this.song?.item_id ?? null, page: this.page, path,
+                   chosen: this.chosen });
+    },
+    restoredChoice() {
+      // a live stand reloaded (after a long outage, say) where the reader had browsed away: back at their song, which
+      // the server then hears as their choice; it never drags them to the called song
+      if (this.standalone || !this.songs || !this.songs.length || !/^\/live\//.test(location.pathname)) return null;
+      const place = offline()?.place.get();
+      if (!place?.chosen || Date.now() - place.t > RESTORE_MS || place.setlist_id !== this.setlistId()) return null;
+      const index = this.songs.findIndex((s) => s.item_id === place.item_id);
+      if (index < 0 || index === this.songIndex) return null;
+      this.choice = 1;
+      return { index, page: place.page || 0 };
     },
     restoredPage() {
       // a reload (by the reader, by NiceGUI after a long outage, or back from the offline stand) keeps the page
@@ -417,8 +450,7 @@ export default {
         this.autoSongs = null;
         this.songIndex = this.findSong();
       }
-      this.tellSong();
-      this.report(); // the server hears the page the reader is on now
+      // the server asks where the reader is (resync) once it has replayed what the page missed
     },
     useOfflineSet() {
       const setlist = this.setlistId();

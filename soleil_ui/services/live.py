@@ -7,7 +7,10 @@ page that hears of two moves out of order keeps the newer one. Only leaders star
 
 Presence (who has a page open, who follows) is one ``live_presence`` row per open page, kept by the instance that
 serves it (``instance``) and refreshed by ``touch_instance``; a change publishes ``{"kind": "presence"}`` on the
-band's ``presence`` topic, which only leaders' consoles listen to.
+band's ``presence`` topic, which only leaders' consoles listen to. ``following`` on a row means the page shows the
+song the leader called and will take the next call (the page decides it from what the reader chose, never from a
+late report of the browser, see ``components.setlist_stand``); a connected page that doesn't is *detached* (the
+reader browsed to another song, or reads the setlist page), a page whose connection dropped is *away*.
 
 Each called song is also remembered in ``performance`` (once per live session), which is what the song page's
 "last played" reads.
@@ -210,7 +213,7 @@ class Presence:
     membership_id: int
     name: str
     instruments: tuple[dict[str, Any], ...]
-    state: str  # "following" | "connected" | "away"
+    state: str  # "following" | "detached" | "away"
 
 
 def _presence_changed(session: AsyncSession, band_id: int) -> None:
@@ -270,9 +273,9 @@ async def presence(session: AsyncSession, actor: Actor) -> list[Presence]:
                                .where(LivePresence.band_id == actor.band_id, col(LivePresence.seen_at) >= fresh))
             ).all()
     best: dict[int, str] = {}
-    rank = {"away": 0, "connected": 1, "following": 2}
+    rank = {"away": 0, "detached": 1, "following": 2}
     for membership_id, following, connected in rows:
-        state = "following" if following and connected else ("connected" if connected else "away")
+        state = "following" if following and connected else ("detached" if connected else "away")
         if rank[state] > rank[best.get(membership_id, "away")]:
             best[membership_id] = state
     people = (await session.exec(select(Membership, User).join(User, col(User.id) == Membership.user_id)

@@ -284,6 +284,7 @@ def live_server(
         servers.append(server)
         return server
 
+    start.servers = servers  # type: ignore[attr-defined]  # tests/conftest.py reads their logs (server_errors)
     yield start
     for server in servers:
         server.stop()
@@ -312,6 +313,7 @@ def session_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ca
             server = servers[key] = start_live_server(argv, env, ready_path, timeout=timeout, cwd=cwd, workdir=workdir)
         return server
 
+    start.servers = servers  # type: ignore[attr-defined]  # tests/conftest.py reads their logs (server_errors)
     yield start
     for server in servers.values():
         server.stop()
