@@ -215,7 +215,7 @@ def build_server() -> MCPServer:
 
     @server.tool(annotations=CHANGE)
     async def rename_setlist(ctx: Context, setlist_id: int, name: str) -> dict[str, Any]:
-        """Give a setlist a new name (leaders)."""
+        """Give a setlist a new name (leaders): the venue and the date, say, so the band finds it on the night."""
         return await _answer(calls.apply_ops(_grant(ctx), setlist_id, [{"kind": "rename", "values": {"name": name}}]))
 
     @server.tool(annotations=CHANGE)
