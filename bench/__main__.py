@@ -22,6 +22,7 @@ BENCHMARKS = [
     "bench_library",
     "bench_fanout",
     "bench_engraving",
+    "bench_api",
 ]
 
 
