@@ -25,6 +25,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 import components.errors
 from components.protect import ProtectMiddleware, SecureCookiesMiddleware
 from pages import (
+    api,
     auth_google,
     bands,
     calendar,
@@ -52,7 +53,7 @@ from soleil_ui.settings import Settings, get_settings
 
 log = logging.getLogger("soleil")
 PAGES = [health, login, auth_google, join, welcome, profile, members, bands, home, library, library_files,
-         drive_consent, song, stand, setlists, gigs, media, calendar, pwa]
+         drive_consent, song, stand, setlists, gigs, media, calendar, pwa, api]
 
 
 # Phones sleep and venue Wi-Fi flaps. A page whose socket drops keeps its server state (and NiceGUI's history of the
@@ -128,6 +129,7 @@ async def _scheduled_sync(interval: int) -> None:
 
 
 async def _shutdown() -> None:
+    await api.shutdown()
     await events.hub.stop()
     runtime.get_runtime().renderer.close()
     runtime.get_runtime().engraver.close()

@@ -23,6 +23,7 @@ BENCHMARKS = [
     "bench_fanout",
     "bench_engraving",
     "bench_reconnect",
+    "bench_api",
 ]
 
 

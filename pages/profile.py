@@ -12,6 +12,7 @@ from components import pwa
 from components.layout import page_frame
 from components.member_form import member_form
 from components.session import actor_or_none
+from components.tokens import tokens_section
 from soleil_ui.db import db
 from soleil_ui.services import auth, members
 
@@ -43,6 +44,7 @@ async def profile_page(request: Request) -> RedirectResponse | None:
         if len(bands) > 1:
             ui.label(f"What you play is saved for {actor.band_name}; each band has its own.") \
                 .classes("text-sm text-grey-7")
+        await tokens_section(actor)
         ui.separator().classes("my-2")
         ui.label("Signed in").classes("text-sm uppercase text-grey-7")
         ui.button("Sign out", icon="logout", on_click=pwa.sign_out) \

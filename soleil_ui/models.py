@@ -387,3 +387,25 @@ class RateLimit(SQLModel, table=True):
     key: str = Field(max_length=255, primary_key=True)
     count: int = 0
     expires_at: float = Field(index=True)  # seconds since the epoch, as the limits library counts
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal access token for the JSON API and the MCP server: one member, one band, read or write.
+
+    Only the secret's SHA-256 is stored (the secret is shown once); ``prefix`` is its first characters, so a member
+    can tell their tokens apart. The row goes with the membership (``ondelete``), and ``tokens.resolve`` refuses it
+    once the membership has expired (a substitute's gig is over), it is revoked, or its own expiry has passed.
+    """
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", index=True, ondelete="CASCADE")
+    membership_id: int = Field(foreign_key="membership.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=80)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=16)
+    scope: str = Field(default="read", max_length=8)  # read | write (leaders)
+    created_at: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime = _ts()
+    last_used_at: datetime | None = _ts(default=None)
+    revoked_at: datetime | None = _ts(default=None)
