@@ -1,7 +1,7 @@
 """drive folder proof: how and when a band proved its Drive folder is its own, and the folder's ancestry
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-04 21:45:00.000000
 
 Existing connections get no proof (``verified_at`` NULL): they keep syncing and their leader is asked to verify.
@@ -17,7 +17,7 @@ import soleil_ui.models  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision: str = '0005'
-down_revision: Union[str, Sequence[str], None] = '0003'
+down_revision: Union[str, Sequence[str], None] = '0004'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

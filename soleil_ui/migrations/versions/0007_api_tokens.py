@@ -1,7 +1,7 @@
 """api tokens: personal access tokens for the JSON API and the MCP server (hashed, scoped, expiring)
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-12-04 21:40:00.000000
 """
 from typing import Sequence, Union
@@ -14,7 +14,7 @@ import soleil_ui.models  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision: str = '0007'
-down_revision: Union[str, Sequence[str], None] = '0003'
+down_revision: Union[str, Sequence[str], None] = '0006'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
