@@ -467,11 +467,14 @@ class DriveSource:
             if not target:
                 return
             walk.linked |= {item["id"], target}
-            if self._foreign and not self._target_is_ours(target):
+            found = self._target(target) if self._foreign else None
+            if self._foreign and (target in self._foreign or set((found or {}).get("parents") or []) & self._foreign):
+                log.warning("Drive: a shortcut in band folder %s points into another band's folder; not followed",
+                            self.folder_id)
                 return
             if details.get("targetMimeType") == FOLDER:  # the shortcut's name is the folder name the band sees
                 item = {"id": target, "name": item["name"], "mimeType": FOLDER}
-            elif (found := self._target(target)) is not None:
+            elif (found := found or self._target(target)) is not None:
                 item = found
             else:
                 return
@@ -488,17 +491,6 @@ class DriveSource:
         if source is not None and source.id not in walk.files:
             walk.files[source.id] = source
             walk.placed[source.id] = folder_id
-
-    def _target_is_ours(self, target: str) -> bool:
-        """False if a shortcut's target is, or lies directly in, another band's folder (deeper is caught as the walk
-        meets that band's folder)."""
-        found = self._target(target)
-        parents = set((found or {}).get("parents") or [])
-        if target in self._foreign or parents & self._foreign:
-            log.warning("Drive: a shortcut in band folder %s points into another band's folder; not followed",
-                        self.folder_id)
-            return False
-        return True
 
     def _target(self, file_id: str) -> dict[str, Any] | None:
         """A shortcut's target file, or None if it is gone or not shared with us (a dangling shortcut)."""
