@@ -119,12 +119,11 @@ ROLE_ALIASES = _table({
     _R.LYRICS: "lyrics,lyric,lyric sheet,lyrics sheet,lyrics only,lyric sheets,vox,vox sheet,vocals lyric sheet,"
                "vocal lyric sheet,vocals lyrics,paroles,texte,text,testo,letra,liedtext,songtext",
     _R.SCORE: "score,scores,full score,concert score,transposed score,conductor,conductors,conductor score,"
-              "conductors score,director,"
-              "directors score,condensed score,score and parts,full score and parts,direktion,partitur,partituren,"
-              "dirigierpartitur,dirigent,conducteur,partition,partitions,partition complete,partition dorchestre,"
-              "partitura,partitura completa,partitura general,direccion,guion",
+              "conductors score,director,directors score,condensed score,score and parts,full score and parts,"
+              "direktion,partitur,partituren,dirigierpartitur,dirigent,conducteur,partition,partitions,"
+              "partition complete,partition dorchestre,partitura,partitura completa,partitura general,direccion,guion",
 })
-_SCORE_SUFFIXES = (("in", "c"), ("c",), ("concert",), ("in", "concert"), ("concert", "pitch"))  # "Direktion in C"
+_SCORE_SUFFIXES = (("concert",), ("concert", "pitch"))  # "Score (Concert Pitch)"; a key too: "Direktion in C"
 _SHEET = {"lead", "sheet", "sheets", "leadsheet", "leadsheets"}  # "Bb Lead Sheet", "Lead Sheet (Eb)"
 # Keys a part can be written in, as words after an instrument ("in B", "en Si♭", "in Sib", "in Es"). German B is
 # B♭ (H is B natural). Keys SOLEil can't file are names for the leader's question.
@@ -137,9 +136,9 @@ _KEYS: dict[tuple[str, ...], Transposition | str] = {
 _BARE_KEYS = {k for k, v in _KEYS.items() if isinstance(v, Transposition) and k not in {("b",), ("es",), ("do",)}}
 _LEAD_KEYS = {("bb",), ("b", "flat"), ("bflat",), ("bbb",), ("b", "bb"), ("eb",), ("e", "flat"), ("eflat",), ("es",),
               ("f",), ("c",)}  # a key before an instrument: "Bb Trumpet", "Es-Klarinette", "C Trombone"
-_CLEFS = {**_table({"treble": "tc,t c,treble,treble clef,violinschlussel,violinschluessel,cle de sol,"
-                              "chiave di violino,clave de sol",
-                    "bass": "bc,b c,bass clef,bassschlussel,bassschluessel,cle de fa,chiave di basso,clave de fa"})}
+_CLEFS = _table({"treble": "tc,t c,treble,treble clef,violinschlussel,violinschluessel,cle de sol,chiave di violino,"
+                           "clave de sol",
+                 "bass": "bc,b c,bass clef,bassschlussel,bassschluessel,cle de fa,chiave di basso,clave de fa"})
 _KEY_INSTEAD = {("french_horn", _T.EB): "tenor_horn", ("cornet", _T.EB): "soprano_cornet"}  # "Horn in Es", "Eb Cornet"
 _RISKY = {"c", "f", "rhythm", "as", "ts", "kit", "nashville", "treble", "bs", "sd", "bd", "bells", "chant", "canto",
           "voce", "voz", "cor", "cors", "text", "texte", "testo", "letra", "gong", "triangle", "lira", "cassa", "caja",
