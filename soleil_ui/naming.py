@@ -118,12 +118,12 @@ ROLE_ALIASES = _table({
                "number chart,nns,accords,grille,grille daccords,accordi,acordes,akkorde",
     _R.LYRICS: "lyrics,lyric,lyric sheet,lyrics sheet,lyrics only,lyric sheets,vox,vox sheet,vocals lyric sheet,"
                "vocal lyric sheet,vocals lyrics,paroles,texte,text,testo,letra,liedtext,songtext",
-    _R.SCORE: "score,scores,full score,conductor,conductors,conductor score,conductors score,director,"
-              "directors score,condensed score,score and parts,full score and parts,direktion,partitur,partituren,"
-              "dirigierpartitur,dirigent,conducteur,partition,partitions,partition complete,partition dorchestre,"
-              "partitura,partitura completa,partitura general,direccion,guion",
+    _R.SCORE: "score,scores,full score,concert score,transposed score,conductor,conductors,conductor score,"
+              "conductors score,director,directors score,condensed score,score and parts,full score and parts,"
+              "direktion,partitur,partituren,dirigierpartitur,dirigent,conducteur,partition,partitions,"
+              "partition complete,partition dorchestre,partitura,partitura completa,partitura general,direccion,guion",
 })
-_SCORE_SUFFIXES = (("in", "c"), ("c",), ("concert",), ("in", "concert"), ("concert", "pitch"))  # "Direktion in C"
+_SCORE_SUFFIXES = (("concert",), ("concert", "pitch"))  # "Score (Concert Pitch)"; a key too: "Direktion in C"
 _SHEET = {"lead", "sheet", "sheets", "leadsheet", "leadsheets"}  # "Bb Lead Sheet", "Lead Sheet (Eb)"
 # Keys a part can be written in, as words after an instrument ("in B", "en Si♭", "in Sib", "in Es"). German B is
 # B♭ (H is B natural). Keys SOLEil can't file are names for the leader's question.
@@ -136,13 +136,14 @@ _KEYS: dict[tuple[str, ...], Transposition | str] = {
 _BARE_KEYS = {k for k, v in _KEYS.items() if isinstance(v, Transposition) and k not in {("b",), ("es",), ("do",)}}
 _LEAD_KEYS = {("bb",), ("b", "flat"), ("bflat",), ("bbb",), ("b", "bb"), ("eb",), ("e", "flat"), ("eflat",), ("es",),
               ("f",), ("c",)}  # a key before an instrument: "Bb Trumpet", "Es-Klarinette", "C Trombone"
-_CLEFS = {**_table({"treble": "tc,t c,treble,treble clef,violinschlussel,violinschluessel,cle de sol,"
-                              "chiave di violino,clave de sol",
-                    "bass": "bc,b c,bass clef,bassschlussel,bassschluessel,cle de fa,chiave di basso,clave de fa"})}
+_CLEFS = _table({"treble": "tc,t c,treble,treble clef,violinschlussel,violinschluessel,cle de sol,chiave di violino,"
+                           "clave de sol",
+                 "bass": "bc,b c,bass clef,bassschlussel,bassschluessel,cle de fa,chiave di basso,clave de fa"})
 _KEY_INSTEAD = {("french_horn", _T.EB): "tenor_horn", ("cornet", _T.EB): "soprano_cornet"}  # "Horn in Es", "Eb Cornet"
 _RISKY = {"c", "f", "rhythm", "as", "ts", "kit", "nashville", "treble", "bs", "sd", "bd", "bells", "chant", "canto",
           "voce", "voz", "cor", "cors", "text", "texte", "testo", "letra", "gong", "triangle", "lira", "cassa", "caja",
-          "bombo", "basse", "basso", "bajo", "director", "guion", "partition", "grille", "conductor", "banjo", "kb"}
+          "bombo", "basse", "basso", "bajo", "director", "guion", "partition", "grille", "conductor", "banjo", "kb",
+          "pos", "git", "hr", "batt"}
 _LINKING = {"in", "of", "the", "a", "an", "and", "my", "your", "got", "for", "to", "with", "on", "at", "by", "from",
             "is", "key"}
 _ORDINALS = {w: n for n, words in enumerate((
@@ -156,6 +157,9 @@ _NUMBER_WORDS = {"no", "nr", "n", "nro", "num", "#"}  # "Trumpet No. 2", "Nr. 2"
 _AND = {"and", "und", "et", "e", "y", "u"}  # "Trumpet 1 and 2", "1 und 2"
 _CHAIR_GLUE = re.compile(r"[&+/,\-–_]")  # "1 & 2", "1-2", "I/II", "1_2_baritone": one file, several chairs
 _TWO_GLUE = re.compile(r"[&+/]")
+_MODIFIERS = {"alto", "bass", "contra", "kontra", "contrabass", "sopranino", "soprano", "tenor", "baritone", "piccolo",
+              "baby", "treble", "sub", "subcontrabass"}  # "Alto Flute", "Bass Trumpet": a different instrument
+_PERCUSSION = {"percussion", "timpani", "mallets", "drums", "vibes"}
 _PLAYERS = {"players", "player", "spieler", "joueurs", "jugadores"}  # Dorico: "Percussion (2 players)"
 _EXPORT_WORDS = {"mscz", "mscx", "musx", "dorico"}  # "Song.mscz-Trombone 2.pdf" (MuseScore batch export)
 _STRONG_NOISE = {"chart", "charts", "part", "parts", "score", "scores", "pdf", "pdfs"}
@@ -188,6 +192,7 @@ class _Refused:
 _Found = PartRef | _Refused
 TWO_PARTS = "Two parts in one file: split it, or place it yourself"
 BARITONE = "“Bariton” can be a B♭ treble-clef or a C bass-clef part: add “in B” or “in C”, or place it yourself"
+UNKNOWN_INSTRUMENT = "not an instrument SOLEil knows, so place it yourself"
 TUBA_TC = "A treble-clef tuba part can be in E♭ or B♭: add the key, or place it yourself"
 
 
@@ -306,10 +311,13 @@ def _match_at(table: dict[tuple[str, ...], Any], w: tuple[str, ...], j: int) -> 
     return None, 0
 
 
-def _longest_instrument(w: tuple[str, ...], j: int) -> tuple[str | None, int]:
+def _longest_instrument(toks: Sequence[_Tok], w: tuple[str, ...], j: int) -> tuple[str | None, int]:
     """The longest instrument alias at ``w[j:]`` ("bass trombone" before "bass"), as (key, words used); a plural
-    counts ("Horns I/II"). German "Bariton" is its own word: its clef decides (see ``_resolve``)."""
+    counts ("Horns I/II"). An alias never spans "&", "+", "/" or "," ("Piccolo & Flute" is two parts). German
+    "Bariton" is its own word: its clef decides (see ``_resolve``)."""
     for size in range(min(4, len(w) - j), 0, -1):
+        if size > 1 and any(_TWO_GLUE.search(t.glue) or "," in t.glue for t in toks[j + 1:j + size]):
+            continue
         key = INSTRUMENT_ALIASES.get(w[j:j + size])
         if key is not None:
             return key, size
@@ -335,7 +343,7 @@ def _instrument_phrase(toks: Sequence[_Tok], lead_ok: bool) -> _Found | None:
     j, chairs, keys, clef, ordinal, joined = 0, [], [], None, None, False
     key, size = None, 0
     while j < len(w):
-        key, size = _longest_instrument(w, j)
+        key, size = _longest_instrument(toks, w, j)
         if key is not None:
             break
         if w[j] in _ORDINALS or (lead_ok and _lead_number(toks, j)):
@@ -440,8 +448,9 @@ def _phrase(toks: Sequence[_Tok], lead_ok: bool = True) -> _Found | None:
         return PartRef(transposition=Transposition(TRANSPOSITION_ALIASES[words]))
     if words in ROLE_ALIASES:
         return PartRef(role=Role(ROLE_ALIASES[words]))
-    for suffix in _SCORE_SUFFIXES:
-        if words[-len(suffix):] == suffix and ROLE_ALIASES.get(words[:-len(suffix)]) == Role.SCORE:
+    for cut in range(len(words) - 1, 0, -1):  # "Direktion in C", "Partitur in B", "Score (Concert Pitch)"
+        rest = words[cut:][1:] if words[cut] in ("in", "en") else words[cut:]
+        if ROLE_ALIASES.get(words[:cut]) == Role.SCORE and (rest in _KEYS or rest in _SCORE_SUFFIXES):
             return PartRef(role=Role.SCORE)
     if {"sheet", "sheets", "leadsheet", "leadsheets"} & set(words) and ("lead" in words or words[0][:4] == "lead"):
         rest = tuple(word for word in words if word not in _SHEET)
@@ -532,6 +541,25 @@ def _drop_layout_number(toks: list[_Tok]) -> list[_Tok]:
     return toks
 
 
+def _bracket_start(toks: list[_Tok], end: int) -> int:
+    """Where the bracketed run that ``toks[end]`` sits in opens ("Timpani (4 drums)" → the index of "4")."""
+    k = end
+    while k > 0 and toks[k - 1].bracket and not re.search(r"[)\]}]", toks[k].glue) \
+            and not re.search(r"[(\[{]", toks[k].glue):
+        k -= 1
+    return k
+
+
+def _merge(a: PartRef, b: PartRef) -> PartRef | None:
+    """Two names in one file that are still one part: the same instrument ("Bells & Chimes", "Trumpet 1 & Trumpet
+    2"), or percussion instruments, which share a percussion part ("Congas & Bongos", "Timpani & Percussion")."""
+    if a.instrument is not None and a.instrument == b.instrument:
+        return a if a.chair == b.chair else PartRef(instrument=a.instrument)
+    if {a.instrument, b.instrument} <= _PERCUSSION:
+        return PartRef(instrument="percussion")
+    return None
+
+
 def _find_part(toks: list[_Tok]) -> tuple[list[_Tok], _Found | None, bool]:
     """Split tokens into (title tokens, part, sure): the end of the name first, then a leading segment. ``sure`` is
     False when the part had to be guessed from words glued to the title ("TAKE FIVE BB")."""
@@ -542,10 +570,22 @@ def _find_part(toks: list[_Tok]) -> tuple[list[_Tok], _Found | None, bool]:
         found = _match_end(body)
         if found is not None:
             start, part, sure = found
+            if body[start].bracket and start and isinstance(part, PartRef) and part.instrument:
+                # "Tuba (Sousaphone)", "Timpani (4 drums)", "English Horn (Oboe 2)": the bracket describes
+                opened = _bracket_start(body, start)
+                outer = _match_end(body[:opened]) if opened else None
+                if outer is not None:
+                    body = body[:opened]
+                    start, part, sure = outer
             title = _strip_noise(body[:start], _STRONG_NOISE) if start else []
-            joined = start > 0 and (bool(_TWO_GLUE.search(body[start].glue)) or body[start - 1].word in _AND)
+            joined = start > 0 and (bool(_TWO_GLUE.search(body[start].glue) or body[start].glue == "-")
+                                    or body[start - 1].word in _AND)
             if joined and title and title[-1].word in _AND:
                 title = title[:-1]  # "Piano and Bass"
+            if isinstance(part, PartRef) and part.instrument and title and title[-1].seg == body[start].seg \
+                    and title[-1].word in _MODIFIERS:  # "Alto Flute", "Contra Bass Clarinet", "Piccolo Trumpet"
+                name = " ".join(t.word for t in body[start - 1:]).title()
+                return _drop_track_number(title[:-1]), _Refused(f"{name}: {UNKNOWN_INSTRUMENT}"), True
             again = _match_end(title) if title else None
             if again and isinstance(part, PartRef) and isinstance(again[1], PartRef):
                 rest = _strip_noise(title[:again[0]], _STRONG_NOISE) if again[0] else []
@@ -556,10 +596,14 @@ def _find_part(toks: list[_Tok]) -> tuple[list[_Tok], _Found | None, bool]:
                 elif (merged := _compatible(part, again[1])) is not None:
                     title, part = rest, merged
                 elif joined:  # "Bb & Eb", "Piano and Bass": two parts in one file
-                    title, part = rest, _Refused(TWO_PARTS)
+                    merged = _merge(part, again[1])
+                    title, part = rest, merged if merged is not None else _Refused(TWO_PARTS)
             return _drop_layout_number(_drop_track_number(title)), part, sure
         if len(body) > 1 and _is_noise(body, len(body) - 1, _NOISE):
             body = body[:-1]
+            continue
+        if len(body) > 1 and body[-1].bracket and _bracket_start(body, len(body) - 1) > 0:
+            body = body[:_bracket_start(body, len(body) - 1)]  # "Trumpet 1 (Lead)", "Piano (opt.)"
             continue
         break
     title, lead = _leading_part(_drop_track_number(_strip_noise(toks, _NOISE)))

@@ -93,7 +93,7 @@ INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (
     _i("english_horn", "English Horn", _T.F, "english horns, eng hn, e hn, cor anglais, coranglais, cor ang, "
        "englischhorn, corno inglese, corno ingles"),
     _i("clarinet", "Clarinet", _T.BB, "clarinets, cl, clar, clt, clarinetto piccolo, petite clarinette, "
-       "klarinette, klarinetten, clarinette, clarinettes, clarinetto, clarinetti, clarinete, clarinetes"),
+       "klar, klarinette, klarinetten, clarinette, clarinettes, clarinetto, clarinetti, clarinete, clarinetes"),
     _i("alto_clarinet", "Alto Clarinet", _T.EB, "alto cl, alto clar, altklarinette, clarinette alto, "
        "clarinetto contralto, clarinete alto"),
     _i("bass_clarinet", "Bass Clarinet", _T.BB, "bass cl, bcl, b cl, bass clar, bassclarinet, bass clarinets, "
@@ -111,9 +111,9 @@ INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (
        "barisax, bs, baritonsaxophon, baritonsax, saxophone baryton, sax baryton, sax baritono, saxofono baritono, "
        "saxofon baritono, saxo baritono",
        fallbacks=(_T.BASS_CLEF, _T.CONCERT, Role.CHORDS)),  # bass clef read as treble lands in bari's octave
-    _i("french_horn", "French Horn", _T.F, "horn, hn, hrn, fr hn, french horns, f horn, waldhorn, waldhorner, cor, "
+    _i("french_horn", "French Horn", _T.F, "horn, hn, hrn, hr, fr hn, french horns, f horn, waldhorn, waldhorner, cor, "
        "cors, corno, corni, trompa, trompas"),
-    _i("tenor_horn", "Tenor Horn", _T.EB, "tenor horns, alto horn, alto horns, althorn, ten hn"),
+    _i("tenor_horn", "Tenor Horn", _T.EB, "tenor horns, alto horn, alto horns, althorn, ten hn, flicorno contralto"),
     _i("mellophone", "Mellophone", _T.F, "mello"),
     _i("trumpet", "Trumpet", _T.BB, "trumpets, tpt, tpts, trp, trpt, tp, trompete, trompeten, trompette, trompettes, "
        "tromba, trombe, trompeta, trompetas"),
@@ -123,7 +123,7 @@ INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (
     _i("flugelhorn", "Flugelhorn", _T.BB, "flugel, flugel horn, fluegelhorn, flg, flgh, flh, flugelhorns, "
        "flugelhorner, bugle, bugles, flicorno, flicorno soprano, fliscorno"),
     _i("trombone", "Trombone", _T.BASS_CLEF, "trombones, tbn, tbne, trb, tromb, bone, bones, tenor trombone, posaune, "
-       "posaunen, tenorposaune, tromboni, trombon"),
+       "posaunen, pos, tenorposaune, tromboni, trombon"),
     _i("bass_trombone", "Bass Trombone", _T.BASS_CLEF, "bass tbn, btbn, b tbn, bass bone, btrb, b trb, bassposaune, "
        "trombone basse, trombone basso, trombon bajo"),
     _i("baritone_horn", "Baritone Horn", _T.BB, "baritone horns, bar hn, bari horn, tenorhorn, tenorhorner, "
@@ -144,8 +144,8 @@ INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (
     _i("mallets", "Mallets", _T.CONCERT, "mallet percussion, mallet perc, glockenspiel, glock, bells, orchestra bells, "
        "xylophone, xylophon, xilofono, xylo, marimba, marimbaphon, chimes, tubular bells, crotales, campanelli, lira",
        rhythm=True, role=None, family=("vibes",), fallbacks=("percussion", _T.CONCERT)),
-    _i("timpani", "Timpani", None, "timp, timps, tymp, tympani, timpano, pauken, pauke", rhythm=True, role=None,
-       family=("percussion",), fallbacks=(_T.BASS_CLEF,)),
+    _i("timpani", "Timpani", None, "timp, timps, tymp, tympani, timpano, pauken, pauke, timbales chromatiques",
+       rhythm=True, role=None, family=("percussion",), fallbacks=(_T.BASS_CLEF,)),
     _i("piano", "Piano", _T.CONCERT, "pno, pf, pianoforte, acoustic piano, klavier, piano conductor", rhythm=True,
        family=("keys", "organ"), fallbacks=_CHORD_FALLBACKS),
     _i("keys", "Keys", _T.CONCERT, "keyboard, keyboards, kbd, kbds, kb, synth, synthesizer, rhodes, electric piano, "
@@ -153,11 +153,13 @@ INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (
     _i("organ", "Organ", _T.CONCERT, "org, hammond, hammond organ, orgel, orgue, organo", rhythm=True,
        family=("keys", "piano"), fallbacks=_CHORD_FALLBACKS),
     _i("guitar", "Guitar", _T.CONCERT, "guitars, gtr, gtrs, guit, electric guitar, acoustic guitar, rhythm guitar, "
-       "lead guitar, banjo, gitarre, e gitarre, guitare, chitarra, guitarra", rhythm=True, fallbacks=_CHORD_FALLBACKS),
+       "lead guitar, banjo, gitarre, git, e git, e gitarre, guitare, chitarra, guitarra", rhythm=True,
+       fallbacks=_CHORD_FALLBACKS),
     _i("bass", "Bass", _T.BASS_CLEF, "upright bass, double bass, electric bass, string bass, bass guitar, el bass, "
-       "e bass, acoustic bass, contrabass, fretless bass, bass gtr, kontrabass, contrebasse, basse, contrabbasso, "
-       "basso, contrabajo, bajo, bajo electrico", rhythm=True, fallbacks=(_T.CONCERT, _T.BASS_CLEF)),
-    _i("drums", "Drums", None, "drum, dr, drs, drum set, drumset, drum kit, kit, schlagzeug, batterie, batteria, "
+       "e bass, acoustic bass, contrabass, fretless bass, bass gtr, kontrabass, contrebasse, contrebasse a cordes, "
+       "basse, contrabbasso, basso, contrabajo, bajo, bajo electrico", rhythm=True,
+       fallbacks=(_T.CONCERT, _T.BASS_CLEF)),
+    _i("drums", "Drums", None, "drum, dr, drs, batt, drum set, drumset, drum kit, kit, schlagzeug, batterie, batteria, "
        "bateria", rhythm=True, fallbacks=(_T.CONCERT,)),
     _i("percussion", "Percussion", None,
        "perc, aux perc, aux percussion, auxiliary percussion, hand percussion, latin percussion, congas, "
@@ -165,7 +167,7 @@ INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (
        "cymbals, crash cymbals, suspended cymbal, triangle, tam tam, tamtam, gong, tambourine, wood block, "
        "woodblock, temple blocks, bongos, timbales, claves, cowbell, becken, kleine trommel, grosse trommel, "
        "caisse claire, grosse caisse, cymbales, piatti, cassa, tamburo, gran cassa, caja, bombo, platos, "
-       "triangulo, pandereta",
+       "triangulo, pandereta, triangel",
        rhythm=True, family=("drums",), fallbacks=(_T.CONCERT,)),
     _i("vocals", "Vocals", _T.CONCERT, "vocal, vox, voc, voice, voices, singer, vocalist, lead vocal, lead vocals, "
        "lead vox, backing vocals, backing vox, bvs, bgv, bgvs, harmony vocals, gesang, singstimme, chant, voix, voce, "
