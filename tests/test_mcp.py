@@ -13,6 +13,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from nicegui.testing import User
+from sqlmodel import select
 
 from tests.e2e.conftest import LiveServer, start_live_server
 from tests.mcp_helpers import app_env, call, mcp_client, seed
@@ -154,3 +155,45 @@ async def leader_flow(connect: Callable[[str], Client], seeded: dict[str, Any]) 
         assert (await call(client, "stop_live"))["live"] is False
         never = await client.call_tool("call_song", {"step": 1})
         assert never.is_error and "isn't live" in never.content[0].text
+
+
+@pytest.mark.usefixtures("demo_env")
+async def test_another_bands_leader_reaches_nothing_of_ours_through_any_tool(user: User) -> None:
+    """Every tool the server lists (so new ones too), each id argument pointing at the demo band's things."""
+    from nicegui import core
+
+    from soleil_ui.db import db
+    from soleil_ui.models import Song
+    from soleil_ui.services import live, setlists, tokens
+    from tests.api_helpers import actor_named, demo_ids, token_for
+    from tests.test_setlists_ops import _band
+
+    morgan = await actor_named("Morgan Lee")
+    ids = await demo_ids(morgan.band_id)
+    async with db.session() as session:
+        entries = await setlists.entries(session, morgan, ids["setlist_id"])
+        item = {"item_id": entries[1].item_id, "after_item_id": entries[0].item_id}
+        titles = [s.title for s in (await session.exec(select(Song).where(Song.band_id == morgan.band_id))).all()]
+        started = await live.start(session, morgan, ids["setlist_id"])
+    ours = [*titles, "Friday at the Blue Room", "Morgan Lee", "Ava Brooks"]
+    leader, _, _ = await _band("Elsewhere", songs=2)
+    secret = await token_for(leader, tokens.WRITE)
+    values: dict[str, Any] = {**ids, **item, "member_id": morgan.membership_id, "song_ids": [ids["song_id"]],
+                              "name": "Taken", "label": "Taken", "notes": "taken", "step": 1}
+    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=core.app), base_url="http://soleil.test",
+                              headers={"Authorization": f"Bearer {secret}"}, timeout=60)
+    async with Client(streamable_http_client("http://soleil.test/mcp", http_client=http)) as client:
+        for tool in (await client.list_tools()).tools:
+            wanted = tool.input_schema.get("properties", {})
+            arguments = {k: values[k] for k in wanted if k in values}
+            assert set(tool.input_schema.get("required", [])) <= set(arguments), f"{tool.name}: give test values"
+            result = await client.call_tool(tool.name, arguments)
+            text = " ".join(getattr(c, "text", "") for c in result.content)
+            assert not [t for t in ours if t in text], f"{tool.name} leaked"
+            if any(k.endswith("_id") or k == "song_ids" for k in arguments) and tool.name != "create_setlist":
+                assert result.is_error and ("not_found" in text or "forbidden" in text or "invalid_input" in text), \
+                    (tool.name, text)
+    async with db.session() as session:
+        state = await live.current(session, morgan)
+        assert state is not None and (state.current_item_id, state.seq) == (started.current_item_id, started.seq)
+        assert await setlists.entries(session, morgan, ids["setlist_id"]) == entries
