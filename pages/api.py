@@ -223,7 +223,8 @@ async def setlist_undo(auth: Auth, setlist_id: int) -> s.Setlist:
 @v1.get("/gigs", response_model=s.Paged[s.Gig], tags=["gigs"])
 async def gig_list(auth: Auth, when: Annotated[str, Query(pattern="^(upcoming|past)$")] = "upcoming",
                    offset: Offset = 0, limit: Limit = s.DEFAULT_LIMIT) -> dict[str, Any]:
-    """Upcoming gigs (soonest first) or past ones (latest first), with my answer."""
+    """Upcoming gigs (soonest first) or past ones (latest first), with my answer. ``total`` counts the gigs up to
+    one past this page; follow ``next_offset`` until it is null."""
     return await calls.list_gigs(auth, when=when, offset=offset, limit=limit)
 
 

@@ -3,12 +3,17 @@ tokens as for the JSON API, every tool a member and a leader have, and a leader 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from nicegui.testing import User
+from sqlmodel import select
 
 from tests.e2e.conftest import LiveServer, start_live_server
 from tests.mcp_helpers import app_env, call, mcp_client, seed
@@ -43,7 +48,39 @@ async def test_mcp_needs_a_valid_token(app: tuple[LiveServer, dict[str, Any]]) -
 
 async def test_a_members_tools_read_the_book_setlists_and_gigs(app: tuple[LiveServer, dict[str, Any]]) -> None:
     url, seeded = app
-    async with mcp_client(url, seeded["tokens"]["Ava Brooks:read"]) as client:
+    await member_flow(lambda secret: mcp_client(url, secret), seeded)
+
+
+async def test_a_leader_builds_a_set_and_calls_it_live(app: tuple[LiveServer, dict[str, Any]]) -> None:
+    url, seeded = app
+    await leader_flow(lambda secret: mcp_client(url, secret), seeded)
+
+
+@pytest.mark.usefixtures("demo_env")
+async def test_the_same_tools_inside_the_app(user: User) -> None:
+    """The flows again with the app in this process (its code measured here), over ASGI instead of a socket."""
+    from nicegui import core
+
+    from soleil_ui.services import tokens
+    from tests.api_helpers import actor_named, demo_ids, token_for
+
+    morgan, ava = await actor_named("Morgan Lee"), await actor_named("Ava Brooks")
+    ids = await demo_ids(morgan.band_id)
+    seeded = {"setlist": ids["setlist_id"], "tokens": {
+        "Ava Brooks:read": await token_for(ava), "Morgan Lee:read": await token_for(morgan),
+        "Morgan Lee:write": await token_for(morgan, tokens.WRITE)}}
+
+    def connect(secret: str) -> Client:
+        http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=core.app), base_url="http://soleil.test",
+                                  headers={"Authorization": f"Bearer {secret}"}, timeout=60)
+        return Client(streamable_http_client("http://soleil.test/mcp", http_client=http))
+
+    await member_flow(connect, seeded)
+    await leader_flow(connect, seeded)
+
+
+async def member_flow(connect: Callable[[str], Client], seeded: dict[str, Any]) -> None:
+    async with connect(seeded["tokens"]["Ava Brooks:read"]) as client:
         tools = (await client.list_tools()).tools
         assert {t.name for t in tools} == TOOLS
         assert all(t.description and len(t.description) > 40 for t in tools)
@@ -79,12 +116,11 @@ async def test_a_members_tools_read_the_book_setlists_and_gigs(app: tuple[LiveSe
         assert missing.is_error and "not_found" in missing.content[0].text
 
 
-async def test_a_leader_builds_a_set_and_calls_it_live(app: tuple[LiveServer, dict[str, Any]]) -> None:
-    url, seeded = app
-    async with mcp_client(url, seeded["tokens"]["Morgan Lee:read"]) as client:
+async def leader_flow(connect: Callable[[str], Client], seeded: dict[str, Any]) -> None:
+    async with connect(seeded["tokens"]["Morgan Lee:read"]) as client:
         refused = await client.call_tool("create_setlist", {"name": "Read only"})
         assert refused.is_error and "only read" in refused.content[0].text
-    async with mcp_client(url, seeded["tokens"]["Morgan Lee:write"]) as client:
+    async with connect(seeded["tokens"]["Morgan Lee:write"]) as client:
         songs = [s["id"] for s in (await call(client, "find_songs", limit=8))["items"]]
         made = await call(client, "create_setlist", name="Second set, ballads", song_ids=songs[:4])
         assert [e["song_id"] for e in made["entries"]] == songs[:4]
@@ -119,3 +155,45 @@ async def test_a_leader_builds_a_set_and_calls_it_live(app: tuple[LiveServer, di
         assert (await call(client, "stop_live"))["live"] is False
         never = await client.call_tool("call_song", {"step": 1})
         assert never.is_error and "isn't live" in never.content[0].text
+
+
+@pytest.mark.usefixtures("demo_env")
+async def test_another_bands_leader_reaches_nothing_of_ours_through_any_tool(user: User) -> None:
+    """Every tool the server lists (so new ones too), each id argument pointing at the demo band's things."""
+    from nicegui import core
+
+    from soleil_ui.db import db
+    from soleil_ui.models import Song
+    from soleil_ui.services import live, setlists, tokens
+    from tests.api_helpers import actor_named, demo_ids, token_for
+    from tests.test_setlists_ops import _band
+
+    morgan = await actor_named("Morgan Lee")
+    ids = await demo_ids(morgan.band_id)
+    async with db.session() as session:
+        entries = await setlists.entries(session, morgan, ids["setlist_id"])
+        item = {"item_id": entries[1].item_id, "after_item_id": entries[0].item_id}
+        titles = [s.title for s in (await session.exec(select(Song).where(Song.band_id == morgan.band_id))).all()]
+        started = await live.start(session, morgan, ids["setlist_id"])
+    ours = [*titles, "Friday at the Blue Room", "Morgan Lee", "Ava Brooks"]
+    leader, _, _ = await _band("Elsewhere", songs=2)
+    secret = await token_for(leader, tokens.WRITE)
+    values: dict[str, Any] = {**ids, **item, "member_id": morgan.membership_id, "song_ids": [ids["song_id"]],
+                              "name": "Taken", "label": "Taken", "notes": "taken", "step": 1}
+    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=core.app), base_url="http://soleil.test",
+                              headers={"Authorization": f"Bearer {secret}"}, timeout=60)
+    async with Client(streamable_http_client("http://soleil.test/mcp", http_client=http)) as client:
+        for tool in (await client.list_tools()).tools:
+            wanted = tool.input_schema.get("properties", {})
+            arguments = {k: values[k] for k in wanted if k in values}
+            assert set(tool.input_schema.get("required", [])) <= set(arguments), f"{tool.name}: give test values"
+            result = await client.call_tool(tool.name, arguments)
+            text = " ".join(getattr(c, "text", "") for c in result.content)
+            assert not [t for t in ours if t in text], f"{tool.name} leaked"
+            if any(k.endswith("_id") or k == "song_ids" for k in arguments) and tool.name != "create_setlist":
+                assert result.is_error and ("not_found" in text or "forbidden" in text or "invalid_input" in text), \
+                    (tool.name, text)
+    async with db.session() as session:
+        state = await live.current(session, morgan)
+        assert state is not None and (state.current_item_id, state.seq) == (started.current_item_id, started.seq)
+        assert await setlists.entries(session, morgan, ids["setlist_id"]) == entries

@@ -16,6 +16,7 @@ from ..access import Actor
 from ..db import db
 from ..errors import InvalidInput, NotFound
 from ..models import Chart, utcnow
+from ..parts import PartRef
 from ..services import chart_pages, gigs, library, live, members, setlists
 from ..services.tokens import Grant
 from . import schemas as s
@@ -34,8 +35,6 @@ def _limit(offset: int, limit: int) -> tuple[int, int]:
 
 def _my_part(resolved: library.ResolvedChart | library.SongRow, key: str | None = None) -> s.MyPart:
     part_key = resolved.part_key
-    from ..parts import PartRef
-
     part = PartRef.try_from_key(part_key)
     return s.MyPart(chart_id=resolved.chart_id, part_key=part_key, part_label=part.label() if part else "",
                     quality=resolved.match.quality, playable=resolved.playable, generated=resolved.generated,

@@ -265,6 +265,7 @@ class McpEndpoint:
         self._task: asyncio.Task[None] | None = None
         self._stopping: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -288,8 +289,8 @@ class McpEndpoint:
         loop = asyncio.get_running_loop()
         if self._task is not None and (self._task.done() or self._task.get_loop() is not loop):
             self._server = self._task = None  # a previous app start's (tests start the app on new loops)
-        if self._lock is None or getattr(self._lock, "_loop", loop) is not loop:
-            self._lock = asyncio.Lock()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
         async with self._lock:
             if self._server is None or self._task is None:
                 server = build_server()
