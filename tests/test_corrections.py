@@ -159,3 +159,15 @@ async def test_only_the_bands_leaders_correct_files(tmp_path: Path) -> None:
         with pytest.raises(InvalidInput):
             await library.assign_chart(session, leader, chart.id or 0, song_title="X", part_key="score:2")
     assert (await _chart("Night Train - Bb.pdf")).manual is False
+
+
+def test_a_musicxml_file_named_a_score_is_filed_by_its_own_staves() -> None:
+    """The name parser may say "score"; a MusicXML/ChordPro file serves every part, so its staves decide."""
+    from soleil_ui.naming import ParsedName
+    from soleil_ui.parts import PartRef
+    from soleil_ui.parts import Role as PartRole
+
+    named = ParsedName("notation", "Night Train", "night train", PartRef(role=PartRole.SCORE))
+    assert library.named_part(named, generated=True) is None
+    assert library.named_part(named, generated=False) == PartRef(role=PartRole.SCORE)
+    assert library.filing_problem(named, PartRef(instrument="trumpet"), True) is None
