@@ -370,9 +370,13 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
     if carried is not None and carried.manual:
         chart.manual, chart.song_id, chart.part_key = True, carried.song_id, carried.part_key
         chart.status = ChartStatus.OK if chart.status != ChartStatus.BROKEN else chart.status
-        # what the file says, for undoing: its name's part (a generated file's own part was the leader's hint)
-        own = named_part(parsed, generated) if generated else part
-        chart.parsed_part_key = own.key() if own is not None and reason is None else carried.parsed_part_key
+        # What the file says, for undoing. A generated file was read with the leader's part as its hint: its name's
+        # part if it names one, else what its staves said before the correction.
+        if generated:
+            own = named_part(parsed, generated)
+            chart.parsed_part_key = own.key() if own is not None else carried.parsed_part_key
+        else:
+            chart.parsed_part_key = part.key() if part is not None and reason is None else None
     elif chart.status != ChartStatus.BROKEN:
         chart.parsed_part_key = part.key() if part is not None and reason is None else None
         if reason or part is None:
