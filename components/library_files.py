@@ -132,6 +132,7 @@ class FilesView:
                 seat = ui.select(CHAIRS, value=chair, label="Chair").props("outlined").classes("w-28") \
                     .mark("correct-chair")
             part_row.bind_visibility_from(kind, "value", backward=lambda v: v == "part")
+            seat.bind_visibility_from(which, "value", backward=lambda v: str(v or "").startswith("instrument:"))
 
             async def save() -> None:
                 async with db.session() as session:

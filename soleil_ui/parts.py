@@ -456,35 +456,8 @@ def _known(member: Sequence[MemberInstrument]) -> list[MemberInstrument]:
             and m.instrument in INSTRUMENTS]
 
 
-def _steps(inst: Instrument, reads: str | None) -> tuple[list[_Step], list[_Step], list[_Step]]:
-    """What a player reads on ``inst``, the way they read, as (preferred, exact, nearest) steps; the chair comes
-    between the preferred steps and the rest. Bass, comping and voice follow ``_READINGS``; every other instrument
-    reads its own part, its generic part and other parts in its key, then the table's "nearest readable"."""
-    own: list[_Step] = [("instrument", "own", inst.key), *(("instrument", "own", k) for k in inst.family)]
-    chords: list[_Step] = [("transposition", "generic", Role.CHORDS)]
-    if inst.key == "bass":
-        written: list[_Step] = [("transposition", "generic", _T.BASS_CLEF),
-                                *(("transposition", "own", k) for k in _BASS_LINE),
-                                ("transposition", "same_key", _T.BASS_CLEF)]
-        if reads == "chords":
-            return chords, [*own, *written], [("nearest", "generic", _T.CONCERT)]
-        return [], [*own, *written, *chords], [("nearest", "generic", _T.CONCERT)]
-    if inst.key in _COMPING:
-        lyrics: list[_Step] = [("nearest", "same_key", _T.CONCERT), ("nearest", "generic", Role.LYRICS)]
-        if reads == "lead_sheet":
-            return [], [*own, ("transposition", "generic", _T.CONCERT), *chords], lyrics
-        return [], [*own, *chords], [("nearest", "generic", _T.CONCERT), *lyrics]
-    if inst.key == "vocals":
-        sheet: list[_Step] = [("transposition", "generic", Role.LYRICS)]
-        nearest: list[_Step] = [("nearest", "generic", Role.CHORDS), ("nearest", "generic", _T.CONCERT),
-                                ("nearest", "same_key", _T.CONCERT)]
-        return (sheet, own, nearest) if reads == "lyrics" else ([], [*own, *sheet], nearest)
-    exact = list(own)
-    generic = inst.role or inst.transposition
-    if generic is not None:
-        exact.append(("transposition", "generic", generic))
-    if inst.role is None and inst.transposition is not None:
-        exact.append(("transposition", "same_key", inst.transposition))
+def _nearest(inst: Instrument) -> list[_Step]:
+    """The table's "nearest readable" for an instrument (``Instrument.fallbacks``, else by its transposition)."""
     fallbacks = inst.fallbacks
     if fallbacks is None:
         fallbacks = _DEFAULT_FALLBACKS.get(inst.transposition, ()) if inst.transposition else ()
@@ -494,7 +467,37 @@ def _steps(inst: Instrument, reads: str | None) -> tuple[list[_Step], list[_Step
             near += [("nearest", "generic", target), ("nearest", "same_key", target)]
         else:
             near.append(("nearest", "generic" if isinstance(target, Role) else "own", target))
-    return [], exact, near
+    return near
+
+
+def _steps(inst: Instrument, reads: str | None) -> tuple[list[_Step], list[_Step], list[_Step]]:
+    """What a player reads on ``inst``, the way they read, as (preferred, exact, nearest) steps; the chair comes
+    between the preferred steps and the rest. Every instrument reads its own part (and its family's), its generic
+    part (role or transposition) and other parts in its key, then the table's "nearest readable"; bass, comping and
+    voice differ as ``_READINGS`` says. The bass ignores the table's fallbacks: its order is its own (``best_part``).
+    """
+    own: list[_Step] = [("instrument", "own", inst.key), *(("instrument", "own", k) for k in inst.family)]
+    chords: list[_Step] = [("transposition", "generic", Role.CHORDS)]
+    if inst.key == "bass":
+        written: list[_Step] = [("transposition", "generic", _T.BASS_CLEF),
+                                *(("transposition", "own", k) for k in _BASS_LINE),
+                                ("transposition", "same_key", _T.BASS_CLEF)]
+        lead_sheet: list[_Step] = [("nearest", "generic", _T.CONCERT)]
+        if reads == "chords":
+            return chords, [*own, *written], lead_sheet
+        return [], [*own, *written, *chords], lead_sheet
+    if inst.key in _COMPING and reads == "lead_sheet":
+        lead: _Step = ("nearest", "generic", _T.CONCERT)
+        return [], [*own, ("transposition", "generic", _T.CONCERT), *chords], [s for s in _nearest(inst) if s != lead]
+    if inst.key == "vocals" and reads == "lyrics":
+        return [("transposition", "generic", Role.LYRICS)], own, _nearest(inst)
+    exact = list(own)
+    generic = inst.role or inst.transposition
+    if generic is not None:
+        exact.append(("transposition", "generic", generic))
+    if inst.role is None and inst.transposition is not None:
+        exact.append(("transposition", "same_key", inst.transposition))
+    return [], exact, _nearest(inst)
 
 
 def _tiers(member: Sequence[MemberInstrument]) -> list[_Tier]:

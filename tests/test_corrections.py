@@ -16,6 +16,7 @@ from soleil_ui.errors import Forbidden, InvalidInput, NotFound
 from soleil_ui.models import Chart, ChartStatus, Role, Song
 from soleil_ui.services import library, library_files
 from soleil_ui.services.sync import sync_configured
+from tests.conftest import FIXTURES
 from tests.library_helpers import add_member, band_with_member, titled_pdf
 
 pytestmark = pytest.mark.usefixtures("core")
@@ -159,3 +160,36 @@ async def test_only_the_bands_leaders_correct_files(tmp_path: Path) -> None:
         with pytest.raises(InvalidInput):
             await library.assign_chart(session, leader, chart.id or 0, song_title="X", part_key="score:2")
     assert (await _chart("Night Train - Bb.pdf")).manual is False
+
+
+def test_a_musicxml_file_named_a_score_is_filed_by_its_own_staves() -> None:
+    """The name parser may say "score"; a MusicXML/ChordPro file serves every part, so its staves decide."""
+    from soleil_ui.naming import ParsedName
+    from soleil_ui.parts import PartRef
+    from soleil_ui.parts import Role as PartRole
+
+    named = ParsedName("notation", "Night Train", "night train", PartRef(role=PartRole.SCORE))
+    assert library.named_part(named, generated=True) is None
+    assert library.named_part(named, generated=False) == PartRef(role=PartRole.SCORE)
+    assert library.filing_problem(named, PartRef(instrument="trumpet"), True) is None
+
+
+async def test_a_corrected_musicxml_file_goes_back_to_what_its_staves_say(tmp_path: Path) -> None:
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    (folder / "Tune.musicxml").write_bytes((FIXTURES / "notation" / "Tune.musicxml").read_bytes())
+    leader = await band_with_member("Band", KEYS, role=Role.LEADER, library=folder)
+    await sync_configured(leader.band_id, prerender=False)
+    tune = await _chart("Tune.musicxml")
+    assert (tune.part_key, tune.parsed_part_key) == ("concert", "concert")  # no part in the name: its staves say
+    async with db.session() as session:
+        with pytest.raises(InvalidInput, match="every part"):
+            await library.assign_chart(session, leader, tune.id or 0, song_title="Tune", part_key="score")
+        await library.assign_chart(session, leader, tune.id or 0, song_title="Tune", part_key="bb")
+    (folder / "Tune.musicxml").write_bytes((folder / "Tune.musicxml").read_bytes() + b"\n")  # edited: read again
+    assert (await sync_configured(leader.band_id, prerender=False)).updated == 1
+    edited = await _chart("Tune.musicxml")
+    assert (edited.part_key, edited.manual, edited.parsed_part_key, edited.status) == ("bb", True, "concert", "ok")
+    async with db.session() as session:
+        undone = await library.undo_correction(session, leader, tune.id or 0)
+    assert (undone.part_key, undone.manual, undone.song_id) == ("concert", False, tune.song_id)

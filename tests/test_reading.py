@@ -4,6 +4,8 @@ score last, and each member's reading preference (soleil_ui.parts): pure, no dat
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from soleil_ui.parts import (
     ALL_PARTS,
@@ -129,3 +131,24 @@ def test_members_from_json_reads_preferences_and_drops_junk() -> None:
     assert members_from_json(rows, {"bass": "chords", "vocals": "written", "trumpet": "chords", 3: "x"}) == (
         MemberInstrument("bass", None, "chords"), MemberInstrument("vocals"), MemberInstrument("trumpet"))
     assert members_from_json(rows, "junk") == members_from_json(rows)  # type: ignore[arg-type]
+
+
+readers = st.lists(st.builds(MemberInstrument,
+                             st.sampled_from(["bass", "piano", "guitar", "vocals", "trumpet", "tuba"]),
+                             st.none() | st.integers(1, 9),
+                             st.sampled_from([None, "written", "chords", "lead_sheet", "vocal", "lyrics", "junk"])),
+                   max_size=3)
+some_parts = st.lists(st.sampled_from([*ALL_PARTS[:8], VOX, inst("bass"), inst("trombone", 1), inst("tuba"),
+                                       inst("piano"), inst("trumpet", 2)]), max_size=8)
+
+
+@given(readers, some_parts, st.booleans())
+def test_any_reading_ranks_consistently(member: list[MemberInstrument], available: list[PartRef],
+                                        leader: bool) -> None:
+    match = best_part(member, available, leader=leader)
+    ranked = [m.part for m in rank_parts(member, available)]
+    assert len(ranked) == len(set(ranked))
+    expected = next((p for p in readable_parts(member) if p in available and (leader or p != SCORE)), None)
+    assert match.part == expected
+    assert (match.quality == "none") == (expected is None)
+    assert SCORE not in ranked[:-1]  # the score, if offered, comes last

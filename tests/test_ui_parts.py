@@ -34,6 +34,11 @@ async def _membership(membership_id: int) -> Membership:
     return membership
 
 
+async def _chart_named(name: str) -> Chart:
+    async with db.session() as session:
+        return (await session.exec(select(Chart).where(Chart.file_name == name))).one()
+
+
 async def test_a_bassist_says_on_the_profile_that_they_read_chords(user: User) -> None:
     bassist = await band_with_member("Band", BASS)
     await _as(user, bassist)
@@ -112,6 +117,19 @@ async def test_the_leader_sees_how_files_were_understood_and_corrects_one(user: 
     async with db.session() as session:
         undone = await session.get(Chart, vox.id)
     assert undone is not None and (undone.part_key, undone.manual) == ("instrument:vocals", False)
+
+    bb = await _chart_named("Night Train - Bb.pdf")
+    user.find(marker=f"correct-{bb.id}").click()
+    await user.should_see("What is “Night Train - Bb.pdf”?")
+    user.find(marker="correct-title").clear().type("Night Train (2024)")
+    user.find(marker="correct-part").click()
+    user.find("Trumpet").click()
+    user.find(marker="correct-chair").click()
+    user.find("Chair 2").click()
+    user.find(marker="correct-save").click()
+    await user.should_see("Night Train (2024) · Trumpet 2 · PDF · part")
+    fixed = await _chart_named("Night Train - Bb.pdf")
+    assert (fixed.part_key, fixed.manual) == ("instrument:trumpet:2", True)
 
     user.find(marker="file-search").type("myst")
     await user.should_see("1 files")

@@ -96,6 +96,14 @@ def parsed_name(chart: Chart, *, folders: bool = True) -> ParsedName:
     return parse_filename(name, [f for f in chart.folder.split("/") if f] if folders else [])
 
 
+def named_part(parsed: ParsedName, generated: bool) -> PartRef | None:
+    """The part a file's name gives it. A MusicXML or ChordPro file named a score is filed by its own staves instead:
+    it is engraved for every part, and "score" is no part to engrave."""
+    if generated and parsed.part is not None and parsed.part.role is Role.SCORE:
+        return None
+    return parsed.part
+
+
 def filing_problem(parsed: ParsedName, part: PartRef | None, generated: bool) -> str | None:
     """Why a file can't be filed by what it says (it goes to Unsorted with this reason), or None. A MusicXML or
     ChordPro file with no part in its name is filed under the part its own staves give (``part``)."""
@@ -112,7 +120,7 @@ def file_hint(chart: Chart) -> PartRef | None:
     manual assignment stands in for it). The same on every call, so drawings and cache keys stay stable."""
     if chart.manual:
         return PartRef.try_from_key(chart.part_key)
-    return parsed_name(chart).part
+    return named_part(parsed_name(chart), True)
 
 
 def same_key(a: str | None, b: str | None) -> bool:
@@ -650,7 +658,7 @@ async def undo_correction(session: AsyncSession, actor: Actor, chart_id: int) ->
     if not chart.manual:
         return chart
     parsed = parsed_name(chart)
-    part = PartRef.try_from_key(chart.parsed_part_key) or parsed.part
+    part = PartRef.try_from_key(chart.parsed_part_key) or named_part(parsed, is_generated(chart))
     chart.manual = False
     if chart.status != ChartStatus.BROKEN:
         reason = filing_problem(parsed, part, is_generated(chart))

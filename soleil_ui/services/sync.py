@@ -37,7 +37,15 @@ from ..naming import NO_PART, NOT_MUSIC, ParsedName, choose_title, parse_filenam
 from ..parts import PartRef, best_part, members_from_json, sort_parts
 from ..runtime import Runtime, get_runtime
 from ..sources.base import ChartSource, SourceFile
-from .library import ENGRAVE_KINDS, GENERATED_KINDS, engrave_spec, engraved_part, file_hint, filing_problem
+from .library import (
+    ENGRAVE_KINDS,
+    GENERATED_KINDS,
+    engrave_spec,
+    engraved_part,
+    file_hint,
+    filing_problem,
+    named_part,
+)
 
 log = logging.getLogger(__name__)
 CHART_KINDS = {"chart", "notation", "chordpro"}
@@ -398,8 +406,8 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
     carried = moved_from or existing
     chart.file_name, chart.folder, chart.mime_type = file.name[:512], "/".join(file.folder)[:1024], file.mime_type
     chart.kind, chart.size, chart.modified_at, chart.synced_at = parsed.kind, file.size, file.modified, utcnow()
-    part = parsed.part
     generated = parsed.kind in GENERATED_KINDS
+    part = named_part(parsed, generated)
     if generated and carried is not None and carried.manual:  # the leader's part stands in for the name's
         chart.manual, chart.part_key = True, carried.part_key
         part = PartRef.try_from_key(carried.part_key) or part
@@ -416,9 +424,13 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
     if carried is not None and carried.manual:
         chart.manual, chart.song_id, chart.part_key = True, carried.song_id, carried.part_key
         chart.status = ChartStatus.OK if chart.status != ChartStatus.BROKEN else chart.status
-        # what the file says, for undoing: its name's part (a generated file's own part was the leader's hint)
-        own = parsed.part if generated else part
-        chart.parsed_part_key = own.key() if own is not None and reason is None else carried.parsed_part_key
+        # What the file says, for undoing. A generated file was read with the leader's part as its hint: its name's
+        # part if it names one, else what its staves said before the correction.
+        if generated:
+            own = named_part(parsed, generated)
+            chart.parsed_part_key = own.key() if own is not None else carried.parsed_part_key
+        else:
+            chart.parsed_part_key = part.key() if part is not None and reason is None else None
     elif chart.status != ChartStatus.BROKEN:
         chart.parsed_part_key = part.key() if part is not None and reason is None else None
         if reason or part is None:
