@@ -71,6 +71,7 @@ FONT_DIR = "/usr/share/fonts/truetype/dejavu/"
 
 LineKind = Literal["lyrics", "comment", "tab", "grid", "chorus_ref", "new_page", "empty"]
 _DIRECTIVE = re.compile(r"\{\s*([A-Za-z_]+\w*(?:-\w+!?)?)\s*(?:[:\s]\s*(.*?))?\s*\}")
+_UG_MARKUP = re.compile(r"\[/?(?:ch|tab)\]")
 _NEW_SONG = re.compile(r"\{\s*(?:new_song|ns)\s*(?::[^}]*)?\}", re.IGNORECASE)
 _NOT_DRAWN = {"abc": "ABC music", "ly": "LilyPond music", "svg": "A drawing", "musicxml": "Music notation",
               "image": "An image"}
@@ -283,6 +284,8 @@ def _lines(data: bytes | str) -> list[str]:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if len(lines) > MAX_LINES:
         raise BrokenFile(f"The chord sheet has {len(lines)} lines; the limit is {MAX_LINES}")
+    if "[ch]" in text or "[tab]" in text:  # Ultimate Guitar's export: "[ch]G[/ch]" marks a chord over the words
+        lines = [_UG_MARKUP.sub("", line) for line in lines]
     return lines
 
 
@@ -402,7 +405,7 @@ def _legend_line(line: str) -> bool:
     frets = _FRETS.findall(line)
     if not frets:
         return False
-    rest = _FRETS.sub(" ", line).replace("=", " ").replace(":", " ").replace("'", " ").split()
+    rest = re.sub(r"[=:'|]", " ", _FRETS.sub(" ", line)).split()
     rest = [t.strip("()") for t in rest if t.lower() not in ("or", "alt", "(", ")")]
     return all(parse_chord(t) is not None or re.fullmatch(r"\(?[IVX]+\)?", t) for t in rest if t)
 
@@ -429,6 +432,9 @@ def _parse_song(lines: list[str], offset: int = 0) -> Song:
     stack: list[int] = []
     key_transpose: int | None = None  # the {transpose} in force at the first chord: the key the chords are in
     skipping: str | None = None  # the end directive of a block not drawn (another instrument's, ABC music...)
+    memory: dict[str, list[str]] = {}  # each section kind's first chords, for "[^]" in the next ones
+    recording: set[str] = set()
+    position = 0
 
     def close_section() -> None:
         nonlocal current
@@ -443,7 +449,19 @@ def _parse_song(lines: list[str], offset: int = 0) -> Song:
         return _move(key, transpose) if key is not None else None
 
     def lyrics(segments: tuple[Segment, ...]) -> Line:
-        nonlocal key_transpose
+        nonlocal key_transpose, position
+        if kind and any(s.chord for s in segments):  # "[^]": the chord at this place in the first such section
+            recalled = []
+            for segment in segments:
+                chord = segment.chord
+                if chord == "^":
+                    chords = memory.get(kind, [])
+                    chord = chords[position] if position < len(chords) and kind not in recording else None
+                elif chord and kind in recording:
+                    memory[kind].append(chord)
+                position += 1 if segment.chord else 0
+                recalled.append(Segment(chord, segment.lyric))
+            segments = tuple(recalled)
         if any(s.chord for s in segments):
             if key_transpose is None:
                 key_transpose = transpose
@@ -517,10 +535,15 @@ def _parse_song(lines: list[str], offset: int = 0) -> Song:
             elif name.startswith("start_of_"):
                 close_section()
                 kind = name[len("start_of_"):]
+                position = 0
+                if kind not in memory:
+                    memory[kind] = []
+                    recording.add(kind)
                 found = re.search(r'label\s*=\s*"([^"]*)"', value)
                 label = found.group(1) if found else ("" if "=" in value else value)
             elif name.startswith("end_of_"):
                 close_section()
+                recording.discard(kind)
                 kind, label = "", ""
             elif name == "chorus":
                 current.append(Line("chorus_ref", text=value or "Chorus"))
