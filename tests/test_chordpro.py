@@ -409,6 +409,8 @@ def test_german_and_latin_sheets_keep_their_note_names() -> None:
 def test_transposed_chords_take_the_simplest_spelling() -> None:
     song = parse_chordpro("{key: C}\n[C]One [D#maj7]two [G7]three\n")
     assert drawn_chords(render_svg(song, view_for(song, BB))) == ["D", "Fmaj7", "A7"]
+    optional = parse_chordpro("{key: C}\n[C]One [(G7)]two\n")
+    assert drawn_chords(render_svg(optional, view_for(optional, BB))) == ["D", "(A7)"]
     keyless = parse_chordpro("[D#maj7]One [G#]two\n[D#maj7]three\n")
     assert "E#maj7" not in drawn_chords(render_svg(keyless, view_for(keyless, BB)))
 

@@ -148,7 +148,8 @@ class Song:
                 texts = [s.chord for s in line.segments if s.chord and not s.chord.startswith("*")]
                 if line.kind == "grid":
                     texts += line.text.split()
-                out += [c for c in (parse_chord(t, self.notation) for t in texts) if c is not None]
+                out += [c for c in (parse_chord(t.removeprefix("(").removesuffix(")"), self.notation) for t in texts)
+                        if c is not None]
         return out
 
     @property
@@ -185,6 +186,8 @@ class ChordView:
         """A chord as this part shows it (♭ and ♯ glyphs); annotations and non-chords unchanged."""
         if text.startswith("*"):
             return text[1:]
+        if len(text) > 2 and text[0] == "(" and text[-1] == ")":  # an optional chord: "(E)"
+            return f"({self.chord(text[1:-1])})"
         chord = parse_chord(text, self.notation)
         if chord is None:
             return text
