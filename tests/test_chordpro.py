@@ -397,6 +397,8 @@ def test_german_and_latin_sheets_keep_their_note_names() -> None:
     assert "Key Fis" in " ".join(texts(render_svg(german, view_for(german, BB)), "meta"))
     assert "Key H" in " ".join(texts(render_svg(parse_chordpro("{key: H}\n[H]a [E]b\n"), view_for(
         parse_chordpro("{key: H}\n[H]a [E]b\n"), CONCERT)), "meta"))
+    keyed = parse_chordpro("{key: H}\n[E]Eins [B]zwei\n")  # no H chord, but the key says German: B is B♭
+    assert (keyed.notation, [c.root.name() for c in keyed.chords()]) == ("german", ["E", "Bb"])
     latin = parse_chordpro("{title: Latino}\n[Do]Uno [Sol7]dos [Lam]tres [Fa]cuatro [Do]cinco\n")
     assert latin.notation == "latin"
     assert latin.written_key == Key.parse("C")

@@ -328,9 +328,11 @@ def detect_notation(lines: Iterable[str]) -> str:
     solfège, "dutch" for Bes/Cis/Es, else "" (English letters)."""
     found: set[str] = set()
     for line in lines:
-        if line.lstrip().startswith(("{", "#")):
+        key = re.fullmatch(r"\s*\{\s*key\s*:\s*([^}]*)\}\s*", line, re.IGNORECASE)  # {key: H} says German too
+        if line.lstrip().startswith(("{", "#")) and not key:
             continue
-        tokens = re.findall(r"\[([^\[\]]*)\]", line) or (line.split() if _chord_line(line) else [])
+        tokens = [key.group(1)] if key else \
+            re.findall(r"\[([^\[\]]*)\]", line) or (line.split() if _chord_line(line) else [])
         for token in tokens:
             chord = parse_chord(token)
             if chord is not None and chord.notation:
