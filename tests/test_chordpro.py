@@ -397,6 +397,8 @@ def test_german_and_latin_sheets_keep_their_note_names() -> None:
     assert "Key Fis" in " ".join(texts(render_svg(german, view_for(german, BB)), "meta"))
     assert "Key H" in " ".join(texts(render_svg(parse_chordpro("{key: H}\n[H]a [E]b\n"), view_for(
         parse_chordpro("{key: H}\n[H]a [E]b\n"), CONCERT)), "meta"))
+    keyed = parse_chordpro("{key: H}\n[E]Eins [B]zwei\n")  # no H chord, but the key says German: B is B♭
+    assert (keyed.notation, [c.root.name() for c in keyed.chords()]) == ("german", ["E", "Bb"])
     latin = parse_chordpro("{title: Latino}\n[Do]Uno [Sol7]dos [Lam]tres [Fa]cuatro [Do]cinco\n")
     assert latin.notation == "latin"
     assert latin.written_key == Key.parse("C")
@@ -409,5 +411,24 @@ def test_german_and_latin_sheets_keep_their_note_names() -> None:
 def test_transposed_chords_take_the_simplest_spelling() -> None:
     song = parse_chordpro("{key: C}\n[C]One [D#maj7]two [G7]three\n")
     assert drawn_chords(render_svg(song, view_for(song, BB))) == ["D", "Fmaj7", "A7"]
+    optional = parse_chordpro("{key: C}\n[C]One [(G7)]two\n")
+    assert drawn_chords(render_svg(optional, view_for(optional, BB))) == ["D", "(A7)"]
     keyless = parse_chordpro("[D#maj7]One [G#]two\n[D#maj7]three\n")
     assert "E#maj7" not in drawn_chords(render_svg(keyless, view_for(keyless, BB)))
+
+
+def test_recalled_chords_come_from_the_first_section_of_the_kind() -> None:
+    """t/122_memorize.t: "[^]" is the chord at the same place in the first verse (or verse2...)."""
+    song = parse_chordpro((REFERENCE / "122_memorize_1.cho").read_bytes())
+    rows = _chord_rows(song)
+    assert rows[4:8] == [["A", "B", "F", "D"], ["A", "G", "F", "D"], ["E", "B", "F", "D"], ["E", "C", "F", "D"]]
+    assert "^" not in drawn_chords(render_svg(song, view_for(song, BB)))
+
+
+def test_ultimate_guitar_chord_markup_is_read_as_chords_over_words() -> None:
+    song = parse_chordpro((REFERENCE / "a2crd_t107.crd").read_bytes())
+    assert _chord_rows(song)[0] == ["G", "Bmaj7", "G7", "F"]
+    assert [line.text.split(":")[0] for s in song.sections for line in s.lines if line.kind == "tab"][:3] == [
+        "A", "Amaj7", "A7"]  # the chord legend "A:      |X02220|"
+    assert not any("[ch]" in seg.lyric or seg.chord == "ch" for s in song.sections for line in s.lines
+                   for seg in line.segments)

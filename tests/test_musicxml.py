@@ -381,11 +381,22 @@ def test_a_choirs_voices_are_voices_not_saxophones() -> None:
         ("Soprano", "vocals"), ("Alto", "vocals"), ("Tenor", "vocals"), ("Bass", "vocals")]
     assert plan_part(chorale, VOCALS).source.name == "Soprano"
     assert plan_part(chorale, ALTO).source.name == "Soprano"  # the alto sax gets the lead, not the alto voice
+    wordless = list_parts((CORPUS / "music21_bach_bwv165.6.mxl").read_bytes())  # no lyrics at all: SATB says choir
+    assert [p.instrument for p in wordless] == ["vocals"] * 4
+    quartet = _score(4)
+    for n, name in enumerate(("Soprano", "Alto", "Tenor", "Baritone"), 1):
+        quartet = quartet.replace(f"Violin {n}</part-name>".encode(), f"{name}</part-name>".encode())
+    assert [p.instrument for p in list_parts(quartet)] == ["soprano_sax", "alto_sax", "tenor_sax", "bari_sax"]
     madrigal = list_parts((CORPUS / "music21_monteverdi_madrigal.5.6.mxl").read_bytes())
     assert [p.instrument for p in madrigal] == ["vocals"] * 5 + [None]  # Canto, Quinto, Alto, Tenor, Basso; Continuo
     big_band = _score(2).replace(b"<part-name>Violin 1</part-name>", b"<part-name>Alto 1</part-name>").replace(
         b"<part-name>Violin 2</part-name>", b"<part-name>Tenor 2</part-name>")
     assert [(p.instrument, p.chair) for p in list_parts(big_band)] == [("alto_sax", 1), ("tenor_sax", 2)]
+    lyric = b"<lyric><text>la</text></lyric></note>"
+    with_singer = _score(3).replace(b"<part-name>Violin 1</part-name>", b"<part-name>Voice</part-name>").replace(
+        b"<part-name>Violin 2</part-name>", b"<part-name>Alto 1</part-name>").replace(
+        b"<part-name>Violin 3</part-name>", b"<part-name>Tenor 2</part-name>").replace(b"</note>", lyric, 1)
+    assert [p.instrument for p in list_parts(with_singer)] == ["vocals", "alto_sax", "tenor_sax"]
 
 
 def test_the_section_trumpet_reads_a_b_flat_trumpet_staff_not_the_piccolo_trumpet() -> None:

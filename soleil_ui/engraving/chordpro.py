@@ -71,6 +71,7 @@ FONT_DIR = "/usr/share/fonts/truetype/dejavu/"
 
 LineKind = Literal["lyrics", "comment", "tab", "grid", "chorus_ref", "new_page", "empty"]
 _DIRECTIVE = re.compile(r"\{\s*([A-Za-z_]+\w*(?:-\w+!?)?)\s*(?:[:\s]\s*(.*?))?\s*\}")
+_UG_MARKUP = re.compile(r"\[/?(?:ch|tab)\]")
 _NEW_SONG = re.compile(r"\{\s*(?:new_song|ns)\s*(?::[^}]*)?\}", re.IGNORECASE)
 _NOT_DRAWN = {"abc": "ABC music", "ly": "LilyPond music", "svg": "A drawing", "musicxml": "Music notation",
               "image": "An image"}
@@ -147,7 +148,8 @@ class Song:
                 texts = [s.chord for s in line.segments if s.chord and not s.chord.startswith("*")]
                 if line.kind == "grid":
                     texts += line.text.split()
-                out += [c for c in (parse_chord(t, self.notation) for t in texts) if c is not None]
+                out += [c for c in (parse_chord(t.removeprefix("(").removesuffix(")"), self.notation) for t in texts)
+                        if c is not None]
         return out
 
     @property
@@ -184,6 +186,8 @@ class ChordView:
         """A chord as this part shows it (♭ and ♯ glyphs); annotations and non-chords unchanged."""
         if text.startswith("*"):
             return text[1:]
+        if len(text) > 2 and text[0] == "(" and text[-1] == ")":  # an optional chord: "(E)"
+            return f"({self.chord(text[1:-1])})"
         chord = parse_chord(text, self.notation)
         if chord is None:
             return text
@@ -283,6 +287,8 @@ def _lines(data: bytes | str) -> list[str]:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if len(lines) > MAX_LINES:
         raise BrokenFile(f"The chord sheet has {len(lines)} lines; the limit is {MAX_LINES}")
+    if "[ch]" in text or "[tab]" in text:  # Ultimate Guitar's export: "[ch]G[/ch]" marks a chord over the words
+        lines = [_UG_MARKUP.sub("", line) for line in lines]
     return lines
 
 
@@ -322,9 +328,11 @@ def detect_notation(lines: Iterable[str]) -> str:
     solfège, "dutch" for Bes/Cis/Es, else "" (English letters)."""
     found: set[str] = set()
     for line in lines:
-        if line.lstrip().startswith(("{", "#")):
+        key = re.fullmatch(r"\s*\{\s*key\s*:\s*([^}]*)\}\s*", line, re.IGNORECASE)  # {key: H} says German too
+        if line.lstrip().startswith(("{", "#")) and not key:
             continue
-        tokens = re.findall(r"\[([^\[\]]*)\]", line) or (line.split() if _chord_line(line) else [])
+        tokens = [key.group(1)] if key else \
+            re.findall(r"\[([^\[\]]*)\]", line) or (line.split() if _chord_line(line) else [])
         for token in tokens:
             chord = parse_chord(token)
             if chord is not None and chord.notation:
@@ -402,7 +410,7 @@ def _legend_line(line: str) -> bool:
     frets = _FRETS.findall(line)
     if not frets:
         return False
-    rest = _FRETS.sub(" ", line).replace("=", " ").replace(":", " ").replace("'", " ").split()
+    rest = re.sub(r"[=:'|]", " ", _FRETS.sub(" ", line)).split()
     rest = [t.strip("()") for t in rest if t.lower() not in ("or", "alt", "(", ")")]
     return all(parse_chord(t) is not None or re.fullmatch(r"\(?[IVX]+\)?", t) for t in rest if t)
 
@@ -429,6 +437,9 @@ def _parse_song(lines: list[str], offset: int = 0) -> Song:
     stack: list[int] = []
     key_transpose: int | None = None  # the {transpose} in force at the first chord: the key the chords are in
     skipping: str | None = None  # the end directive of a block not drawn (another instrument's, ABC music...)
+    memory: dict[str, list[str]] = {}  # each section kind's first chords, for "[^]" in the next ones
+    recording: set[str] = set()
+    position = 0
 
     def close_section() -> None:
         nonlocal current
@@ -443,7 +454,19 @@ def _parse_song(lines: list[str], offset: int = 0) -> Song:
         return _move(key, transpose) if key is not None else None
 
     def lyrics(segments: tuple[Segment, ...]) -> Line:
-        nonlocal key_transpose
+        nonlocal key_transpose, position
+        if kind and any(s.chord for s in segments):  # "[^]": the chord at this place in the first such section
+            recalled = []
+            for segment in segments:
+                chord = segment.chord
+                if chord == "^":
+                    chords = memory.get(kind, [])
+                    chord = chords[position] if position < len(chords) and kind not in recording else None
+                elif chord and kind in recording:
+                    memory[kind].append(chord)
+                position += 1 if segment.chord else 0
+                recalled.append(Segment(chord, segment.lyric))
+            segments = tuple(recalled)
         if any(s.chord for s in segments):
             if key_transpose is None:
                 key_transpose = transpose
@@ -517,10 +540,15 @@ def _parse_song(lines: list[str], offset: int = 0) -> Song:
             elif name.startswith("start_of_"):
                 close_section()
                 kind = name[len("start_of_"):]
+                position = 0
+                if kind not in memory:
+                    memory[kind] = []
+                    recording.add(kind)
                 found = re.search(r'label\s*=\s*"([^"]*)"', value)
                 label = found.group(1) if found else ("" if "=" in value else value)
             elif name.startswith("end_of_"):
                 close_section()
+                recording.discard(kind)
                 kind, label = "", ""
             elif name == "chorus":
                 current.append(Line("chorus_ref", text=value or "Chorus"))

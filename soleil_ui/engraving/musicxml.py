@@ -305,6 +305,8 @@ _VOICE_WORDS = frozenset(
     "v vi".split())
 _ALWAYS_VOICE = frozenset("canto cantus quinto quintus sextus superius contratenor countertenor discantus contralto "
                           "mezzo coro choir chorus chor satb ssa ttbb voix voce".split())
+_SECTION_VOICES = frozenset("soprano sopranos alto altos tenor tenors bass basses baritone bariton s a t b sa tb"
+                            .split())
 _CHOIR_PROGRAMS = frozenset({"53", "54", "55"})  # General MIDI Choir Aahs, Voice Oohs, Synth Voice (1-based)
 
 
@@ -554,12 +556,23 @@ def _names(declaration: Element | None) -> list[str]:
 
 
 def _choir_voices(elements: Sequence[Element], declared: dict[str, Element]) -> set[str]:
-    """The staves that are a choir's voices: named only as voices (Soprano, Alto, Tenor 1, Basso, S., Canto), when
-    one of them is sung (see ``_sings``). A big band's "Alto 1"/"Tenor 2" without words stay saxophones."""
+    """The staves that are a choir's voices: named only as voices (Soprano, Alto, Tenor 1, Basso, S., Canto) and
+    sung (see ``_sings``), or named like a sung one's fellow voices (Bach's chorales have words in the soprano
+    only), or when Soprano, Alto, Tenor and Bass are all there. A big band's "Alto 1"/"Tenor 2" without words stay
+    saxophones, even beside a singer's "Voice" staff."""
     named = {e.get("id", ""): e for e in elements if _voice_name(_names(declared.get(e.get("id", ""))))}
-    if any(_sings(e, declared.get(pid), _names(declared.get(pid))) for pid, e in named.items()):
-        return set(named)
-    return set()
+    sung = {pid for pid, e in named.items() if _sings(e, declared.get(pid), _names(declared.get(pid)))}
+    words = {w for pid in named for w in re.findall(r"[^\W\d_]+", (_names(declared.get(pid)) or [""])[0].lower())}
+    satb = all(words & set(pair) for pair in (("soprano", "s"), ("alto", "a"), ("tenor", "t"), ("bass", "b")))
+    if not satb and not any(_section_voice(_names(declared.get(pid))) for pid in sung):
+        return sung  # (a saxophone quartet is soprano, alto, tenor and *baritone*)
+    return sung | {pid for pid in named if _section_voice(_names(declared.get(pid)))}
+
+
+def _section_voice(names: Sequence[str]) -> bool:
+    """Soprano, Alto, Tenor, Bass, Baritone (or S. A. T. B.): the names a choir's voices and a band's saxes share."""
+    words = re.findall(r"[^\W\d_]+", (names[0] if names else "").lower())
+    return any(w in _SECTION_VOICES for w in words)
 
 
 def _info(root: Element, hint: PartRef | None) -> ScoreInfo:

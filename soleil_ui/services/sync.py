@@ -340,10 +340,11 @@ async def _songbook(file: SourceFile, parsed: ParsedName, charts: dict[str, Char
         texts = await asyncio.to_thread(split_songbook, data)
     except SoleilError:
         return parsed, prefetched, []
-    titles = [await asyncio.to_thread(_song_title, t) for t in texts] if len(texts) > 1 else []
     if len(texts) < 2:
         return parsed, data, []
+    titles = [await asyncio.to_thread(_song_title, t) for t in texts]
     stem = file.name.rpartition(".")[0] or file.name
+
     def titled(title: str | None, number: int) -> ParsedName:  # what the name said, under the song's own title
         title = " ".join((title or f"{parsed.title or stem} {number}").split())[:300]
         return replace(parsed, title=title, song_key=song_key(title) or parsed.song_key)
