@@ -37,6 +37,8 @@ import httpx
 import socketio
 
 from bench.common import (
+    BENCH_LIMITS,
+    CSRF,
     REPO_ROOT,
     SECRET,
     AppServer,
@@ -88,6 +90,7 @@ asyncio.run(seed())
 def _child_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "NICEGUI_", "PYTEST_"))}
     env.update(SOLEIL_SECRET_KEY=SECRET, SOLEIL_DEMO="1", SOLEIL_SYNC_INTERVAL="0", SOLEIL_LOG_LEVEL="WARNING")
+    env.update(BENCH_LIMITS)
     env.update(extra)
     return env
 
@@ -210,7 +213,11 @@ async def open_page(http: httpx.AsyncClient, base: str, path: str) -> Page:
 
 async def signed_in(base: str, user_id: int) -> httpx.AsyncClient:
     http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=CONNECT_AT_ONCE))
-    response = await http.get(f"{base}/auth/demo/{user_id}", follow_redirects=False)
+    asked = await http.get(f"{base}/auth/demo/{user_id}")
+    found = CSRF.search(asked.text)
+    if found is None:
+        raise RuntimeError(f"demo sign-in page answered {asked.status_code} with no form")
+    response = await http.post(f"{base}/auth/demo/{user_id}", data={"csrf": found.group(1)}, follow_redirects=False)
     if response.status_code != 303:
         raise RuntimeError(f"demo sign-in answered {response.status_code}")
     return http

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -213,6 +214,13 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
 
 
 # --- the app as a subprocess -----------------------------------------------------------------------------------------
+# Benchmarks play a whole band from one loopback address in one process, so the per-address sign-in limit and the
+# open-page bounds are raised (printed with each run); per-account limits stay at their defaults.
+BENCH_LIMITS = {"SOLEIL_LIMIT_SIGN_IN": "10000/minute", "SOLEIL_LIMIT_ANONYMOUS_PAGES": "100000/minute",
+                "SOLEIL_MAX_CLIENTS": "5000", "SOLEIL_MAX_CLIENTS_PER_ADDRESS": "5000"}
+CSRF = re.compile(r'name="csrf" value="([A-Za-z0-9_-]+)"')
+
+
 class AppServer:
     """The real app (``main.py``) on a free loopback port with a fresh data dir and the demo band.
 
@@ -254,7 +262,10 @@ class AppServer:
             NICEGUI_STORAGE_PATH=str(self.tmp / "nicegui"),
             PYTHONUNBUFFERED="1",
         )
+        env.update(BENCH_LIMITS)
         env.update(self.extra_env)
+        print("  limits: " + ", ".join(f"{k}={v}" for k, v in sorted(env.items()) if k.startswith(
+            ("SOLEIL_LIMIT_", "SOLEIL_MAX_CLIENTS"))) + " (other SOLEIL_LIMIT_* at their defaults)")
         with self.log_path.open("wb") as log:
             # cwd is the temp dir, so no stray .env is read; its own session, so stopping it stops its workers
             self.process = subprocess.Popen([sys.executable, str(REPO_ROOT / "main.py")], cwd=self.tmp, env=env,
@@ -321,9 +332,15 @@ class AppServer:
 
 
 def sign_in(context: Any, server: AppServer, name: str) -> None:
-    """What a tap on a demo member does: GET /auth/demo/<id> sets the session cookie (in this browser context)."""
+    """What a tap on a demo member does: POST /auth/demo/<id> with the session's CSRF token (read from the GET's
+    button page) sets the session cookie (in this browser context)."""
     user_id = server.demo_user_id(name)
-    response = context.request.get(f"{server.url}/auth/demo/{user_id}", max_redirects=0)
+    asked = context.request.get(f"{server.url}/auth/demo/{user_id}")
+    found = CSRF.search(asked.text())
+    if found is None:
+        raise RuntimeError(f"demo sign-in page for {name} answered {asked.status} with no form")
+    response = context.request.post(f"{server.url}/auth/demo/{user_id}", form={"csrf": found.group(1)},
+                                    max_redirects=0)
     if response.status != 303:
         raise RuntimeError(f"demo sign-in as {name} answered {response.status}")
 

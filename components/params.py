@@ -12,7 +12,7 @@ from soleil_ui.ids import MAX_DIGITS, MAX_ID, MAX_TEXT
 
 
 class IdConvertor(Convertor[int]):
-    """``/songs/{song_id:id}``: only 1 to 18 digits match, so a huge, negative or odd id finds no route (404)."""
+    """``/songs/{song_id:id}``: only 1 to 9 digits match, so a huge, negative or odd id finds no route (404)."""
 
     regex = f"[0-9]{{1,{MAX_DIGITS}}}"
 

@@ -7,14 +7,14 @@ from collections.abc import Iterable
 
 from .errors import InvalidInput
 
-MAX_ID = 2**63 - 1  # the largest BIGINT on PostgreSQL and SQLite; ids are never negative
-MAX_DIGITS = 18  # every number of 18 digits fits under MAX_ID
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL's INTEGER stops here (SQLite's at 2**63 - 1)
+MAX_DIGITS = 9  # a path id has at most 9 digits, so it always fits under MAX_ID
 MAX_TEXT = 200  # the longest free text a query string may carry (a part name, a search)
 
 
 def parse_id(text: str) -> int:
     """A database id from text, or ``InvalidInput``."""
-    if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS):
+    if not (text.isascii() and text.isdigit() and len(text) <= 12 and int(text) <= MAX_ID):
         raise InvalidInput("That isn't a valid number.", detail=f"bad id {text[:40]!r}")
     return int(text)
 

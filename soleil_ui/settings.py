@@ -57,7 +57,7 @@ class Settings(BaseSettings):
                                     "SOLEIL_REDIS_URL, database with PostgreSQL, else memory.")
     limit_sign_in: str = Field(default="30/minute;300/hour", description="Sign-in starts, callbacks and demo sign-ins "
                                "per client address (each counted on its own).")
-    limit_join: str = Field(default="30/minute", description="Invite-link joins, per address or per account.")
+    limit_join: str = Field(default="60/minute", description="Invite-link joins, per address or per account.")
     limit_invites: str = Field(default="60/hour", description="Invites a leader creates, per account.")
     limit_media: str = Field(default="1200/minute", description="Page images, engraved pages and PDFs, per account.")
     limit_work: str = Field(default="120/minute", description="Other routes that build server work, per account.")

@@ -1,5 +1,5 @@
 """The real app in Chromium: one MusicXML lead sheet (concert B♭ blues) in the demo band's folder, opened by the
-trumpet player and by the trombonist. Each signs in (``GET /auth/demo/<id>``), opens the song page, sees their part
+trumpet player and by the trombonist. Each signs in (``POST /auth/demo/<id>``), opens the song page, sees their part
 explained as generated from the score with a first-page preview the browser has decoded, then opens that engraved
 page on its own and reads the chord symbols, the key signature and the clef from the SVG Chromium renders.
 
@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests.library_helpers import csrf_from
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +84,9 @@ def sign_in(context: Any, app: tuple[str, Path], name: str) -> None:
     url, db_path = app
     wait_for(db_path, "SELECT 1 FROM gig")  # the demo gig is seeded last
     [(user_id,)] = wait_for(db_path, "SELECT u.id FROM user_account u WHERE u.name = ? AND u.is_demo", name)
-    response = context.request.get(f"{url}/auth/demo/{user_id}", max_redirects=0)
+    asked = context.request.get(f"{url}/auth/demo/{user_id}")
+    response = context.request.post(f"{url}/auth/demo/{user_id}", form={"csrf": csrf_from(asked.text())},
+                                    max_redirects=0)
     assert response.status == 303
 
 

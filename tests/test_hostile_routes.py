@@ -1,0 +1,150 @@
+"""Every route of the app, from its route table, called with hostile values as anonymous, member and leader: no
+answer is a 500 and no traceback reaches the log.
+
+Path parameters get huge, negative and odd values (the others real ones from the demo band, so the hostile value
+is the only thing wrong); every query parameter a route declares, and the ones it reads itself (``RAW_QUERY``), gets
+the same values. A route missing from ``RAW_QUERY`` fails the walk: whoever adds a route says what it reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from nicegui import Client, core
+from nicegui.testing import User
+from sqlmodel import select
+
+from soleil_ui.db import db
+from soleil_ui.demo import demo_people
+from soleil_ui.models import AudioTrack, Chart, ChartStatus, Gig, Setlist, Song
+from soleil_ui.settings import Settings, get_settings
+from tests.library_helpers import demo_sign_in
+
+HOSTILE = ["99999999999999999999999", "2147483648", "-1", "0", "1.5", "abc", "x" * 5000, "%00", "🎺", "<b>'\"",
+           "../../etc/passwd", ""]
+SPEC = ("part", "kind", "hint", "ck", "key", "oct", "clef", "src")
+# route path -> query parameters it reads from request.query_params itself (beyond those in its signature)
+RAW_QUERY: dict[str, tuple[str, ...]] = {
+    "/healthz": (), "/readyz": (), "/login": (), "/auth/demo/{user_id:id}": ("csrf",), "/auth/logout": ("csrf",),
+    "/auth/google": (), "/auth/callback": ("state", "code", "error"), "/auth/problem": (), "/no-band": (),
+    "/auth/notice": (), "/join/{token}": (), "/welcome": (), "/profile": (), "/members": (), "/bands": (),
+    "/bands/new": (), "/": (), "/library": (), "/library/files": (), "/auth/drive/start": (),
+    "/auth/drive/callback": (), "/songs/{song_id:id}": (), "/stand/{chart_id:id}": (), "/live/{setlist_id:id}": (),
+    "/setlists": (), "/setlists/{setlist_id:id}": (), "/setlists/{setlist_id:id}/print.pdf": (), "/gigs": (),
+    "/gigs/new": (), "/gigs/{gig_id:id}/edit": (), "/gigs/{gig_id:id}": (),
+    "/media/charts/{chart_id:id}/pages/{page:id}": (), "/media/charts/{chart_id:id}/svg/{page:id}": SPEC,
+    "/media/charts/{chart_id:id}/print.pdf": SPEC, "/media/audio/{track_id:id}": (), "/calendar/{secret}.ics": (),
+    "/manifest.webmanifest": (), "/pwa/icons/{name}": (), "/sw.js": (), "/pwa/offline.js": (), "/pwa/stand.js": (),
+    "/pwa/stand.css": (), "/offline": (), "/pwa/https": (), "/pwa/scope": (),
+    "/pwa/offline/setlists/{setlist_id:id}": ("w",), "/pwa/offline/status": ("id", "audio"),
+    "/offline-sets": (),
+}
+
+
+@pytest.fixture
+def roomy(demo_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Limits and bounds out of the way: this walk is about answers, not throttling (tested on their own)."""
+    for name in ("limit_sign_in", "limit_join", "limit_invites", "limit_media", "limit_work",
+                 "limit_anonymous_pages"):
+        monkeypatch.setenv(f"SOLEIL_{name.upper()}", "1000000/minute")
+    for name in ("max_clients", "max_clients_per_account", "max_clients_per_address"):
+        monkeypatch.setenv(f"SOLEIL_{name.upper()}", "1000000")
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def our_routes() -> list[APIRoute]:
+    """The app's route table, with included routers opened (FastAPI keeps them as one entry each)."""
+    def walk(routes: list[object]) -> Iterator[APIRoute]:
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            if included is not None:
+                yield from walk(included.routes)
+            elif isinstance(route, APIRoute) and not route.path.startswith("/_nicegui") \
+                    and not route.endpoint.__module__.startswith("tests."):  # a page another test declared
+                yield route
+    return list(walk(core.app.routes))
+
+
+async def real_values() -> dict[str, str]:
+    """A real value of each path parameter, from the demo band."""
+    async with db.session() as session:
+        chart = (await session.exec(select(Chart).where(Chart.status == ChartStatus.OK, Chart.kind == "chart"))).first()
+        song = (await session.exec(select(Song))).first()
+        gig = (await session.exec(select(Gig))).first()
+        setlist = (await session.exec(select(Setlist))).first()
+        track = (await session.exec(select(AudioTrack))).first()
+    assert chart and song and gig and setlist
+    (person, _membership), *_ = await demo_people()
+    return {"chart_id": str(chart.id), "page": "0", "song_id": str(song.id), "gig_id": str(gig.id),
+            "setlist_id": str(setlist.id), "track_id": str(track.id if track else 1), "user_id": str(person.id),
+            "token": "abc", "secret": "abc", "name": "icon-192.png"}
+
+
+def requests_for(route: APIRoute, real: dict[str, str]) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(method, url, form or query values) for every hostile value in every parameter of ``route``."""
+    names = list(route.param_convertors)
+    queries = [p.name for p in route.dependant.query_params] + list(RAW_QUERY[route.path])
+
+    def url(values: dict[str, str]) -> str:
+        return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: httpx.URL("/" + values[m.group(1)]).raw_path.decode()[1:]
+                      if values[m.group(1)] else "", route.path)
+
+    for method in sorted(route.methods):
+        for name in names:
+            for value in HOSTILE:
+                yield method, url({**real, name: value}), {}
+        for name in queries:
+            for value in HOSTILE:
+                yield method, url(real), {name: value}
+        if not names and not queries:
+            yield method, url(real), {}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+async def test_every_route_answers_hostile_values_without_a_500(roomy: Settings, user: User,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    routes = our_routes()
+    missing = sorted(r.path for r in routes if r.path not in RAW_QUERY)
+    assert not missing, f"add the routes' hostile query values to RAW_QUERY: {missing}"
+    assert len(routes) >= 45
+    real = await real_values()
+    people = await demo_people()
+    leader = next(u.id for u, m in people if m.role == "leader")
+    member = next(u.id for u, m in people if m.role != "leader")
+    transport = httpx.ASGITransport(app=core.app)
+    clients = {role: httpx.AsyncClient(transport=transport, base_url="http://test") for role in ("anonymous",
+                                                                                               "member", "leader")}
+    try:
+        for role, person in (("member", member), ("leader", leader)):
+            assert (await demo_sign_in(clients[role], person or 0)).status_code == 303
+        answered: dict[int, int] = {}
+        failures: list[str] = []
+        for route in routes:
+            for method, url, values in requests_for(route, real):
+                for role, client in clients.items():
+                    if method == "POST":
+                        response = await client.post(url, data=values)
+                    else:
+                        response = await client.request(method, url, params=values)
+                    answered[response.status_code] = answered.get(response.status_code, 0) + 1
+                    busy = response.status_code == 503 and ("retry-after" in response.headers or "/readyz" in url)
+                    if response.status_code >= 500 and not busy:
+                        failures.append(f"{role} {method} {url[:80]} {str(values)[:60]} -> {response.status_code}")
+            for client_ in list(Client.instances.values()):  # pages never connected: let them go as we walk
+                if not client_.has_socket_connection:
+                    client_.delete()
+        assert not failures, "\n".join(failures[:40])
+        tracebacks = [r for r in caplog.get_records("call") if r.exc_info or r.levelno >= logging.ERROR]
+        assert not tracebacks, [r.getMessage() for r in tracebacks[:10]]
+        assert answered.get(404, 0) > 100 and sum(answered.values()) > 2000  # the walk really walked
+        signed_in = await clients["member"].get("/", follow_redirects=False)
+        assert signed_in.status_code == 200  # the walk's POSTs without a valid token signed nobody out
+    finally:
+        for client in clients.values():
+            await client.aclose()
