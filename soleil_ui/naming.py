@@ -22,7 +22,7 @@ Decisions (why the parser reads names the way it does):
 - A chart (PDF, MusicXML) with no part anywhere is Unsorted: nobody can tell whose part it is. A ChordPro file
   with no part is a Chords chart (that is what ChordPro is).
 - Lead Sheet, C, C Treble, Concert Pitch, PVG/Piano-Vocal → Concert. Rhythm, Rhythm Section, Nashville → Chords.
-  Vocal/Vox/Voice → the Vocals part (usually a vocal lead sheet; singers rank it above Lyrics). Lyrics → Lyrics.
+  Vocal/Voice → the Vocals part (a vocal line; singers rank it above Lyrics). Vox/Lyrics → Lyrics (see below).
 - "Lead Trumpet" is Trumpet 1; "Horn" alone is French horn; "Tenor"/"Alto"/"Bari"/"Soprano" alone are saxes.
   A key that contradicts the instrument ("C Trumpet", "Eb Clarinet") files it under that key's generic part.
 - Ambiguous words (a lone C or F, Rhythm, AS, TS, Kit, Nashville) count only as their own segment and not after

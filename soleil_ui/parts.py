@@ -378,7 +378,8 @@ class MemberInstrument:
     reads: str | None = None
 
 
-_BASS_LINE = ("tuba", "bass_trombone", "cello", "bassoon", "euphonium", "trombone")  # what doubles a bass line
+# What doubles a bass line, in the order a bassist would rather read it.
+_BASS_LINE = ("tuba", "bass_trombone", "cello", "bassoon", "contrabassoon", "euphonium", "trombone")
 _COMPING = ("piano", "keys", "organ", "guitar")
 _COMPING_READS = {"chords": "A chord chart, then a lead sheet",
                   "lead_sheet": "A lead sheet (melody and changes), then a chord chart"}
@@ -604,9 +605,9 @@ def best_part(member: Sequence[MemberInstrument], available: Iterable[PartRef], 
        nearest chair). Rhythm-section parts (Piano, Bass...) and a singer's Vocals part never count as someone
        else's key: nobody is asked to transpose a lyric sheet.
        A bassist reads (written, the default): Bass > Bass clef > a bass-line part (Tuba, Bass Trombone, Cello,
-       Bassoon, Euphonium, Trombone, then any other bass-clef part) > Chords; (chords): Chords first. Keys and guitar
-       (chords, the default): own > Chords; (lead_sheet): own > Concert > Chords. A singer (vocal, the default):
-       Vocals > Lyrics; (lyrics): Lyrics > Vocals.
+       Bassoon, Contrabassoon, Euphonium, Trombone, then any other bass-clef part) > Chords; (chords): Chords first.
+       Keys and guitar (chords, the default): own > Chords; (lead_sheet): own > Concert > Chords. A singer (vocal,
+       the default): Vocals > Lyrics; (lyrics): Lyrics > Vocals.
     Only then "nearest readable" (quality ``nearest``), again primary instrument first:
     - B♭ readers: Concert (transpose up a whole step) > Chords;
     - E♭ readers: Concert (down a minor third) > Bass clef (read as treble clef + three sharps; first for bari,

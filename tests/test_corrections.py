@@ -26,7 +26,7 @@ KEYS = [{"instrument": "keys", "chair": None}]
 def _library(folder: Path) -> Path:
     folder.mkdir(parents=True)
     for name in ("Night Train - Vox.pdf", "Night Train - Bb.pdf", "Night Train - Trumpet.pdf",
-                 "Night Train - Conductor.pdf", "Mystery.pdf"):
+                 "Night Train - Conductor.pdf", "Night Train Bone.pdf", "Mystery.pdf"):
         (folder / name).write_bytes(titled_pdf(name[:-4] + " " * len(name)))  # distinct bytes per file
     (folder / "Eb").mkdir()
     (folder / "Eb" / "Night Train.pdf").write_bytes(titled_pdf("Night Train"))
@@ -38,8 +38,9 @@ async def _chart(name: str) -> Chart:
         return (await session.exec(select(Chart).where(Chart.file_name == name))).one()
 
 
-async def band_member(leader: Actor, email: str, instruments: list[dict[str, object]]) -> tuple[Actor, str]:
-    return await add_member(leader.band_id, email, instruments)
+async def band_member(leader: Actor, email: str, instruments: list[dict[str, object]],
+                      role: str = Role.MEMBER) -> tuple[Actor, str]:
+    return await add_member(leader.band_id, email, instruments, role)
 
 
 async def _leader_and_folder(tmp_path: Path) -> tuple[Actor, Path]:
@@ -52,30 +53,31 @@ async def _leader_and_folder(tmp_path: Path) -> tuple[Actor, Path]:
 async def test_a_correction_survives_resyncs_renames_and_moves_and_can_be_undone(tmp_path: Path) -> None:
     leader, folder = await _leader_and_folder(tmp_path)
     vox = await _chart("Night Train - Vox.pdf")
-    assert (vox.part_key, vox.parsed_part_key, vox.manual) == ("instrument:vocals", "instrument:vocals", False)
-    async with db.session() as session:
-        await library.assign_chart(session, leader, vox.id or 0, song_title="Night Train", part_key="lyrics")
+    assert (vox.part_key, vox.parsed_part_key, vox.manual) == ("lyrics", "lyrics", False)  # "Vox" is a lyrics sheet
+    async with db.session() as session:  # ... but this one has the vocal line: the leader says so
+        await library.assign_chart(session, leader, vox.id or 0, song_title="Night Train", part_key="instrument:vocals")
 
     (folder / "Night Train - Vox.pdf").write_bytes(titled_pdf("Night Train, new words"))  # edited in place
     assert (await sync_configured(leader.band_id, prerender=False)).updated == 1
     edited = await _chart("Night Train - Vox.pdf")
-    assert (edited.part_key, edited.manual, edited.parsed_part_key) == ("lyrics", True, "instrument:vocals")
+    assert (edited.part_key, edited.manual, edited.parsed_part_key) == ("instrument:vocals", True, "lyrics")
 
     (folder / "Old").mkdir()
     os.replace(folder / "Night Train - Vox.pdf", folder / "Old" / "NT vox.pdf")  # renamed and moved
     await sync_configured(leader.band_id, prerender=False)
     moved = await _chart("NT vox.pdf")
-    assert (moved.part_key, moved.manual, moved.song_id, moved.folder) == ("lyrics", True, vox.song_id, "Old")
+    assert (moved.part_key, moved.manual, moved.song_id, moved.folder) == ("instrument:vocals", True, vox.song_id,
+                                                                            "Old")
 
     async with db.session() as session:
         page = await library_files.library_files(session, leader, show="corrected")
     assert [(r.chart.file_name, r.corrected, r.part_label, r.title) for r in page.rows] == [
-        ("NT vox.pdf", True, "Lyrics", "Night Train")]
-    assert page.rows[0].understood == "NT · Vocals"  # what the name says now
+        ("NT vox.pdf", True, "Vocals", "Night Train")]
+    assert page.rows[0].understood == "NT · Lyrics"  # what the name says now
 
     async with db.session() as session:
         undone = await library.undo_correction(session, leader, moved.id or 0)
-    assert (undone.manual, undone.part_key, undone.status) == (False, "instrument:vocals", ChartStatus.OK)
+    assert (undone.manual, undone.part_key, undone.status) == (False, "lyrics", ChartStatus.OK)
     async with db.session() as session:
         song = await session.get(Song, undone.song_id)
     assert song is not None and song.title == "NT"  # back to what the parser says: the new name's title
@@ -101,10 +103,10 @@ async def test_title_part_and_chair_of_a_parsed_file(tmp_path: Path) -> None:
 async def test_a_score_goes_last_and_to_leaders(tmp_path: Path) -> None:
     leader, _folder = await _leader_and_folder(tmp_path)
     conductor = await _chart("Night Train - Conductor.pdf")
-    assert conductor.status == ChartStatus.UNSORTED  # "Conductor" alone names no part (yet)
+    assert (conductor.status, conductor.part_key, conductor.manual) == (ChartStatus.OK, "score", False)  # by its name
     async with db.session() as session:
-        await library.assign_chart(session, leader, conductor.id or 0, song_title="Night Train", part_key="score")
         song_id = (await session.exec(select(Song.id).where(Song.title == "Night Train"))).one()
+    assert conductor.song_id == song_id
     drummer, _ = await band_member(leader, "drums@example.org", [{"instrument": "drums", "chair": None}])
     trumpet, _ = await band_member(leader, "tpt@example.org", [{"instrument": "trumpet", "chair": 1}])
     async with db.session() as session:
@@ -115,10 +117,15 @@ async def test_a_score_goes_last_and_to_leaders(tmp_path: Path) -> None:
     assert (drums.chart_id, drums.match.quality) == (None, "none")  # never a member's best part
     assert "Score" in drums.explanation
     assert "score" in [o.part_key for o in detail.parts]  # but they may open it from the song page
-    # The keys-playing leader has no part here either; a leader gets the score rather than nothing.
+    # A drumming leader has no part here either: a leader gets the score rather than nothing.
+    conductor_drums, _ = await band_member(leader, "md@example.org", [{"instrument": "drums", "chair": None}],
+                                           role=Role.LEADER)
     async with db.session() as session:
-        conducting = await library.chart_for_member(session, leader, song_id)
+        conducting = await library.chart_for_member(session, conductor_drums, song_id)
+        keys = await library.chart_for_member(session, leader, song_id)
     assert (conducting.chart_id, conducting.explanation) == (conductor.id, "Score: find your staff")
+    # The keys-playing leader reads the lyrics sheet (a comping player's last fallback, no transposing) first.
+    assert (keys.part_key, keys.match.quality) == ("lyrics", "nearest")
 
 
 async def test_the_files_screen_says_how_each_file_was_understood(tmp_path: Path) -> None:
@@ -126,18 +133,28 @@ async def test_the_files_screen_says_how_each_file_was_understood(tmp_path: Path
     async with db.session() as session:
         page = await library_files.library_files(session, leader)
     rows = {r.chart.file_name: r for r in page.rows}
-    assert page.total == len(rows) == 6
-    assert list(rows)[:2] == ["Mystery.pdf", "Night Train - Conductor.pdf"]  # unsorted first
+    assert page.total == len(rows) == 7
+    assert list(rows) == ["Mystery.pdf",  # unsorted first, then by folder and name
+                          "Night Train - Bb.pdf", "Night Train - Conductor.pdf", "Night Train - Trumpet.pdf",
+                          "Night Train - Vox.pdf", "Night Train Bone.pdf", "Night Train.pdf"]
     assert rows["Mystery.pdf"].doubt == "No part in the file name or folder"
     assert (rows["Night Train - Bb.pdf"].understood, rows["Night Train - Bb.pdf"].doubt) == ("Night Train · B♭", None)
     assert rows["Night Train - Bb.pdf"].what == "PDF · part"
+    # The parser's own low-confidence guesses (ParsedName.guessed) are the doubtful ones: a part from a folder ...
     assert rows["Night Train.pdf"].doubt == "The part comes from the folder “Eb”, not the file name"
-    assert rows["Night Train - Vox.pdf"].doubt == "A vocal part or a lyrics sheet? Check which it is"
+    # ... or from words run into the title.
+    bone = rows["Night Train Bone.pdf"]
+    assert (bone.understood, bone.doubt) == (
+        "Night Train · Trombone", "The part is read from words run into the title: is it really Trombone?")
+    vox, score = rows["Night Train - Vox.pdf"], rows["Night Train - Conductor.pdf"]
+    assert (vox.understood, vox.what, vox.doubt) == ("Night Train · Lyrics", "PDF · lyrics sheet", None)
+    assert (score.understood, score.what, score.doubt, score.part_label) == (
+        "Night Train · Score", "PDF · score", None, "Score")
     async with db.session() as session:
         only = await library_files.library_files(session, leader, text="VOX")
         check = await library_files.library_files(session, leader, show="check")
     assert [r.chart.file_name for r in only.rows] == ["Night Train - Vox.pdf"]
-    assert {r.chart.file_name for r in check.rows} == {"Mystery.pdf", "Night Train - Conductor.pdf"}
+    assert [r.chart.file_name for r in check.rows] == ["Mystery.pdf"]
 
 
 async def test_only_the_bands_leaders_correct_files(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from soleil_ui.engraving.theory import (
+    INSTRUMENT_RANGES,
     RANGES,
     SOUNDING,
     UNISON,
@@ -30,7 +31,7 @@ from soleil_ui.engraving.theory import (
     transposition_of,
     written_interval,
 )
-from soleil_ui.parts import PartRef, Role
+from soleil_ui.parts import INSTRUMENTS, PartRef, Role
 from soleil_ui.parts import Transposition as T
 
 
@@ -367,6 +368,19 @@ def test_ranges_and_clefs() -> None:
     assert clef_for(PartRef(instrument="trombone", chair=2)) == "bass"
     assert clef_for(PartRef(instrument="alto_sax")) == "treble"
     assert clef_for(PartRef(role=Role.CHORDS)) == "treble"
+
+
+def test_the_engraving_tables_agree_with_the_instrument_table() -> None:
+    """Every pitched instrument SOLEil files parts for has a written range and the clef its table entry reads."""
+    assert set(INSTRUMENT_RANGES) <= set(INSTRUMENTS)
+    for key, inst in INSTRUMENTS.items():
+        if inst.transposition is not None:
+            assert key in INSTRUMENT_RANGES, key
+            assert (clef_for(PartRef(instrument=key)) == "bass") is (inst.transposition is T.BASS_CLEF), key
+    for key in ("contrabassoon", "bass_trombone", "euphonium", "tuba", "timpani", "cello"):
+        assert clef_for(PartRef(instrument=key)) == "bass", key
+    for key in ("baritone_horn", "tenor_horn", "mallets", "english_horn"):
+        assert clef_for(PartRef(instrument=key)) == "treble", key
 
 
 @pytest.mark.parametrize(("pitch", "clef", "lines"), [

@@ -15,7 +15,7 @@ from soleil_ui.models import Chart, Membership, Role
 from soleil_ui.services import auth
 from soleil_ui.services.sync import sync_configured
 from soleil_ui.settings import get_settings
-from tests.library_helpers import add_member, band_with_member, session_cookie, titled_pdf
+from tests.library_helpers import add_member, band_with_member, open_refused, session_cookie, titled_pdf
 
 BASS = [{"instrument": "bass", "chair": None}]
 KEYS = [{"instrument": "keys", "chair": None}]
@@ -84,7 +84,7 @@ async def test_a_leader_sets_what_a_member_plays_and_how_they_read(user: User) -
 async def test_the_leader_sees_how_files_were_understood_and_corrects_one(user: User, tmp_path: Path) -> None:
     folder = tmp_path / "lib"
     folder.mkdir()
-    for name in ("Night Train - Vox.pdf", "Night Train - Bb.pdf", "Mystery.pdf"):
+    for name in ("Night Train - Vox.pdf", "Night Train - Bb.pdf", "Night Train Bone.pdf", "Mystery.pdf"):
         (folder / name).write_bytes(titled_pdf(name))
     leader = await band_with_member("Band", KEYS, role=Role.LEADER, library=folder)
     await sync_configured(leader.band_id, prerender=False)
@@ -92,31 +92,31 @@ async def test_the_leader_sees_how_files_were_understood_and_corrects_one(user: 
         vox = (await session.exec(select(Chart).where(Chart.file_name == "Night Train - Vox.pdf"))).one()
     await _as(user, leader)
     await user.open("/library/files")
-    await user.should_see("3 files")
+    await user.should_see("4 files")
     await user.should_see("Unsorted: No part in the file name or folder")
     await user.should_see("Night Train · B♭ · PDF · part")
-    await user.should_see("Night Train · Vocals · PDF · lyrics or vocal sheet")
-    await user.should_see("A vocal part or a lyrics sheet? Check which it is")
+    await user.should_see("Night Train · Lyrics · PDF · lyrics sheet")
+    await user.should_see("The part is read from words run into the title: is it really Trombone?")
 
     user.find(marker=f"correct-{vox.id}").click()
     await user.should_see("What is “Night Train - Vox.pdf”?")
     user.find(marker="correct-what").click()
-    user.find("A lyrics sheet").click()
+    user.find("A chord chart").click()  # the "Vox" sheet has the changes over the words
     user.find(marker="correct-save").click()
     await user.should_see("Corrected. It stays so through later syncs; undo it any time.")
     await user.should_see(marker=f"corrected-{vox.id}")
-    await user.should_see("Night Train · Lyrics · PDF · lyrics sheet")
-    await user.should_see("The file name says: Night Train · Vocals")
+    await user.should_see("Night Train · Chords · PDF · part")
+    await user.should_see("The file name says: Night Train · Lyrics")
     async with db.session() as session:
         fixed = await session.get(Chart, vox.id)
-    assert fixed is not None and (fixed.part_key, fixed.manual) == ("lyrics", True)
+    assert fixed is not None and (fixed.part_key, fixed.manual) == ("chords", True)
 
     user.find(marker=f"undo-{vox.id}").click()
     await user.should_see("Back to what the file name says.")
     await user.should_not_see(marker=f"corrected-{vox.id}")
     async with db.session() as session:
         undone = await session.get(Chart, vox.id)
-    assert undone is not None and (undone.part_key, undone.manual) == ("instrument:vocals", False)
+    assert undone is not None and (undone.part_key, undone.manual) == ("lyrics", False)
 
     bb = await _chart_named("Night Train - Bb.pdf")
     user.find(marker=f"correct-{bb.id}").click()
@@ -140,6 +140,6 @@ async def test_a_member_cannot_open_the_files_screen(user: User) -> None:
     leader = await band_with_member("Band", KEYS, role=Role.LEADER)
     member, _ = await add_member(leader.band_id, "m@example.org", BASS)
     await _as(user, member)
-    await user.open("/library/files")
-    await user.should_see("Only the band's leaders can do that.")
-    await user.should_not_see("Find a file")
+    shown = await open_refused(user.http_client, "/library/files", 403)  # a refusal answers 403, calmly
+    assert "Only the band's leaders can do that." in shown
+    assert "Find a file" not in shown

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from soleil_ui.parts import PartRef, Role, Transposition
+from soleil_ui.parts import INSTRUMENTS, PartRef, Role, Transposition
 
 LETTERS = "CDEFGAB"
 _NATURAL_PC = (0, 2, 4, 5, 7, 9, 11)
@@ -638,8 +638,15 @@ INSTRUMENT_RANGES: dict[str, Range] = {
     "euphonium": Range(40, 72), "tuba": Range(28, 58), "violin": Range(55, 93), "viola": Range(53, 84),
     "cello": Range(36, 72), "vibes": Range(53, 89), "piano": Range(36, 96), "keys": Range(36, 96),
     "organ": Range(36, 96), "guitar": Range(52, 86), "bass": Range(40, 67), "vocals": Range(55, 81),
+    "english_horn": Range(59, 86), "alto_clarinet": Range(52, 86), "contrabassoon": Range(34, 67),
+    "tenor_horn": Range(54, 82), "soprano_cornet": Range(54, 82), "baritone_horn": Range(54, 82),
+    "harp": Range(36, 96), "mallets": Range(53, 89), "timpani": Range(38, 57),
 }
-BASS_CLEF_INSTRUMENTS = frozenset({"bassoon", "trombone", "bass_trombone", "euphonium", "tuba", "cello", "bass"})
+# Read in bass clef: every instrument the instrument table (``parts.INSTRUMENTS``, the one source of truth) files
+# under Bass clef, and timpani, which are written in bass clef but have no generic part to be filed under. A
+# baritone horn reads B♭ treble clef (its bass-clef parts are filed as Euphonium/Bass clef by the name parser).
+BASS_CLEF_INSTRUMENTS = frozenset(
+    {key for key, inst in INSTRUMENTS.items() if inst.transposition is Transposition.BASS_CLEF} | {"timpani"})
 
 
 def range_for(part: PartRef) -> Range:

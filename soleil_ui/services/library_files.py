@@ -3,9 +3,10 @@ a leader corrected (``library.assign_chart`` corrects, ``library.undo_correction
 
 "Understood" is what the file itself says: the file name (and folders) read by ``naming.parse_filename``, and for a
 MusicXML file with no part in its name, the part its own staves give (``Chart.parsed_part_key``). A guess is flagged
-*doubtful* when a musician could be handed the wrong sheet: Unsorted files (with the reason), a part taken from a
-folder rather than the file's own name, a title taken from a folder, and a "Vocals"/"Vox" sheet (a vocal part or a
-lyrics sheet? only a look tells). On stage a wrong part is worse than a question, so the leader is asked to look.
+*doubtful* by the parser's own confidence, one rule set: Unsorted files (with the reason) and a part the parser
+marks ``ParsedName.guessed`` (taken from a folder rather than the file's own name, or from words run into the title:
+"TAKE FIVE BB"). The name is read again here (pure and deterministic), so nothing about it is stored. On stage a
+wrong part is worse than a question, so the leader is asked to look.
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ def _what(chart: Chart, part: PartRef | None) -> str:
         return kind
     if part.role is Role.SCORE:
         return f"{kind} · score"
-    if part.role is Role.LYRICS or part.instrument == "vocals":
-        return f"{kind} · lyrics or vocal sheet" if part.instrument else f"{kind} · lyrics sheet"
+    if part.role is Role.LYRICS:
+        return f"{kind} · lyrics sheet"
+    if part.instrument == "vocals":
+        return f"{kind} · vocal part"
     return f"{kind} · part"
 
 
@@ -73,14 +76,11 @@ def understanding(chart: Chart) -> tuple[str, str | None]:
         return f"Unsorted: {reason}", reason
     assert part is not None
     said = f"{parsed.title} · {part.label()}"
-    bare = parsed_name(chart, folders=False)
-    if bare.part is None and parsed.part is not None:
+    if not parsed.guessed:
+        return said, None
+    if parsed_name(chart, folders=False).part is None:
         return said, f"The part comes from the folder “{chart.folder}”, not the file name"
-    if not bare.title:
-        return said, f"The title comes from the folder “{chart.folder}”"
-    if part.instrument == "vocals":
-        return said, "A vocal part or a lyrics sheet? Check which it is"
-    return said, None
+    return said, f"The part is read from words run into the title: is it really {part.label()}?"
 
 
 async def library_files(session: AsyncSession, actor: Actor, *, text: str = "", show: str = "all",

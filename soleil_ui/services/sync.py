@@ -33,7 +33,7 @@ from ..engraving.chordpro import parse_chordpro, split_songbook
 from ..errors import BrokenFile, SoleilError, UpstreamUnavailable
 from ..events import Event, hub
 from ..models import AudioTrack, Chart, ChartStatus, LibrarySource, Membership, Role, SetlistItem, Song, utcnow
-from ..naming import NO_PART, NOT_MUSIC, ParsedName, choose_title, parse_filename, search_key, song_key
+from ..naming import NOT_MUSIC, ParsedName, choose_title, parse_filename, search_key, song_key
 from ..parts import PartRef, best_part, members_from_json, sort_parts
 from ..runtime import Runtime, get_runtime
 from ..sources.base import ChartSource, SourceFile
