@@ -207,3 +207,20 @@ async def test_gigs_availability_and_calendar_link(user: User) -> None:
     assert "/calendar/" in url and url.endswith(".ics")
     feed = await member.http_client.get(url.split("http://test", 1)[-1])
     assert feed.status_code == 200 and "Sunday brunch" in feed.text
+
+
+async def test_the_leaders_console_reloads_into_a_live_set_and_ends_it(user: User) -> None:
+    await enter_as(user, "Morgan Lee")
+    setlist_id = await demo_setlist()
+    await user.open(f"/setlists/{setlist_id}")
+    user.find(marker="go-live").click()
+    await settle()
+    second = another_user()  # the same leader's second tab (or the first one reloaded): the console, not an error
+    await enter_as(second, "Morgan Lee")
+    await second.open(f"/setlists/{setlist_id}")
+    await second.should_see(marker="end-live")
+    await second.should_see("Now: ")
+    second.find(marker="end-live").click()
+    await settle()
+    await user.should_see("Not live")
+    await second.should_see(marker="go-live")
