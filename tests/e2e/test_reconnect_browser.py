@@ -4,9 +4,10 @@ heartbeat, so 5 s cuts are bridged by NiceGUI's message replay and 15 s cuts end
 
 After every cut the follower shows the song called meanwhile and follows the next call; a reader who browsed to
 another song while cut off stays there (and the leader's console says so); a page frozen by the browser catches up
-when it resumes. The leader's console, cut off, disables its calls and sends nothing tapped meanwhile; reloaded into a
-live set it still calls and ends it. Every live page can be reloaded and opened in a second tab mid-set, and a song
-added mid-set says so in the tab that added it. Two app processes in all (the cuts are most of the wall time).
+when it resumes; the offline stand (the app reopened with no network) hands back to the live stand. The leader's
+console, cut off, disables its calls and sends nothing tapped meanwhile; reloaded into a live set it still calls and
+ends it. Every live page can be reloaded and opened in a second tab mid-set, and a song added mid-set says so in the
+tab that added it. Two app processes in all (the cuts are most of the wall time).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import PHONE, TABLET
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.e2e.test_live_browser import app_env, expect_stand, open_setlist, seed, sign_in
+from tests.e2e.test_offline import make_offline
 
 pytestmark = pytest.mark.browser
 WINDOW = 10  # s: the reconnect window of this app
@@ -180,6 +182,20 @@ def test_a_follower_keeps_following_through_cuts_and_a_frozen_page(gig: Gig, new
         expect_stand(phone, mine, gig.chart(mine))
         expect(gig.leader.get_by_label(f"{READER}: detached")).to_be_visible()
         phone.get_by_test_id("live-chip-action").click()
+        gig.expect_follows(phone)
+
+        # the phone closed the app and reopens it with no network: the offline stand; back online, it hands back to
+        # the live stand, which shows the song called meanwhile and follows
+        make_offline(phone, proxy.url)
+        visit(phone, f"{proxy.url}/live/{gig.setlist}")
+        gig.expect_follows(phone)
+        cut_off(proxy, "refuse")
+        expect_offline(phone)
+        phone.reload()
+        expect(phone.locator("html[data-offline-stand]")).to_have_count(1)
+        gig.call_next()
+        proxy.restore()
+        expect(phone.locator("html[data-offline-stand]")).to_have_count(0, timeout=BACK_MS)
         gig.expect_follows(phone)
 
     # a page the browser froze (a phone's tab in the background) catches up when it resumes
