@@ -236,7 +236,8 @@ class SetlistStand:
             return
         if not self.following:
             self.following = True
-            if not self.live_page:  # a reload (or the network coming back after a long cut) keeps following
+            if not self.live_page and not self.actor.is_leader:  # a reload (say after a long cut) keeps following
+                # (a leader's /live page calls the songs: a leader's setlist stand stays a stand)
                 ui.run_javascript(f"history.replaceState(history.state, '', '/live/{self.plan.setlist_id}')")
         self._attach(jump=False)
         self._render_chip()
@@ -247,7 +248,8 @@ class SetlistStand:
         return self._told_attached
 
     def _render_chip(self) -> None:
-        if self.attached() != self._told_attached:
+        if self.attached() != self._told_attached:  # the console hears of every change, once
+            self._told_attached = not self._told_attached
             self.presence()
         state = self.watcher.state
         self.chip.set_visibility(state is not None)
