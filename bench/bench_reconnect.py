@@ -54,10 +54,13 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
-async def _setlist(name: str) -> int:
+async def _setlist(name: str) -> int | None:
+    """The demo setlist, once the demo band is seeded (its gig comes last)."""
     conn = await asyncpg.connect(PG + name, timeout=5)
     try:
-        return int(await conn.fetchval("SELECT id FROM setlist ORDER BY id LIMIT 1"))
+        if await conn.fetchval("SELECT to_regclass('gig')") is None or not await conn.fetchval("SELECT id FROM gig"):
+            return None
+        return await conn.fetchval("SELECT id FROM setlist ORDER BY id LIMIT 1")
     finally:
         await conn.close()
 
@@ -119,7 +122,14 @@ def run(cuts: list[str]) -> Report:
     try:
         with temp_dir("soleil-bench-reconnect-") as tmp:
             process, url = _start(tmp, database)
-            setlist = asyncio.run(_setlist(database))  # before Playwright takes this thread's event loop
+            found: list[int | None] = [None]  # read before Playwright takes this thread's event loop
+
+            def seeded() -> bool:
+                found[0] = asyncio.run(_setlist(database))
+                return found[0] is not None
+
+            wait_until(seeded, 120, "the demo setlist and gig", interval=0.5)
+            setlist = int(found[0] or 0)
             with sync_playwright() as p:
                 _cuts(p, url, setlist, cuts, report)
     finally:

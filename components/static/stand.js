@@ -236,7 +236,7 @@ export default {
       // after the app's mounted() has set window.path_prefix and window.socket
       if (restored) {
         this.enterSong(restored.index, restored.page, true);
-        this.tellSong();
+        this.tellSong(true); // chosen while cut off: a leader's stand never calls it late
       } else this.loadChart(this.restoredPage());
       if (!this.standalone) this.watchSocket();
     });
