@@ -36,6 +36,7 @@ CONSOLE_JS = """<script>(() => {
   const wire = () => {
     const socket = window.socket;
     if (!socket) return setTimeout(wire, 100);
+    socket.io.reconnectionDelayMax(2000);  // back within ~2 s of the network (socket.io's default grows to 7.5 s)
     const send = socket.emit;
     socket.emit = function (name, ...args) {
       if (name === "event" && !socket.connected) return this;
@@ -194,9 +195,9 @@ class LiveConsole:
             with ui.row().classes("w-full items-center gap-2"):
                 self.status = ui.label().classes("font-semibold grow").mark("console-status")
                 self.start_button = ui.button("Go live", icon="sensors", on_click=self.start).props(
-                    "unelevated color=negative data-live-call").mark("go-live")
+                    "unelevated color=negative data-live-call data-testid=go-live").mark("go-live")
                 self.stop_button = ui.button("End", icon="stop", on_click=self.stop).props(
-                    "flat data-live-call").mark("end-live")
+                    "flat data-live-call data-testid=end-live").mark("end-live")
             with ui.row().classes("sl-console-cut w-full items-center gap-2 text-negative").props(
                     "role=status data-testid=console-cut"):
                 ui.icon("cloud_off")

@@ -42,17 +42,18 @@ CHIP_CSS = """
 .sl-live-chip[data-state="following"] { background: rgba(58, 125, 68, 0.92); padding-right: 12px; }
 .sl-stand:has(.sl-top) ~ .sl-live-chip { top: calc(env(safe-area-inset-top) + 60px); }
 /* Cut off, the chip says so at once (the browser knows, the server can't tell it): grey, no action that can't work,
-   and below the stand's "offline · last update…" label instead of over it, still in the margin above the chart. */
-.sl-live-chip .sl-live-cut { display: none; }
-.sl-stand[data-online="false"] ~ .sl-live-chip { top: calc(env(safe-area-inset-top) + 34px); padding-right: 12px;
-  background: rgba(66, 66, 66, 0.92); }
-.sl-stand[data-online="false"]:has(.sl-top) ~ .sl-live-chip { top: calc(env(safe-area-inset-top) + 86px); }
+   and at the bottom, in the margin under the chart, away from the stand's "offline · last update…" label at the top
+   and the page count at the right (with the toolbar up, that label says it alone). */
+.sl-live-chip .sl-live-cut { display: none; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
+.sl-stand[data-online="false"] ~ .sl-live-chip { top: auto; bottom: calc(env(safe-area-inset-bottom) + 8px);
+  max-width: calc(100vw - 160px); padding-right: 12px; background: rgba(66, 66, 66, 0.92); font-size: 12px; }
+.sl-stand[data-online="false"]:has(.sl-bottom) ~ .sl-live-chip { display: none; }
 .sl-stand[data-online="false"] ~ .sl-live-chip .sl-live-cut { display: inline; }
 .sl-stand[data-online="false"] ~ .sl-live-chip .sl-live-text,
 .sl-stand[data-online="false"] ~ .sl-live-chip button { display: none; }
 """
-CUT_TEXT = "Live · offline: calls can't reach you"
-CUT_TEXT_LEADER = "Live · offline: your calls are paused"
+CUT_TEXT = "Live · calls can't reach you"
+CUT_TEXT_LEADER = "Live · your calls are paused"
 PLACEHOLDER = (800, 1035)
 
 
@@ -235,7 +236,8 @@ class SetlistStand:
             return
         if not self.following:
             self.following = True
-            if not self.live_page:  # a reload (or the network coming back after a long cut) keeps following
+            if not self.live_page and not self.actor.is_leader:  # a reload (say after a long cut) keeps following
+                # (a leader's /live page calls the songs: a leader's setlist stand stays a stand)
                 ui.run_javascript(f"history.replaceState(history.state, '', '/live/{self.plan.setlist_id}')")
         self._attach(jump=False)
         self._render_chip()
@@ -246,7 +248,8 @@ class SetlistStand:
         return self._told_attached
 
     def _render_chip(self) -> None:
-        if self.attached() != self._told_attached:
+        if self.attached() != self._told_attached:  # the console hears of every change, once
+            self._told_attached = not self._told_attached
             self.presence()
         state = self.watcher.state
         self.chip.set_visibility(state is not None)

@@ -97,6 +97,7 @@ async def test_hub_never_crosses_bands() -> None:
     assert hub.subscriber_count(2, "setlist:5") == 1
 
 
+@pytest.mark.expected_error(r"RuntimeError: boom")  # the failing handler this test installs
 async def test_hub_survives_a_failing_handler(caplog: pytest.LogCaptureFixture) -> None:
     hub = EventHub()
     seen: list[int] = []

@@ -208,3 +208,57 @@ async def test_gigs_availability_and_calendar_link(user: User) -> None:
     assert "/calendar/" in url and url.endswith(".ics")
     feed = await member.http_client.get(url.split("http://test", 1)[-1])
     assert feed.status_code == 200 and "Sunday brunch" in feed.text
+
+
+async def test_the_leaders_console_reloads_into_a_live_set_and_ends_it(user: User) -> None:
+    await enter_as(user, "Morgan Lee")
+    setlist_id = await demo_setlist()
+    await user.open(f"/setlists/{setlist_id}")
+    user.find(marker="go-live").click()
+    await settle()
+    second = another_user()  # the same leader's second tab (or the first one reloaded): the console, not an error
+    await enter_as(second, "Morgan Lee")
+    await second.open(f"/setlists/{setlist_id}")
+    await second.should_see(marker="end-live")
+    await second.should_see("Now: ")
+    second.find(marker="end-live").click()
+    await settle()
+    await user.should_see("Not live")
+    await second.should_see(marker="go-live")
+
+
+async def test_a_stale_report_after_a_reconnect_never_detaches_a_follower(user: User) -> None:
+    await enter_as(user, "Morgan Lee")
+    setlist_id = await demo_setlist()
+    member = another_user()
+    ava = await enter_as(member, "Ava Brooks")
+    async with db.session() as session:
+        plan = await setlists.stand_plan(session, ava, setlist_id)
+    await user.open(f"/setlists/{setlist_id}")
+    user.find(marker="go-live").click()
+    await settle()
+    await member.open(f"/live/{setlist_id}")
+    stand = stand_of(member)
+    user.find(marker="live-next").click()  # the call the phone missed while cut off (replayed to it meanwhile)
+    await settle()
+    assert stand.props["title"] == plan.stops[1].title
+    # back online, the browser reports the song it showed before the replay, having chosen nothing itself
+    member.find(kind=Stand).trigger("song_change", {"index": 0, "choice": 0, "resync": True})
+    await settle()
+    chip = next(iter(member.find(marker="live-chip").elements))
+    assert chip.props["data-state"] == "following"
+    user.find(marker="live-next").click()
+    await settle()
+    assert stand.props["title"] == plan.stops[2].title  # still follows
+    # a real choice made while cut off (the reader's first) detaches, and the console says so
+    member.find(kind=Stand).trigger("song_change", {"index": 0, "choice": 1, "resync": True})
+    await settle()
+    assert chip.props["data-state"] == "detached"
+    assert stand.props["title"] == plan.stops[0].title
+    await user.should_see(marker=f"presence-{ava.membership_id}")
+    await settle()
+    presence = next(iter(user.find(marker=f"presence-{ava.membership_id}").elements))
+    assert presence.props["aria-label"] == "Ava Brooks: detached"
+    user.find(marker="live-next").click()
+    await settle()
+    assert stand.props["title"] == plan.stops[0].title  # never dragged back

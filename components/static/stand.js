@@ -20,6 +20,7 @@ const MAX_ZOOM = 4;
 const REPORT_MS = 400; // page_change debounce
 const GAP = 4; // px between two pages side by side
 const RESTORE_MS = 30 * 60 * 1000; // a reload within this time of the last turn opens at the same page
+const RETRY_MAX_MS = 2000; // longest wait between two reconnect attempts
 const CHART_RE = /\/media\/charts\/(\d+)\/(?:pages|svg)\//; // a PDF page image or an engraved page
 
 const prefixed = (url) => (url && url.startsWith("/") ? (window.path_prefix || "") + url : url);
@@ -235,7 +236,7 @@ export default {
       // after the app's mounted() has set window.path_prefix and window.socket
       if (restored) {
         this.enterSong(restored.index, restored.page, true);
-        this.tellSong();
+        this.tellSong(true); // chosen while cut off: a leader's stand never calls it late
       } else this.loadChart(this.restoredPage());
       if (!this.standalone) this.watchSocket();
     });
@@ -409,6 +410,8 @@ export default {
       const down = () => this.connection(false);
       // NiceGUI reloads the page when a reconnect attempt times out; on the stand that would blank the chart on a
       // flapping network, so keep socket.io retrying instead (the other reasons to reload stay as they are).
+      // once the network is back, be back within ~2 s (socket.io's default backoff grows to 7.5 s between tries)
+      socket.io.reconnectionDelayMax(RETRY_MAX_MS);
       socket.off("connect_error");
       socket.on("connect_error", (error) => {
         if (error?.message === "Implicit handshake failed") location.reload();

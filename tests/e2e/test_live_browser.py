@@ -186,8 +186,9 @@ def pg_url() -> Any:
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_two_instances_on_one_postgres_act_as_one(live_server: Any, tablet: Any, phone: Any, tmp_path: Path,
-                                                  demo_library_dir: Path, pg_url: str) -> None:
+def test_two_instances_on_one_postgres_act_as_one(pg_url: str, live_server: Any, tablet: Any, phone: Any,
+                                                  tmp_path: Path, demo_library_dir: Path) -> None:
+    # pg_url first: its database is dropped after the apps using it have stopped (fixtures end in reverse order)
     env = app_env(tmp_path, pg_url, demo_library_dir)
     seeded = seed(env)
     one = live_server(["main.py"], env, "/readyz")
