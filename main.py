@@ -16,9 +16,10 @@ warnings.filterwarnings("ignore", category=authlib.deprecate.AuthlibDeprecationW
 
 import asyncio
 import logging
+import signal
 import sys
 
-from nicegui import app, background_tasks, ui
+from nicegui import app, background_tasks, helpers, ui
 
 import components.errors
 from pages import (
@@ -83,6 +84,7 @@ async def _startup() -> None:
             await ensure_demo(settings)
     finally:
         rt.started.set()
+    print(f"SOLEil is ready on {listening_on(settings)}", flush=True)  # the line a newcomer looks for
     background_tasks.create(_prune_caches(), name="page cache pruning")
     if settings.sync_interval:
         background_tasks.create(_scheduled_sync(settings.sync_interval), name="scheduled library sync")
@@ -117,9 +119,23 @@ async def _scheduled_sync(interval: int) -> None:
 
 async def _shutdown() -> None:
     await events.hub.stop()
-    runtime.get_runtime().renderer.close()
-    runtime.get_runtime().engraver.close()
+    runtime.end_workers()
     await db.dispose()
+
+
+def listening_on(settings: Settings) -> str:
+    """Where to point a browser, said the way a newcomer can use it."""
+    scheme = "https" if settings.tls_cert else "http"
+    if settings.host in ("0.0.0.0", "::", ""):  # noqa: S104 — describing the bind, not binding
+        return f"{scheme}://127.0.0.1:{settings.port} and port {settings.port} of every address of this machine"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"{scheme}://{host}:{settings.port}"
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """Uvicorn shuts down gracefully on SIGTERM and then raises it again: exit like Ctrl+C does, through ``finally``
+    blocks, so ``serve`` can end the worker processes instead of dying with them still running."""
+    raise SystemExit(128 + signum)
 
 
 def build(settings: Settings) -> None:
@@ -138,6 +154,18 @@ def build(settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     build(settings)
     https = bool(settings.tls_cert) or settings.public_url.startswith("https://")
+    if helpers.is_user_simulation():  # NiceGUI's User fixture: nothing is served, the test owns the runtime
+        _run_ui(settings, https)
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        _run_ui(settings, https)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        runtime.end_workers()  # whatever signals arrived, in whatever order: no worker outlives the server
+
+
+def _run_ui(settings: Settings, https: bool) -> None:
     ui.run(
         host=settings.host,
         port=settings.port,

@@ -7,6 +7,7 @@ temporary data dir. Everything else asks ``get_runtime()``, so there is one of e
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,28 @@ def configure(settings: Settings) -> Runtime:
         engraver=Engraver(settings.data_dir / "cache" / "engraved"),
     )
     return _runtime
+
+
+def end_workers(grace: float = 5.0) -> None:
+    """End every worker process this process started (render pool, engravers) now, and close the pools.
+
+    The server calls it when it shuts down and once more after its event loop has stopped: a render retried
+    during the shutdown (its worker killed by a SIGTERM sent to the whole process group) may have started a fresh
+    worker after the pools were closed. Workers are stopped rather than waited for: a page being rendered is
+    simply rendered again on the next start. Once no worker holds it, multiprocessing's resource tracker sees its
+    pipe close with this process and exits too.
+    """
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(grace)
+        if child.is_alive():
+            child.kill()
+            child.join(grace)
+    if _runtime is not None:
+        _runtime.renderer.close()
+        _runtime.engraver.close()
 
 
 def get_runtime() -> Runtime:

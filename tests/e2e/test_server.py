@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -17,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI, PG_HOST, PG_PORT, PG_USER, _pg_admin
+from tests.e2e import processes
 
 SOLEIL = str(Path(sys.executable).with_name("soleil"))
 
@@ -85,3 +91,51 @@ def test_readyz_turns_503_when_the_database_goes_away(live_server: Callable[...,
     status, body = _get(server + "/readyz")
     assert (status, body) == (503, {"status": "unavailable", "reason": "database unreachable"})
     assert _get(server + "/healthz")[0] == 200  # alive, just not ready
+
+
+@pytest.mark.parametrize("signals", [("group", signal.SIGTERM), ("main", signal.SIGINT, "group", signal.SIGTERM)],
+                         ids=["SIGTERM-to-group", "SIGINT-then-SIGTERM-to-group"])
+def test_stopping_the_server_ends_every_worker_it_started(tmp_path: Path, signals: tuple[object, ...]) -> None:
+    # Stopped while the demo's pages are still being rendered ahead: the signal kills the render workers, the
+    # renderer retries on a fresh pool during the shutdown, and that worker and the resource tracker used to stay.
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "NICEGUI_", "PYTEST_"))}
+    env.update(SOLEIL_DATA_DIR=str(tmp_path / "data"), SOLEIL_PORT=str(port), SOLEIL_SYNC_INTERVAL="0",
+               NICEGUI_STORAGE_PATH=str(tmp_path / ".nicegui"))
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen([SOLEIL, "run"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while server.poll() is None and time.monotonic() < deadline and not _ready(port):
+            time.sleep(0.1)  # a bounded deadline for the server to listen
+        assert _ready(port), (tmp_path / "server.log").read_text()
+        assert processes.wait_for(lambda: len(processes.group(server.pid)) >= 3, 30), "no render workers started"
+        for target, signum in zip(signals[::2], signals[1::2], strict=True):
+            if target == "group":
+                os.killpg(server.pid, signum)  # type: ignore[arg-type]
+            else:
+                server.send_signal(signum)  # type: ignore[arg-type]
+        server.wait(timeout=60)
+        left = processes.wait_gone(processes.group(server.pid), 30)
+        assert not left, f"still running after the server stopped: {processes.describe(left)}"
+        output = (tmp_path / "server.log").read_text()
+        assert f"SOLEil is ready on http://127.0.0.1:{port}" in output
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+        log.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ready(port: int) -> bool:
+    try:
+        return _get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+    except OSError:
+        return False
