@@ -163,8 +163,9 @@ def _follow_data_dir(tables: dict[str, list[dict[str, Any]]], manifest: dict[str
         location = str(row.get("location") or "")
         if row.get("kind") != "local" or not location:
             continue
-        if old and (location == old or location.startswith(old.rstrip("/") + "/")):
-            row["location"] = str(data_dir / Path(location).relative_to(old))
+        inside = Path(location).relative_to(old).parts if old and location.startswith(old.rstrip("/") + "/") else ()
+        if inside and inside[0] in DATA_ITEMS:  # only what the archive carries
+            row["location"] = str(data_dir.joinpath(*inside))
         elif not old and Path(location).name in DATA_ITEMS:  # a backup from before the manifest said where it was
             row["location"] = str(data_dir / Path(location).name)
 
