@@ -53,3 +53,4 @@ async def test_a_resync_reports_the_broken_files_still_there(core: runtime.Runti
     again = await sync_configured(band_id, prerender=False)
     assert again.error is None and again.added == 0 and again.unchanged == again.total
     assert again.broken == len(BROKEN_FILES)
+

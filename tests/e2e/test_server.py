@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import IN_CI, PG_HOST, PG_PORT, PG_USER, _pg_admin
 from tests.e2e import processes
+from tests.e2e.conftest import REPO_ROOT
 
 SOLEIL = str(Path(sys.executable).with_name("soleil"))
 
@@ -46,11 +47,80 @@ def data_volume() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+# Installed as a sitecustomize for the server: a module only the test extras install can't be imported, as in a
+# runtime-only install (`make run`, the container). Optional imports fall back as they would there.
+RUNTIME_ONLY = """
+import importlib.abc, os, sys
+
+BLOCKED = frozenset(os.environ["RUNTIME_ONLY_BLOCKED"].split(","))
+
+
+class NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r} (only the test extras install it)", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NotInstalled())
+"""
+
+
+def _runtime_distributions() -> set[str]:
+    """pyproject.toml's dependencies followed through the installed distributions' requirements (and the extras
+    they ask for), without the test extra: what a runtime-only install gets."""
+    import tomllib
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    todo = [Requirement(line) for line in project["dependencies"]]
+    found: set[str] = set()
+    done: set[tuple[str, frozenset[str]]] = set()
+    while todo:
+        requirement = todo.pop()
+        key = (canonicalize_name(requirement.name), frozenset(requirement.extras))
+        if key in done:
+            continue
+        done.add(key)
+        try:
+            dist = distribution(requirement.name)
+        except PackageNotFoundError:
+            continue
+        found.add(key[0])
+        for line in dist.requires or []:
+            child = Requirement(line)
+            if not child.marker or any(child.marker.evaluate({"extra": e}) for e in (requirement.extras or {""})):
+                todo.append(child)
+    return found
+
+
+def _only_runtime_dependencies(folder: Path) -> dict[str, str]:
+    """Environment for a server that can import only what a runtime-only install has."""
+    from importlib.metadata import packages_distributions
+
+    from packaging.utils import canonicalize_name
+
+    runtime = _runtime_distributions()
+    blocked = {module for module, dists in packages_distributions().items()
+               if not {canonicalize_name(d) for d in dists} & (runtime | {"soleil"})}
+    blocked -= {"coverage", "_distutils_hack"}  # measuring this very run; setuptools' start-up hook
+    folder.mkdir(mode=0o755)
+    (folder / "sitecustomize.py").write_text(RUNTIME_ONLY)
+    (folder / "sitecustomize.py").chmod(0o644)
+    path = os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH", "")) if p)
+    return {"PYTHONPATH": path, "RUNTIME_ONLY_BLOCKED": ",".join(sorted(blocked))}
+
+
 def test_container_environment_runs_as_non_root_and_is_ready(live_server: Callable[..., str],
                                                               data_volume: Path) -> None:
-    # The Dockerfile's environment: everything under the data volume, listening on all interfaces, no root.
+    # The Dockerfile's environment: everything under the data volume, listening on all interfaces, no root, and
+    # nothing the test extras install (SQLAlchemy 2.1 stopped pulling in greenlet; only Playwright brought it).
     env = {"SOLEIL_DATA_DIR": str(data_volume), "NICEGUI_STORAGE_PATH": str(data_volume / ".nicegui"),
-           "SOLEIL_SYNC_INTERVAL": "0"}
+           "SOLEIL_SYNC_INTERVAL": "0", **_only_runtime_dependencies(data_volume / "site")}
+    assert "greenlet" not in env["RUNTIME_ONLY_BLOCKED"].split(",") and "playwright" in env["RUNTIME_ONLY_BLOCKED"]
     argv = [SOLEIL, "run"]
     if os.geteuid() == 0:
         # Drop to uid/gid nobody. This machine's Python lives under /root (mode 0700), unlike the image's
@@ -65,6 +135,8 @@ def test_container_environment_runs_as_non_root_and_is_ready(live_server: Callab
     if os.geteuid() == 0:
         assert (data_volume / "soleil.db").stat().st_uid == 65534  # written by the unprivileged user
     assert _get(server + "/healthz") == (200, {"status": "ok"})
+    with urllib.request.urlopen(server + "/login", timeout=10) as response:  # the demo's one-tap sign-in page
+        assert response.status == 200 and "Morgan Lee" in response.read().decode()
 
 
 @pytest.fixture
