@@ -23,6 +23,7 @@ from .errors import ConfigError
 log = logging.getLogger(__name__)
 ENV_PREFIX = "SOLEIL_"
 ENV_FILE = ".env"
+NOT_SETTINGS = {"SOLEIL_DOMAIN", "SOLEIL_CHROMIUM"}  # read by deploy/docker-compose.yml and the browser tests
 GOOGLE_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
 
 
@@ -150,7 +151,7 @@ def unknown_names() -> list[str]:
     """``SOLEIL_`` names in the environment or ``.env`` that are no setting: typos that would be silently ignored."""
     from dotenv import dotenv_values
 
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | NOT_SETTINGS
     seen = set(os.environ) | {name for name in dotenv_values(ENV_FILE) if name}
     return sorted(name for name in seen if name.upper().startswith(ENV_PREFIX) and name.upper() not in known)
 
