@@ -26,6 +26,7 @@ RUN pip install -c constraints.txt . \
 USER soleil
 VOLUME ["/data"]
 EXPOSE 8080
-# `soleil healthcheck` asks /readyz where the settings say the app listens (SOLEIL_PORT, https with SOLEIL_TLS_CERT).
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["soleil", "healthcheck"]
+# `soleil healthcheck` asks /readyz where the settings say the app listens (SOLEIL_PORT, https with SOLEIL_TLS_CERT);
+# run as a module, it leaves the web app unimported: a fraction of the time and memory, every 30 s.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["python", "-m", "soleil_ui.cli", "healthcheck"]
 CMD ["soleil", "run"]

@@ -176,3 +176,7 @@ def main(argv: Sequence[str] | None = None, *, serve: Callable[[Settings], None]
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+if __name__ == "__main__":  # `python -m soleil_ui.cli healthcheck`: the container's HEALTHCHECK, without the web app
+    sys.exit(main())

@@ -49,6 +49,19 @@ def test_missing_tls_file_stops_run_with_one_line_naming_it(tmp_path: Path) -> N
     assert not (tmp_path / "data").exists()
 
 
+def test_healthcheck_asks_readyz_where_the_settings_say(tmp_path: Path) -> None:
+    # The container's HEALTHCHECK: SOLEIL_PORT decides where it asks (nothing listens on port 1), and it runs
+    # without the web app; the live server's answer is checked in tests/e2e/test_server.py.
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "PYTEST_", "NICEGUI_"))}
+    result = subprocess.run([sys.executable, "-m", "soleil_ui.cli", "healthcheck"], capture_output=True, text=True,
+                            env={**child, "SOLEIL_PORT": "1", "SOLEIL_DATA_DIR": str(tmp_path / "data")},
+                            cwd=tmp_path, timeout=60, check=False)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("soleil: http://127.0.0.1:1/readyz did not answer ready")
+    assert not (tmp_path / "data").exists()
+
+
 def test_bad_setting_stops_with_the_variable_named(tmp_path: Path) -> None:
     result = _run(["migrate"], {"SOLEIL_PORT": "eighty", "SOLEIL_DATA_DIR": str(tmp_path)}, tmp_path)
     assert result.returncode == 2
