@@ -161,8 +161,15 @@ def serve(settings: Settings) -> None:
     try:
         _run_ui(settings, https)
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        runtime.end_workers()  # whatever signals arrived, in whatever order: no worker outlives the server
+        # Whatever signals arrived, in whatever order: no worker outlives the server. A further Ctrl+C or SIGTERM
+        # must not cut this short, so both wait until the workers are gone.
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            runtime.end_workers()
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _run_ui(settings: Settings, https: bool) -> None:
