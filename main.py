@@ -132,10 +132,10 @@ def listening_on(settings: Settings) -> str:
     return f"{scheme}://{host}:{settings.port}"
 
 
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
     """Uvicorn shuts down gracefully on SIGTERM and then raises it again: exit like Ctrl+C does, through ``finally``
     blocks, so ``serve`` can end the worker processes instead of dying with them still running."""
-    raise SystemExit(128 + signum)
+    raise SystemExit(0)  # a stop that was asked for and completed
 
 
 def build(settings: Settings) -> None:

@@ -51,24 +51,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _healthcheck(settings: Settings) -> int:
-    """Ask /readyz where the settings say the app listens, so a container's HEALTHCHECK follows SOLEIL_PORT and TLS."""
-    import ssl
-    import urllib.request
-
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host  # noqa: S104 — not a bind
-    scheme = "https" if settings.tls_cert else "http"
-    # Our own certificate on the loopback: whether a phone trusts it is not this check's question.
-    context = ssl._create_unverified_context() if settings.tls_cert else None  # noqa: S323
-    url = f"{scheme}://{host}:{settings.port}/readyz"
-    try:
-        with urllib.request.urlopen(url, timeout=4, context=context) as response:  # noqa: S310 — our own URL
-            return 0 if response.status == 200 else 1
-    except OSError as exc:
-        print(f"soleil: {url} did not answer ready: {exc}", file=sys.stderr)
-        return 1
-
-
 async def _migrated() -> str | None:
     """``db.migrate``, with the setting to look at named when the database doesn't answer."""
     try:
@@ -144,7 +126,9 @@ def main(argv: Sequence[str] | None = None, *, serve: Callable[[Settings], None]
         settings = get_settings()
         configure_logging(settings.log_level)
         if command == "healthcheck":  # touches nothing: no data dir, no database
-            return _healthcheck(settings)
+            from .healthcheck import check
+
+            return check(settings)
         if command == "restore":
             from .backup import check_archive
 
@@ -176,7 +160,3 @@ def main(argv: Sequence[str] | None = None, *, serve: Callable[[Settings], None]
     except KeyboardInterrupt:
         return 130
     return 0
-
-
-if __name__ == "__main__":  # `python -m soleil_ui.cli healthcheck`: the container's HEALTHCHECK, without the web app
-    sys.exit(main())

@@ -53,7 +53,7 @@ def test_healthcheck_asks_readyz_where_the_settings_say(tmp_path: Path) -> None:
     # The container's HEALTHCHECK: SOLEIL_PORT decides where it asks (nothing listens on port 1), and it runs
     # without the web app; the live server's answer is checked in tests/e2e/test_server.py.
     child = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "PYTEST_", "NICEGUI_"))}
-    result = subprocess.run([sys.executable, "-m", "soleil_ui.cli", "healthcheck"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "soleil_ui.healthcheck"], capture_output=True, text=True,
                             env={**child, "SOLEIL_PORT": "1", "SOLEIL_DATA_DIR": str(tmp_path / "data")},
                             cwd=tmp_path, timeout=60, check=False)
     assert result.returncode == 1

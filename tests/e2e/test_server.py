@@ -137,7 +137,7 @@ def test_container_environment_runs_as_non_root_and_is_ready(live_server: Callab
     assert _get(server + "/healthz") == (200, {"status": "ok"})
     with urllib.request.urlopen(server + "/login", timeout=10) as response:  # the demo's one-tap sign-in page
         assert response.status == 200 and "Morgan Lee" in response.read().decode()
-    check = subprocess.run([sys.executable, "-m", "soleil_ui.cli", "healthcheck"], capture_output=True, text=True,
+    check = subprocess.run([sys.executable, "-m", "soleil_ui.healthcheck"], capture_output=True, text=True,
                            env={**os.environ, "SOLEIL_PORT": str(server.port), "SOLEIL_HOST": "0.0.0.0"},
                            timeout=60, check=False)
     assert check.returncode == 0, check.stderr  # the HEALTHCHECK, as the image runs it
