@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,8 +74,10 @@ def end_workers(grace: float = 5.0) -> None:
     children = multiprocessing.active_children()
     for child in children:
         child.terminate()
+    deadline = time.monotonic() + grace  # one grace period for all of them, not one each
     for child in children:
-        child.join(grace)
+        child.join(max(0.0, deadline - time.monotonic()))
+    for child in children:
         if child.is_alive():
             child.kill()
             child.join(grace)
