@@ -79,8 +79,10 @@ def live_server(live_server: Any) -> Any:
         return server
 
     yield start
+    left = set()
     for server in servers:
-        processes.stop_then_kill(server.process, marker="NICEGUI_STORAGE_PATH")
+        left |= processes.stop_then_kill(server.process, marker="NICEGUI_STORAGE_PATH")
+    assert not left, "a server stopped with SIGTERM left worker processes behind (killed now)"
 
 
 def seed(env: dict[str, str]) -> dict[str, Any]:

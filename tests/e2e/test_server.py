@@ -171,12 +171,14 @@ def test_readyz_turns_503_when_the_database_goes_away(live_server: Callable[...,
 
 @pytest.mark.parametrize("signals", [("group", signal.SIGTERM), ("main", signal.SIGINT, "group", signal.SIGTERM)],
                          ids=["SIGTERM-to-group", "SIGINT-then-SIGTERM-to-group"])
-def test_stopping_the_server_ends_every_worker_it_started(tmp_path: Path, signals: tuple[object, ...]) -> None:
+def test_stopping_the_server_ends_every_worker_it_started(tmp_path: Path, signals: tuple[object, ...],
+                                                         demo_library_dir: Path) -> None:
     # Stopped while the demo's pages are still being rendered ahead: the signal kills the render workers, the
     # renderer retries on a fresh pool during the shutdown, and that worker and the resource tracker used to stay.
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "NICEGUI_", "PYTEST_"))}
     env.update(SOLEIL_DATA_DIR=str(tmp_path / "data"), SOLEIL_PORT=str(port), SOLEIL_SYNC_INTERVAL="0",
+               SOLEIL_LIBRARY_DIR=str(demo_library_dir),
                NICEGUI_STORAGE_PATH=str(tmp_path / ".nicegui"))
     log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen([SOLEIL, "run"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
