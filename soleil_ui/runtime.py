@@ -71,6 +71,8 @@ def end_workers(grace: float = 5.0) -> None:
     simply rendered again on the next start. Once no worker holds it, multiprocessing's resource tracker sees its
     pipe close with this process and exits too.
     """
+    if _runtime is not None:
+        _unblock_pool_feeder(_runtime.renderer)
     children = multiprocessing.active_children()
     for child in children:
         child.terminate()
@@ -84,6 +86,17 @@ def end_workers(grace: float = 5.0) -> None:
     if _runtime is not None:
         _runtime.renderer.close()
         _runtime.engraver.close()
+
+
+def _unblock_pool_feeder(renderer: PageRenderer) -> None:
+    """Pythons before 3.11.7 (Debian 12 ships 3.11.2) hang shutting down a process pool whose worker died while a job
+    was being written to it (CPython gh-94777): the write never fails, because this process holds the job pipe's
+    reading end too. Newer Pythons close that end once a worker dies; closing it first is harmless on those, and the
+    workers keep their own copies."""
+    queue = getattr(renderer._pool, "_call_queue", None)  # the stdlib's queue of jobs for the workers
+    reader = getattr(queue, "_reader", None)
+    if reader is not None:
+        reader.close()
 
 
 def get_runtime() -> Runtime:
