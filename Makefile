@@ -1,21 +1,30 @@
-# The two commands a newcomer needs: `make run` and `make test`. Both build .venv from constraints.txt.
+# The two commands a newcomer needs: `make run` and `make test`. Both build .venv from constraints.txt:
+# `make run` installs what the app needs to run and nothing else; `make test` adds the test extras on top.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: run test install install-test chromium lint bench clean
+.PHONY: run test install install-test chromium lint bench container-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
+# The app and its runtime dependencies (as in the container). The test stamp goes stale with it.
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
 
+install-test: $(VENV)/.installed-test
+
+# The soleil command is .venv/bin/soleil (or `soleil` after `. .venv/bin/activate`).
 run: install
 	$(BIN)/soleil run
 
@@ -28,15 +37,20 @@ chromium:
 	  else echo "chromium missing and apt-get unavailable: browser tests will be skipped" >&2; fi; \
 	fi
 
-test: install chromium
+test: install-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 
-bench: install chromium
+bench: install-test chromium
 	$(BIN)/python -m bench
+
+# Build the Dockerfile's image and start it until /readyz answers, with podman on a machine with no Docker daemon
+# or registry (see the script and README "Running in a container"). Not part of `make test`; needs root.
+container-check:
+	./.ci/container-check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .coverage* htmlcov

@@ -16,9 +16,10 @@ warnings.filterwarnings("ignore", category=authlib.deprecate.AuthlibDeprecationW
 
 import asyncio
 import logging
+import signal
 import sys
 
-from nicegui import app, background_tasks, ui
+from nicegui import app, background_tasks, helpers, ui
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -86,6 +87,7 @@ async def _startup() -> None:
             await ensure_demo(settings)
     finally:
         rt.started.set()
+    print(f"SOLEil is ready on {listening_on(settings)}", flush=True)  # the line a newcomer looks for
     background_tasks.create(_prune_caches(), name="page cache pruning")
     if settings.sync_interval:
         background_tasks.create(_scheduled_sync(settings.sync_interval), name="scheduled library sync")
@@ -131,8 +133,7 @@ async def _scheduled_sync(interval: int) -> None:
 async def _shutdown() -> None:
     await api.shutdown()
     await events.hub.stop()
-    runtime.get_runtime().renderer.close()
-    runtime.get_runtime().engraver.close()
+    runtime.end_workers()
     await db.dispose()
 
 
@@ -154,6 +155,19 @@ def _middleware(settings: Settings) -> None:
     app.add_middleware(SecureCookiesMiddleware)
     if settings.trusted_proxy_list:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
+def listening_on(settings: Settings) -> str:
+    """Where to point a browser, said the way a newcomer can use it."""
+    scheme = "https" if settings.tls_cert else "http"
+    if settings.host in ("0.0.0.0", "::", ""):  # noqa: S104 — describing the bind, not binding
+        return f"{scheme}://127.0.0.1:{settings.port} and port {settings.port} of every address of this machine"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"{scheme}://{host}:{settings.port}"
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    """Uvicorn shuts down gracefully on SIGTERM and then raises it again: exit like Ctrl+C does, through ``finally``
+    blocks, so ``serve`` can end the worker processes instead of dying with them still running."""
+    raise SystemExit(0)  # a stop that was asked for and completed
 
 
 def build(settings: Settings) -> None:
@@ -172,6 +186,25 @@ def build(settings: Settings) -> None:
 
 def serve(settings: Settings) -> None:
     build(settings)
+    if helpers.is_user_simulation():  # NiceGUI's User fixture: nothing is served, the test owns the runtime
+        _run_ui(settings)
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        _run_ui(settings)
+    finally:
+        # Whatever signals arrived, in whatever order: no worker outlives the server. A further Ctrl+C or SIGTERM
+        # must not cut this short, so both wait until the workers are gone.
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            runtime.end_workers()
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_ui(settings: Settings) -> None:
     ui.run(
         host=settings.host,
         port=settings.port,

@@ -6,13 +6,16 @@ way to move a band from the embedded SQLite to PostgreSQL. Stored files (``blobs
 secret key come along; caches don't (they are rebuilt). A backup from a newer schema is refused.
 
 The archive contains the band's encrypted secrets and, when SOLEIL_SECRET_KEY was generated, the key that
-opens them: keep backups as private as the server itself.
+opens them: it is written readable by its owner only (0600); keep it as private as the server itself.
+A local library folder inside the data dir (the demo's) follows the data dir to where it is restored; Drive grants
+are checked against the restoring server's key, and a restore says how to keep them when that key differs.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 import time
 from datetime import UTC, datetime
@@ -28,8 +31,9 @@ from sqlalchemy.engine import Connection
 
 from . import __version__
 from .db import alembic_config, db, head_revision
-from .errors import InvalidInput
+from .errors import ConfigError, InvalidInput
 from .runtime import get_runtime
+from .security import SecretBox
 
 FORMAT = 1
 DATA_ITEMS = ("blobs", "secret.key", "demo-library")  # what of the data dir a restore needs
@@ -63,12 +67,16 @@ async def backup(target: Path) -> str:
         async with connection.begin():
             tables = await connection.run_sync(_dump_tables)
     revision = tables.get("alembic_version", [{}])[0].get("version_num") if tables.get("alembic_version") else None
-    manifest = {"format": FORMAT, "soleil": __version__, "revision": revision,
-                "created": datetime.now(UTC).isoformat(), "tables": {k: len(v) for k, v in tables.items()}}
     data_dir = get_runtime().data_dir
+    manifest = {"format": FORMAT, "soleil": __version__, "revision": revision,
+                "created": datetime.now(UTC).isoformat(), "tables": {k: len(v) for k, v in tables.items()},
+                "data_dir": str(data_dir.resolve())}
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".partial")
-    with tarfile.open(tmp, "w:gz") as archive:
+    # Owner-only from the first byte: the archive may hold the secret key and the encrypted Drive grants.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a leftover .partial keeps its old mode through O_CREAT
+    with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
         _add_bytes(archive, "manifest.json", json.dumps(manifest, indent=2).encode())
         for name, rows in tables.items():
             _add_bytes(archive, f"tables/{name}.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
@@ -84,6 +92,13 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mtime = len(data), int(time.time())
     archive.addfile(info, io.BytesIO(data))
+
+
+def check_archive(source: Path) -> None:
+    """Refuse a missing or unreadable file before anything (a data dir, a database) is created for it."""
+    if not source.is_file():
+        raise InvalidInput(f"{source} doesn't exist (or isn't a file).")
+    _read_archive(source)[2].close()
 
 
 def _read_archive(source: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], tarfile.TarFile]:
@@ -123,10 +138,11 @@ async def restore(source: Path, *, force: bool = False) -> str:
             if has_data:
                 raise InvalidInput("The database already holds bands. Restore into an empty database, or pass "
                                    "--force to replace everything in it.")
+        data_dir = get_runtime().data_dir.resolve()
+        _follow_data_dir(tables, manifest, data_dir)
         await connection.run_sync(_drop_everything)
         await connection.run_sync(lambda c: _load(c, revision, tables))
     await db.migrate()
-    data_dir = get_runtime().data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     with archive:
         members = [m for m in archive.getmembers() if m.name.startswith("data/") and (m.isfile() or m.isdir())]
@@ -134,7 +150,46 @@ async def restore(source: Path, *, force: bool = False) -> str:
             member.name = member.name[5:]
         archive.extractall(data_dir, members=members, filter="data")
     rows = sum(len(v) for k, v in tables.items() if k != "alembic_version")
-    return f"Restored {rows} rows from {source} (schema {revision}, now {head_revision()})."
+    summary = f"Restored {rows} rows from {source} (schema {revision}, now {head_revision()})."
+    warning = _unreadable_grants(tables, data_dir, source, any(m.name == "secret.key" for m in members))
+    return f"{summary}\n{warning}" if warning else summary
+
+
+def _follow_data_dir(tables: dict[str, list[dict[str, Any]]], manifest: dict[str, Any], data_dir: Path) -> None:
+    """A local library folder inside the old data dir (the demo's ``demo-library``) comes along in the archive:
+    point it at its restored copy instead of the old machine's absolute path."""
+    old = manifest.get("data_dir")
+    for row in tables.get("library_source", []):
+        location = str(row.get("location") or "")
+        if row.get("kind") != "local" or not location:
+            continue
+        inside = Path(location).relative_to(old).parts if old and location.startswith(old.rstrip("/") + "/") else ()
+        if inside and inside[0] in DATA_ITEMS:  # only what the archive carries
+            row["location"] = str(data_dir.joinpath(*inside))
+        elif not old and Path(location).name in DATA_ITEMS:  # a backup from before the manifest said where it was
+            row["location"] = str(data_dir / Path(location).name)
+
+
+def _unreadable_grants(tables: dict[str, list[dict[str, Any]]], data_dir: Path, source: Path,
+                       key_restored: bool) -> str | None:
+    """Say so when this server's key can't open the Drive grants of the backup, and how to keep them."""
+    grants = [row["credentials_enc"] for row in tables.get("library_source", []) if row.get("credentials_enc")]
+    if not grants:
+        return None
+    box = SecretBox(get_runtime().settings.effective_secret_key())
+    unreadable = 0
+    for grant in grants:
+        try:
+            box.decrypt(grant)
+        except ConfigError:
+            unreadable += 1
+    if not unreadable:
+        return None
+    old_key = (f"the contents of {data_dir / 'secret.key'}, restored from the backup" if key_restored
+               else "the old server's SOLEIL_SECRET_KEY")
+    return (f"Warning: {unreadable} stored Drive grant(s) can't be decrypted: this server's SOLEIL_SECRET_KEY isn't "
+            "the key the backup was made with. Their leaders must connect Drive again, unless you keep the old key: "
+            f"set SOLEIL_SECRET_KEY to {old_key}, then run `soleil restore {source} --force` again.")
 
 
 def _holds_data(connection: Connection) -> bool:

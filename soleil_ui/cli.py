@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import runtime
 from .db import db
-from .errors import SoleilError
+from .errors import Conflict, NotFound, SoleilError, UpstreamUnavailable
 from .settings import Settings, get_settings
 
 log = logging.getLogger("soleil")
@@ -23,6 +23,12 @@ Every setting is an environment variable (SOLEIL_*) or a line in .env; see READM
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":  # every schema check (each /readyz) would log these two lines; migrations still show
+        logging.getLogger("alembic.runtime.migration").addFilter(_quiet_alembic)
+
+
+def _quiet_alembic(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(("Context impl", "Will assume"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
                            description="Print one JSON object per file name: file, title, kind, instrument, chair, "
                            "transposition, role, unsorted_reason. A name may include folders (Take Five/Bb.pdf).")
     names.add_argument("files", nargs="*", metavar="NAME")
+    sub.add_parser("healthcheck", help="exit 0 if the server these settings describe answers /readyz (containers)")
     return parser
 
 
@@ -61,19 +68,36 @@ def _names(files: Sequence[str]) -> int:
     return 0
 
 
-async def _migrate() -> str | None:
+async def _migrated() -> str | None:
+    """``db.migrate``, with the setting to look at named when the database doesn't answer."""
     try:
         return await db.migrate()
+    except UpstreamUnavailable as exc:
+        raise UpstreamUnavailable(f"{exc.detail}. Check SOLEIL_DATABASE_URL.") from exc
+
+
+async def _migrate() -> str | None:
+    try:
+        return await _migrated()
     finally:
         await db.dispose()
 
 
 async def _sync(band: int | None) -> int:
+    from .models import Band
     from .services.sync import sync_all, sync_configured
 
     try:
-        await db.migrate()
-        results = [await sync_configured(band, prerender=False)] if band else await sync_all(prerender=False)
+        await _migrated()
+        if band is not None:
+            async with db.session() as session:
+                if await session.get(Band, band) is None:
+                    raise NotFound(f"There is no band {band}.")
+            results = [await sync_configured(band, prerender=False)]
+        else:
+            results = await sync_all(prerender=False)
+        if not results:
+            print("No band has a library folder connected yet.")
         for p in results:
             print(f"band {p.band_id}: {p.total} files, {p.added} added, {p.updated} updated, {p.removed} removed, "
                   f"{p.unchanged} unchanged, {p.broken} broken, {p.unsorted} unsorted"
@@ -85,18 +109,29 @@ async def _sync(band: int | None) -> int:
         await db.dispose()
 
 
-async def _create_band(name: str, leader: str) -> None:
-    from .models import Role
+async def _create_band(name: str, leader: str, settings: Settings) -> None:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from .models import Band, Role
     from .services import members
 
     try:
-        await db.migrate()
+        await _migrated()
         async with db.session() as session:
+            same = (await session.exec(select(Band).where(func.lower(Band.name) == name.strip().lower()))).first()
+            if same is not None:
+                raise Conflict(f"A band named {same.name!r} already exists (id {same.id}); nothing was created.")
             band = await members.create_band(session, name)
             user = await members.get_or_create_user(session, leader)
             assert band.id is not None and user.id is not None
             await members.add_member(session, band.id, user.id, role=Role.LEADER)
-        print(f"Created band {band.name!r} (id {band.id}); {user.email} leads it and can sign in now.")
+        print(f"Created band {band.name!r} (id {band.id}); {user.email} leads it.")
+        if settings.google_configured:
+            print(f"{user.email} can sign in now at {settings.public_url or 'the server'}.")
+        else:
+            print("No sign-in is configured yet: set SOLEIL_GOOGLE_CLIENT_ID and SOLEIL_GOOGLE_CLIENT_SECRET "
+                  "(README: Setting up Google sign-in), restart, and they can sign in.")
     finally:
         await db.dispose()
 
@@ -109,6 +144,14 @@ def main(argv: Sequence[str] | None = None, *, serve: Callable[[Settings], None]
     try:
         settings = get_settings()
         configure_logging(settings.log_level)
+        if command == "healthcheck":  # touches nothing: no data dir, no database
+            from .healthcheck import check
+
+            return check(settings)
+        if command == "restore":
+            from .backup import check_archive
+
+            check_archive(args.file)  # before the data dir and database are made for it
         runtime.configure(settings)
         if command == "run":
             if serve is None:
@@ -129,7 +172,7 @@ def main(argv: Sequence[str] | None = None, *, serve: Callable[[Settings], None]
 
             print(asyncio.run(restore(args.file, force=args.force)))
         elif command == "create-band":
-            asyncio.run(_create_band(args.name, args.leader))
+            asyncio.run(_create_band(args.name, args.leader, settings))
     except SoleilError as exc:
         print(f"soleil: {exc.detail}", file=sys.stderr)
         return 2 if exc.status_code in (422, 500) else 1

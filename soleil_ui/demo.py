@@ -1,13 +1,14 @@
 """The demo band: everything a newcomer needs to try SOLEil with no Google account.
 
 Seeded once, on the first start with demo on: a leader and eight players, a library (the folder in
-``SOLEIL_LIBRARY_DIR`` or generated chart PDFs), a setlist and an upcoming gig.
+``SOLEIL_LIBRARY_DIR`` or generated chart PDFs), a setlist and the coming Friday's gig, like a real band's week:
+songs run their usual few minutes (not the seconds of the demo recordings) and "Friday Night Swing" is on a Friday.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from sqlmodel import col, select
 
 from .access import Actor
 from .db import db
+from .demo_library import DEMO_SONGS, song_length
 from .models import Band, LibrarySource, Membership, Role, Song, User
 from .services import gigs, members, setlists
 from .services.sync import sync_band
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 DEMO_BAND = "The Sunset Swing Band"
 DEMO_TZ = "America/New_York"
 DEMO_DOMAIN = "demo.soleil.invalid"  # .invalid never resolves: demo accounts can't receive mail
+FRIDAY = 4  # date.weekday()
+BREAK_SECONDS = 20 * 60
 
 DEMO_PEOPLE: list[tuple[str, str, str, list[dict[str, object]]]] = [
     ("leader", "Morgan Lee", Role.LEADER, [{"instrument": "keys", "chair": None}]),
@@ -112,6 +116,10 @@ async def _seed_setlist_and_gig(band_id: int) -> None:
         assert membership.id is not None and user.id is not None
         actor = Actor(user.id, band_id, membership.id, Role.LEADER, user.name, user.email)
         songs = (await session.exec(select(Song).where(Song.band_id == band_id).order_by(col(Song.title)))).all()
+        lengths = {song.title: song_length(song) for song in DEMO_SONGS}
+        for song in songs:
+            song.duration_seconds = song.duration_seconds or lengths.get(song.title)
+            session.add(song)
         setlist = await setlists.create_setlist(session, actor, "Friday at the Blue Room")
         assert setlist.id is not None
         half = max(1, len(songs) // 2)
@@ -121,9 +129,20 @@ async def _seed_setlist_and_gig(band_id: int) -> None:
         await setlists.add_break(session, actor, setlist.id, "Set 2")
         for song in songs[half:half + 5]:
             await setlists.add_song(session, actor, setlist.id, song.id or 0)
+        day = gig_day(datetime.now(ZoneInfo(DEMO_TZ)).date())
         zone = ZoneInfo(DEMO_TZ)
-        day = (datetime.now(zone) + timedelta(days=9)).date()
+        starts = datetime.combine(day, time(20, 0), zone)
+        played = sum(song.duration_seconds or 0 for song in songs[:half + 5])
+        ends = starts + timedelta(seconds=played + BREAK_SECONDS + 15 * 60)  # plus count-ins, talk and an encore
+        ends -= timedelta(minutes=ends.minute % 15)
         await gigs.create_gig(
             session, actor, title="Friday Night Swing", venue="The Blue Room", address="1 Harbour Street",
-            starts_at=datetime.combine(day, time(20, 0), zone), load_in_at=datetime.combine(day, time(18, 30), zone),
-            dress_code="All black", notes="Soundcheck at 19:00. Two sets of 45 minutes.", setlist_id=setlist.id)
+            starts_at=starts, load_in_at=datetime.combine(day, time(18, 30), zone), ends_at=ends,
+            dress_code="All black", notes="Soundcheck at 19:00. Two sets with a 20-minute break.",
+            setlist_id=setlist.id)
+
+
+def gig_day(today: date) -> date:
+    """The Friday of the demo's gig: the coming one, or next week's when that is less than two days away."""
+    ahead = (FRIDAY - today.weekday()) % 7
+    return today + timedelta(days=ahead if ahead >= 2 else ahead + 7)

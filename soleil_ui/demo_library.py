@@ -100,6 +100,16 @@ DEMO_AUDIO: tuple[tuple[str, str], ...] = (
     ("Señor Sunshine", "Señor Sunshine - Reference.wav"),
     ("Blue Harbor Blues", "Blue Harbor Blues - Reference.wav"),
 )
+# How long each style typically runs on a bandstand, in seconds; a song varies by up to half a minute around it.
+_STYLE_LENGTHS = {"Medium Swing": 250, "Up-tempo Swing": 200, "Bossa Nova": 235, "Funk": 275, "Slow Blues": 320,
+                  "Jazz Waltz": 260, "Latin": 245, "Shuffle": 225, "Ballad": 290}
+
+
+def song_length(song: DemoSong) -> int:
+    """A believable running time for a demo song (the demo recordings are only a few seconds of melody)."""
+    return _STYLE_LENGTHS.get(song.style, 240) + _rng(f"{song.title}/length").randint(-30, 30)
+
+
 _HALF_FINISHED = _song("Half Finished", "Nobody Yet", "Medium Swing", "F", "rhythm", ("E♭ Alto Sax", "", 2))
 
 # Chord progressions in C, as (rehearsal mark, bars); transposed to each song's key and each part's instrument.

@@ -7,6 +7,8 @@ temporary data dir. Everything else asks ``get_runtime()``, so there is one of e
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +72,43 @@ def configure(settings: Settings) -> Runtime:
         engraver=Engraver(settings.data_dir / "cache" / "engraved"),
     )
     return _runtime
+
+
+def end_workers(grace: float = 5.0) -> None:
+    """End every worker process this process started (render pool, engravers) now, and close the pools.
+
+    The server calls it when it shuts down and once more after its event loop has stopped: a render retried
+    during the shutdown (its worker killed by a SIGTERM sent to the whole process group) may have started a fresh
+    worker after the pools were closed. Workers are stopped rather than waited for: a page being rendered is
+    simply rendered again on the next start. Once no worker holds it, multiprocessing's resource tracker sees its
+    pipe close with this process and exits too.
+    """
+    if _runtime is not None:
+        _unblock_pool_feeder(_runtime.renderer)
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + grace  # one grace period for all of them, not one each
+    for child in children:
+        child.join(max(0.0, deadline - time.monotonic()))
+    for child in children:
+        if child.is_alive():
+            child.kill()
+            child.join(grace)
+    if _runtime is not None:
+        _runtime.renderer.close()
+        _runtime.engraver.close()
+
+
+def _unblock_pool_feeder(renderer: PageRenderer) -> None:
+    """Pythons before 3.11.7 (Debian 12 ships 3.11.2) hang shutting down a process pool whose worker died while a job
+    was being written to it (CPython gh-94777): the write never fails, because this process holds the job pipe's
+    reading end too. Newer Pythons close that end once a worker dies; closing it first is harmless on those, and the
+    workers keep their own copies."""
+    queue = getattr(renderer._pool, "_call_queue", None)  # the stdlib's queue of jobs for the workers
+    reader = getattr(queue, "_reader", None)
+    if reader is not None:
+        reader.close()
 
 
 def get_runtime() -> Runtime:

@@ -1,12 +1,17 @@
 """The one settings object. Every knob is an environment variable with the ``SOLEIL_`` prefix (or a ``.env`` line).
 
 ``get_settings()`` is cached; tests that change the environment call ``get_settings.cache_clear()``.
-A bad value stops start-up with one line naming the variable (see ``load_settings``).
+A bad value stops start-up with one line naming the variable (see ``load_settings``); a ``SOLEIL_`` name that is no
+setting (a typo, most likely) is logged once and ignored.
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
 import secrets
+import ssl
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,13 +20,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
 
+log = logging.getLogger(__name__)
+ENV_PREFIX = "SOLEIL_"
+ENV_FILE = ".env"
+NOT_SETTINGS = {"SOLEIL_DOMAIN", "SOLEIL_CHROMIUM"}  # read by deploy/docker-compose.yml and the browser tests
 GOOGLE_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
 
 
 class Settings(BaseSettings):
     """Everything an operator can set. Defaults give the embedded demo: SQLite under ./data, no Google."""
 
-    model_config = SettingsConfigDict(env_prefix="SOLEIL_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=ENV_FILE, extra="ignore")
 
     data_dir: Path = Field(default=Path("data"), description="Where the database, caches and keys live.")
     database_url: str = Field(default="", description="sqlite+aiosqlite:///… or postgresql+asyncpg://…")
@@ -100,12 +109,32 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
+    @field_validator("tls_cert", "tls_key")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file (or can't be read)")
+        return value
+
+    @field_validator("library_dir")
+    @classmethod
+    def _existing_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a folder")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("SOLEIL_TLS_CERT and SOLEIL_TLS_KEY must be given together")
         if self.limit_storage == "redis" and not self.redis_url:
             raise ValueError("SOLEIL_RATE_LIMIT_STORAGE=redis needs SOLEIL_REDIS_URL")
+        if self.tls_cert and self.tls_key:
+            try:  # now, not as a traceback from deep inside the server once it starts listening
+                ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(self.tls_cert, self.tls_key)
+            except (ssl.SSLError, OSError) as exc:
+                raise ValueError(f"SOLEIL_TLS_CERT and SOLEIL_TLS_KEY are not a PEM certificate and its key "
+                                 f"({exc.strerror or exc})") from None
         if self.is_postgres and not self.secret_key:
             raise ValueError(
                 "SOLEIL_SECRET_KEY is required with PostgreSQL, so every instance signs and decrypts alike"
@@ -158,13 +187,35 @@ class Settings(BaseSettings):
 
 def load_settings() -> Settings:
     """Build settings, turning a validation error into one line that names the variable."""
+    _warn_unknown_names()
     try:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]).upper() if first["loc"] else ""
-        name = f"SOLEIL_{field}" if field else "settings"
-        raise ConfigError(f"{name}: {first['msg']}") from None
+        name = f"{ENV_PREFIX}{field}" if field else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        if not field and message.startswith(ENV_PREFIX):  # a rule across variables already names them
+            raise ConfigError(message) from None
+        raise ConfigError(f"{name}: {message}") from None
+
+
+def unknown_names() -> list[str]:
+    """``SOLEIL_`` names in the environment or ``.env`` that are no setting: typos that would be silently ignored."""
+    from dotenv import dotenv_values
+
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | NOT_SETTINGS
+    seen = set(os.environ) | {name for name in dotenv_values(ENV_FILE) if name}
+    return sorted(name for name in seen if name.upper().startswith(ENV_PREFIX) and name.upper() not in known)
+
+
+def _warn_unknown_names() -> None:
+    known = sorted(ENV_PREFIX + name.upper() for name in Settings.model_fields)
+    unknown = unknown_names()
+    if unknown:
+        hints = [f"{name} (did you mean {match[0]}?)" if (match := difflib.get_close_matches(name.upper(), known, 1))
+                 else name for name in unknown]
+        log.warning("ignoring %s: not a SOLEil setting; the settings are listed in README.md", ", ".join(hints))
 
 
 @lru_cache(maxsize=1)

@@ -54,11 +54,74 @@ def test_postgres_requires_a_secret_key(monkeypatch: pytest.MonkeyPatch) -> None
         load_settings()
 
 
-def test_tls_needs_cert_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SOLEIL_TLS_CERT", "/x/cert.pem")
+def test_tls_needs_cert_and_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cert, _ = _self_signed(tmp_path)
+    monkeypatch.setenv("SOLEIL_TLS_CERT", str(cert))
     monkeypatch.delenv("SOLEIL_TLS_KEY", raising=False)
     with pytest.raises(ConfigError, match="SOLEIL_TLS_KEY"):
         load_settings()
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "soleil.test")])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now)
+                   .not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert, key_file = folder / "cert.pem", folder / "key.pem"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert, key_file
+
+
+def test_tls_files_are_checked_before_start_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SOLEIL_TLS_CERT", "/nope/cert.pem")
+    monkeypatch.setenv("SOLEIL_TLS_KEY", "/nope/key.pem")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert str(info.value) == "SOLEIL_TLS_CERT: /nope/cert.pem is not a file (or can't be read)"
+    cert, key = _self_signed(tmp_path)
+    monkeypatch.setenv("SOLEIL_TLS_CERT", str(cert))
+    monkeypatch.setenv("SOLEIL_TLS_KEY", str(cert))  # the certificate twice: no key
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert str(info.value).startswith("SOLEIL_TLS_CERT and SOLEIL_TLS_KEY are not a PEM certificate and its key")
+    assert "\n" not in str(info.value)
+    monkeypatch.setenv("SOLEIL_TLS_KEY", str(key))
+    assert load_settings().tls_key == key
+
+
+def test_library_dir_must_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SOLEIL_LIBRARY_DIR", str(tmp_path / "nonexistent"))
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert str(info.value) == f"SOLEIL_LIBRARY_DIR: {tmp_path / 'nonexistent'} is not a folder"
+    monkeypatch.setenv("SOLEIL_LIBRARY_DIR", str(tmp_path))
+    assert load_settings().library_dir == tmp_path
+
+
+def test_unknown_soleil_names_warn_once_and_start_up_goes_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("SOLEIL_PROT=9090\nSOLEIL_LOG_LEVEL=INFO\nOTHER=1\n")
+    monkeypatch.setenv("SOLEIL_DATABSE_URL", "sqlite+aiosqlite:///x.db")
+    with caplog.at_level("WARNING", logger="soleil_ui.settings"):
+        settings = load_settings()
+    assert settings.port == 8080 and settings.database_url == ""
+    warnings = [r.getMessage() for r in caplog.records if r.name == "soleil_ui.settings"]
+    assert len(warnings) == 1
+    assert "SOLEIL_DATABSE_URL (did you mean SOLEIL_DATABASE_URL?)" in warnings[0]
+    assert "SOLEIL_PROT (did you mean SOLEIL_PORT?)" in warnings[0]
+    assert "LOG_LEVEL" not in warnings[0] and "OTHER" not in warnings[0]
 
 
 def test_generated_secret_key_is_stable_and_private(tmp_path: Path) -> None:

@@ -401,6 +401,9 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
     if existing and existing.checksum == file.checksum and existing.file_name == file.name \
             and existing.folder == "/".join(file.folder):
         progress.unchanged += 1
+        # broken and unsorted count files in that state now, not files that changed: a re-sync reports them too
+        progress.broken += existing.status == ChartStatus.BROKEN
+        progress.unsorted += existing.status == ChartStatus.UNSORTED
         return
     moved_from = gone_by_checksum.pop(file.checksum, None) if existing is None else None
     chart = existing or Chart(band_id=band_id, source_file_id=file.id, file_name=file.name)

@@ -26,6 +26,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _pg_admin
+from tests.e2e import processes
 from tests.e2e.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.browser
@@ -64,6 +65,24 @@ async def seed():
 
 asyncio.run(seed())
 """
+
+
+@pytest.fixture
+def live_server(live_server: Any) -> Any:
+    """The harness's servers, stopped gracefully here (SIGTERM, then a wait long enough for the shutdown), and then
+    anything left of their processes killed: its own stop SIGKILLs after 10 s, which orphaned the render workers."""
+    servers: list[Any] = []
+
+    def start(*args: Any, **kwargs: Any) -> Any:
+        server = live_server(*args, **kwargs)
+        servers.append(server)
+        return server
+
+    yield start
+    left = set()
+    for server in servers:
+        left |= processes.stop_then_kill(server.process, marker="NICEGUI_STORAGE_PATH")
+    assert not left, "a server stopped with SIGTERM left worker processes behind (killed now)"
 
 
 def seed(env: dict[str, str]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ import random
 import re
 import secrets
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -332,7 +333,7 @@ class FakeDrive:
     def start(self, port: int = 0) -> FakeDrive:
         """Serve on 127.0.0.1 (an ephemeral port unless ``port`` is given) from a background thread."""
         self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
@@ -989,6 +990,13 @@ def _compile_query(q: str, drive: FakeDrive) -> list[Callable[[FakeItem], bool]]
     return tests
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a timeout fault, a test that is done) is no error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Thin stdlib adapter: HTTP/1.1 keep-alive (httplib2 reuses connections), always a Content-Length."""
 
@@ -1027,6 +1035,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
             self.wfile.write(response.body)
+            self.wfile.flush()  # buffered (wbufsize): a client that left fails here, not later in the stdlib
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (e.g. a timeout fault)
 
