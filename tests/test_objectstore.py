@@ -21,8 +21,9 @@ from soleil_ui.errors import NotFound
 from soleil_ui.models import StoredObject, utcnow
 from soleil_ui.objectstore import COLLECT_LOCK_KEY, LocalStore, S3Store
 from soleil_ui.rendering import PRERENDER_WIDTHS, PageRenderer, inspect_pdf, webp_problem
+from soleil_ui.services import members
 from soleil_ui.settings import Settings, get_settings
-from tests.library_helpers import FIXTURE_CHARTS
+from tests.library_helpers import FIXTURE_CHARTS, band_with_member
 
 PDF = (FIXTURE_CHARTS / "TakeFive_Bb.pdf").read_bytes()
 
@@ -173,3 +174,13 @@ async def test_two_instances_render_each_page_and_width_once(s3_env: Settings, t
         rt.renderer.close()
         rt.engraver.close()
         await db.dispose()
+
+
+async def test_night_mode_is_the_readers_on_every_instance(core: runtime.Runtime) -> None:
+    """Kept in the database (it was one browser's storage on one instance): a second session sees it."""
+    reader = await band_with_member("Band", [{"instrument": "trumpet"}])
+    async with db.session() as session:
+        assert await members.night_mode(session, reader) is False
+        await members.set_night_mode(session, reader, True)
+    async with db.session() as session:
+        assert await members.night_mode(session, reader) is True
