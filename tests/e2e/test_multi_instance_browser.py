@@ -16,10 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import REPO_ROOT
-from tests.e2e.test_live_browser import SETLIST, app_env, expect_stand, open_setlist, order, pg_url, seed, sign_in
+from tests.e2e.test_live_browser import SETLIST, app_env, expect_stand, open_setlist, order, pg_url, seed
+from tests.library_helpers import csrf_from
 
 pytestmark = pytest.mark.browser
 __all__ = ["pg_url"]  # the fixture, imported for this module's tests
@@ -29,6 +30,22 @@ CADDYFILE = REPO_ROOT / "deploy" / "multi" / "Caddyfile"
 def store_env(tmp_path: Path, url: str, library: Path, s3: str) -> dict[str, str]:
     return {**app_env(tmp_path, url, library), "SOLEIL_S3_ENDPOINT": s3, "SOLEIL_S3_ACCESS_KEY": "testing",
             "SOLEIL_S3_SECRET_KEY": "testing", "SOLEIL_S3_BUCKET": f"e2e-{uuid.uuid4().hex[:10]}"}
+
+
+def sign_in(context: Any, url: str, user_id: int, name: str) -> Page:
+    page = context.new_page()
+    page.goto(f"{url}/auth/demo/{user_id}")
+    page.get_by_role("button", name=f"Enter as {name}").click()
+    expect(page.get_by_text("Next gig")).to_be_visible()
+    return page
+
+
+def signed_in_client(base: str, user_id: int) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=60)
+    form = client.get(f"/auth/demo/{user_id}")
+    answer = client.post(f"/auth/demo/{user_id}", data={"csrf": csrf_from(form.text)})
+    assert answer.status_code == 303, answer.text
+    return client
 
 
 def two_instances(live_server: Any, env: dict[str, str], tmp_path: Path) -> tuple[str, str]:
@@ -52,8 +69,7 @@ def test_a_member_on_another_instance_opens_every_chart_and_follows(live_server:
 
     # Ten members per instance open the same pages at once, at widths nothing rendered ahead.
     def member(base: str) -> list[tuple[int, int]]:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            client.get(f"/auth/demo/{seeded['people']['Ava Brooks']}")
+        with signed_in_client(base, seeded["people"]["Ava Brooks"]) as client:
             got = []
             for chart in charts:
                 for width in (480, 2400):
@@ -69,8 +85,8 @@ def test_a_member_on_another_instance_opens_every_chart_and_follows(live_server:
     assert distinct and all(set(got) == distinct for got in seen)
     assert renders(one, two) - before == len(distinct)
 
-    leader = sign_in(tablet, one, seeded["people"]["Morgan Lee"])
-    reader = sign_in(phone, two, seeded["people"]["Ava Brooks"])
+    leader = sign_in(tablet, one, seeded["people"]["Morgan Lee"], "Morgan Lee")
+    reader = sign_in(phone, two, seeded["people"]["Ava Brooks"], "Ava Brooks")
     stand = reader.context.new_page()
     for chart in charts:  # every chart the sync on A stored opens on B
         stand.goto(f"{two}/stand/{chart}")
@@ -125,7 +141,7 @@ def test_the_shipped_proxy_keeps_a_browser_on_one_instance(live_server: Any, pho
         pinned = {browser_like.get("/healthz").json()["instance"] for _ in range(12)}
     assert len(pinned) == 1
 
-    page = sign_in(phone, proxy, seeded["people"]["Ava Brooks"])  # the whole app through the proxy
+    page = sign_in(phone, proxy, seeded["people"]["Ava Brooks"], "Ava Brooks")  # the whole app through the proxy
     plan = seeded["plans"]["Ava Brooks"]
     chart = next(c for c in plan.values() if c)
     page.goto(f"{proxy}/stand/{chart}")
