@@ -19,7 +19,8 @@ from tests.library_helpers import band_with_member, real_library
 
 async def _charts() -> dict[str, str]:
     async with db.session() as session:
-        return {c.file_name: c.checksum for c in (await session.exec(select(Chart))).all() if c.checksum and c.status != ChartStatus.BROKEN}
+        charts = (await session.exec(select(Chart).where(Chart.status != ChartStatus.BROKEN))).all()
+    return {c.file_name: c.checksum for c in charts if c.checksum}
 
 
 def test_store_import_copies_a_bands_files_into_the_bucket(app_env: object, tmp_path: Path,

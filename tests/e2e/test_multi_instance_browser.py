@@ -69,14 +69,17 @@ def test_a_member_on_another_instance_opens_every_chart_and_follows(live_server:
 
     # Ten members per instance open the same pages at once, at widths nothing rendered ahead.
     def member(base: str) -> list[tuple[int, int]]:
-        with signed_in_client(base, seeded["people"]["Ava Brooks"]) as client:
-            got = []
+        client = signed_in_client(base, seeded["people"]["Ava Brooks"])
+        got = []
+        try:
             for chart in charts:
                 for width in (480, 2400):
                     answer = client.get(f"/media/charts/{chart}/pages/0?w={width}")
                     if answer.status_code == 200 and answer.headers["content-type"] == "image/webp":
                         got.append((chart, width))
-            return got
+        finally:
+            client.close()
+        return got
 
     before = renders(one, two)
     with ThreadPoolExecutor(20) as pool:
