@@ -184,3 +184,20 @@ async def test_night_mode_is_the_readers_on_every_instance(core: runtime.Runtime
         await members.set_night_mode(session, reader, True)
     async with db.session() as session:
         assert await members.night_mode(session, reader) is True
+
+
+async def test_a_sync_asking_while_the_collector_deletes_never_keeps_a_missing_file(store: runtime.Runtime) -> None:
+    """The race itself, run at once many times: whenever ``has`` says yes (the sync will refer to the file without
+    storing it again), the file is still there after the collector's pass."""
+    blobs = store.blobs
+    for round_ in range(8):
+        checksum = f"orphan-{round_}"
+        await blobs.put(checksum, f"%PDF round {round_}".encode())
+        await _age(store, checksum, 48)
+        collected, kept = await asyncio.gather(blobs.collect(set()), blobs.has(checksum))
+        if kept:
+            assert await blobs.read(checksum) == f"%PDF round {round_}".encode()
+        else:
+            assert collected == 1
+            with pytest.raises(NotFound):
+                await blobs.read(checksum)
