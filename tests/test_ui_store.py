@@ -3,7 +3,10 @@ the bucket through this instance's cache, after the band check."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from nicegui import background_tasks
 from nicegui.testing import User
 
 from soleil_ui.db import db
@@ -55,3 +58,30 @@ async def test_audio_with_range_and_pages_come_from_the_bucket(stored: Settings,
     assert page.status_code == 200 and page.headers["content-type"] == "image/webp"
     await rt.renderer.uploads_done()
     assert await rt.blobs.shared_pages.fetch(f"r1/dr/drive-md5-chart/p0-w{480}.webp") == page.content
+
+
+async def test_the_stand_keeps_night_mode_in_the_database(user: User) -> None:
+    """Night mode was one browser's storage on one instance; now the reader's next stand, on any instance, has it."""
+    from components.stand import Stand
+    from soleil_ui.models import User as Account
+
+    member = await band_with_member("Band", [{"instrument": "trumpet"}])
+    async with db.session() as session:
+        chart = Chart(band_id=member.band_id, source_file_id="c1", file_name="TakeFive_Bb.pdf", part_key="bb",
+                      checksum="take-five", page_count=1, status=ChartStatus.OK)
+        session.add(chart)
+        token = await auth.start_session(session, member.user_id, member.band_id)
+    user.http_client.cookies.set("session", session_cookie(token, get_settings().effective_secret_key()))
+    await user.open(f"/stand/{chart.id}")
+    stand = user.find(kind=Stand)
+    assert next(iter(stand.elements)).props["night"] is False
+    running = set(background_tasks.running_tasks)  # the app's own long-lived loops
+    stand.trigger("night_change", {"night": True})
+    await asyncio.gather(*(background_tasks.running_tasks - running))  # the handler's save, a task NiceGUI started
+    async with db.session() as session:
+        account = await session.get(Account, member.user_id)
+        assert account is not None
+        await session.refresh(account)
+    assert account.night_mode is True
+    await user.open(f"/stand/{chart.id}")  # a fresh page (another instance would read the same row)
+    assert next(iter(user.find(kind=Stand).elements)).props["night"] is True
