@@ -24,6 +24,7 @@ BENCHMARKS = [
     "bench_engraving",
     "bench_reconnect",
     "bench_api",
+    "bench_store",
 ]
 
 

@@ -115,7 +115,7 @@ class SetlistStand:
     """
 
     def __init__(self, actor: Actor, stand_set: StandSet, index: int, *, prefs: Mapping[int, KeyPref],
-                 watcher: LiveWatcher, following: bool, night: bool, on_night: Callable[[bool], None], back: str,
+                 watcher: LiveWatcher, following: bool, night: bool, on_night: Callable[[bool], object], back: str,
                  live_page: bool) -> None:
         self.actor, self.set, self.prefs = actor, stand_set, prefs
         self.index = max(0, min(index, len(self.plan.stops) - 1))

@@ -13,7 +13,6 @@ token; a route that needs its own budget adds its own dependency.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -180,7 +179,7 @@ async def chart_svg(request: Request, auth: Auth, chart_id: int, page: int, w: i
     checksum = chart.checksum
 
     async def load() -> bytes:
-        return await asyncio.to_thread(runtime.blobs.read, checksum)
+        return await runtime.blobs.read(checksum)
 
     path = await runtime.engraver.page_svg(checksum, spec, page, snap_width(w), load)
     return FileResponse(path, media_type="image/svg+xml", headers={

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -13,12 +15,13 @@ from soleil_ui.runtime import get_runtime
 router = APIRouter()
 log = logging.getLogger(__name__)
 HEAD = head_revision()
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @router.get("/healthz")
 async def healthz() -> JSONResponse:
-    """The process is alive and serving HTTP."""
-    return JSONResponse({"status": "ok"})
+    """The process is alive and serving HTTP; ``instance`` tells instances apart behind a proxy (stickiness checks)."""
+    return JSONResponse({"status": "ok", "instance": INSTANCE})
 
 
 @router.get("/readyz")
@@ -36,3 +39,13 @@ async def readyz() -> JSONResponse:
         reason = f"database schema at {revision}, expected {HEAD}; run `soleil migrate`"
         return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     return JSONResponse({"status": "ready", "revision": revision})
+
+
+@router.get("/healthz/metrics")
+async def metrics() -> JSONResponse:
+    """This instance's work counters (renders, not cache hits): summed over instances they show that a page and
+    width is rendered once however many instances serve it (tests and bench read them)."""
+    rt = get_runtime()
+    shared = getattr(rt.blobs, "shared_pages", None)
+    return JSONResponse({"renders": rt.renderer.renders, "engravings": rt.engraver.engravings,
+                         "shared_fetches": shared.fetches if shared is not None else 0})

@@ -14,7 +14,6 @@ part engraved as a PDF.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
@@ -92,9 +91,7 @@ async def chart_print(request: Request, chart_id: int) -> Response:
     title = song.title if song is not None else chart.file_name.rsplit(".", 1)[0]
     runtime = get_runtime()
     if not library.is_generated(chart):
-        path = runtime.blobs.path_for(chart.checksum)
-        if not path.is_file():
-            raise NotFound("That chart isn't stored here yet; run a library sync.")
+        path = await runtime.blobs.local_path(chart.checksum)
         part = label_for_key(chart.part_key)
         etag = f'"{chart.checksum}-pdf"'
     else:
@@ -116,7 +113,7 @@ def _loader(chart: Chart) -> Callable[[], Awaitable[bytes]]:
     checksum = chart.checksum
 
     async def load() -> bytes:
-        return await asyncio.to_thread(get_runtime().blobs.read, checksum)
+        return await get_runtime().blobs.read(checksum)
     return load
 
 
@@ -137,7 +134,5 @@ async def audio(request: Request, track_id: int) -> Response:
     await throttle(request, "media", actor)
     async with db.session() as session:
         track = await library.get_audio(session, actor, track_id)
-    path = get_runtime().blobs.path_for(track.checksum)
-    if not path.is_file():
-        raise NotFound("That recording isn't stored here yet; run a library sync.")
+    path = await get_runtime().blobs.local_path(track.checksum)  # this instance's copy: Range is served from disk
     return FileResponse(path, media_type=track.mime_type, headers={"Cache-Control": "private, max-age=3600"})

@@ -5,10 +5,11 @@ key of the night, stepping in place), and ``/live/<setlist>``: the stand followi
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import APIRouter, app, ui
+from nicegui import APIRouter, ui
 
 from components.layout import theme
 from components.live_bar import LiveWatcher
@@ -21,7 +22,7 @@ from soleil_ui.db import db
 from soleil_ui.errors import NotFound
 from soleil_ui.models import Chart, Song
 from soleil_ui.parts import PartRef
-from soleil_ui.services import chart_pages, library, live, setlists
+from soleil_ui.services import chart_pages, library, live, members, setlists
 
 Pages = list[dict[str, object]]
 
@@ -66,8 +67,12 @@ def preload(pages: Pages) -> None:
         f"window.soleilFirstPage = {{ src: {json.dumps(str(first['src']))}, img: i }}; }})();</script>")
 
 
-def _night_changed(on: bool) -> None:
-    app.storage.user["night"] = on
+def _night_saver(actor: Actor) -> Callable[[bool], Awaitable[None]]:
+    """Night mode is the reader's, in the database (any instance may serve their next page)."""
+    async def save(on: bool) -> None:
+        async with db.session() as session:
+            await members.set_night_mode(session, actor, on)
+    return save
 
 
 def _frame(actor: Actor, title: str) -> None:
@@ -90,6 +95,7 @@ async def stand_page(request: Request, chart_id: int, setlist: MaybeQueryId = No
             version = (await setlists.get_setlist(session, actor, setlist)).version
             prefs = await library.member_prefs(session, actor)
         state = await live.current(session, actor)
+        night = await members.night_mode(session, actor)
     title = song.title if song else chart.file_name
     if setlist is not None and not part:
         stand_set = await load_stand_set(actor, setlist, prefs, version)
@@ -100,7 +106,7 @@ async def stand_page(request: Request, chart_id: int, setlist: MaybeQueryId = No
             _frame(actor, title)
             preload(stand_set.songs[index]["pages"])  # type: ignore[arg-type]
             SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=False,
-                         night=bool(app.storage.user.get("night")), on_night=_night_changed,
+                         night=night, on_night=_night_saver(actor),
                          back=f"/setlists/{setlist}", live_page=False)
             return None
     # One chart on its own (or a part the setlist doesn't give this reader): no stepping through songs.
@@ -108,8 +114,8 @@ async def stand_page(request: Request, chart_id: int, setlist: MaybeQueryId = No
     _frame(actor, title)
     preload(pages)
     back = f"/setlists/{setlist}" if setlist is not None else (f"/songs/{chart.song_id}" if chart.song_id else "/")
-    Stand(title=title, part_label=label, pages=pages, night=bool(app.storage.user.get("night")),
-          on_night_change=lambda e: _night_changed(e.night), on_close=lambda: ui.navigate.to(back))
+    Stand(title=title, part_label=label, pages=pages, night=night,
+          on_night_change=lambda e: _night_saver(actor)(e.night), on_close=lambda: ui.navigate.to(back))
     return None
 
 
@@ -123,6 +129,7 @@ async def live_page(request: Request, setlist_id: int) -> RedirectResponse | Non
         version = (await setlists.get_setlist(session, actor, setlist_id)).version
         state = await live.current(session, actor)
         prefs = await library.member_prefs(session, actor)
+        night = await members.night_mode(session, actor)
     stand_set = await load_stand_set(actor, setlist_id, prefs, version)
     plan = stand_set.plan
     if not plan.stops:
@@ -132,6 +139,6 @@ async def live_page(request: Request, setlist_id: int) -> RedirectResponse | Non
     _frame(actor, plan.name)
     preload(stand_set.songs[index]["pages"])  # type: ignore[arg-type]
     SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=True,
-                 night=bool(app.storage.user.get("night")), on_night=_night_changed,
+                 night=night, on_night=_night_saver(actor),
                  back=f"/setlists/{setlist_id}", live_page=True)
     return None

@@ -3,7 +3,9 @@
 The database is dumped logically (every table as JSON lines, read in one snapshot transaction), so a
 backup is consistent while the app runs and restores into SQLite or PostgreSQL alike — which is also the
 way to move a band from the embedded SQLite to PostgreSQL. Stored files (``blobs/``) and a generated
-secret key come along; caches don't (they are rebuilt). A backup from a newer schema is refused.
+secret key come along; caches don't (they are rebuilt). A backup from a newer schema is refused. With the S3-compatible
+store the stored files are read from the bucket into the archive, and a restore puts them into the configured bucket;
+the archive's layout is the same either way, so a backup also moves a server between the data dir and a bucket.
 
 The archive contains the band's encrypted secrets and, when SOLEIL_SECRET_KEY was generated, the key that
 opens them: it is written readable by its owner only (0600); keep it as private as the server itself.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import tarfile
 import time
@@ -30,10 +33,14 @@ from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from . import __version__
+from .blobs import blob_name
 from .db import alembic_config, db, head_revision
-from .errors import ConfigError, InvalidInput
+from .errors import ConfigError, InvalidInput, NotFound
+from .objectstore import LocalStore
 from .runtime import get_runtime
 from .security import SecretBox
+
+log = logging.getLogger(__name__)
 
 FORMAT = 1
 DATA_ITEMS = ("blobs", "secret.key", "demo-library")  # what of the data dir a restore needs
@@ -71,6 +78,7 @@ async def backup(target: Path) -> str:
     manifest = {"format": FORMAT, "soleil": __version__, "revision": revision,
                 "created": datetime.now(UTC).isoformat(), "tables": {k: len(v) for k, v in tables.items()},
                 "data_dir": str(data_dir.resolve())}
+    store = get_runtime().blobs
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".partial")
     # Owner-only from the first byte: the archive may hold the secret key and the encrypted Drive grants.
@@ -81,11 +89,27 @@ async def backup(target: Path) -> str:
         for name, rows in tables.items():
             _add_bytes(archive, f"tables/{name}.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
         for item in DATA_ITEMS:
+            if item == "blobs" and not isinstance(store, LocalStore):
+                continue
             if (data_dir / item).exists():
                 archive.add(data_dir / item, arcname=f"data/{item}")
+        if not isinstance(store, LocalStore):  # the bucket's files, laid out as the data dir's blobs/ would be
+            for checksum in sorted(_referenced(tables)):
+                try:
+                    data = await store.read(checksum)
+                except NotFound:
+                    log.warning("stored file %s is missing from the file store; not in the backup", checksum)
+                    continue
+                name = blob_name(checksum)
+                _add_bytes(archive, f"data/blobs/{name[:2]}/{name}", data)
     tmp.replace(target)
     rows = sum(len(v) for k, v in tables.items() if k != "alembic_version")
     return f"Backup written to {target}: {rows} rows at schema {revision}."
+
+
+def _referenced(tables: dict[str, list[dict[str, Any]]]) -> set[str]:
+    """The checksums the charts and recordings in a dump refer to: the files a backup must hold."""
+    return {row["checksum"] for name in ("chart", "audio_track") for row in tables.get(name, []) if row.get("checksum")}
 
 
 def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -143,12 +167,21 @@ async def restore(source: Path, *, force: bool = False) -> str:
         await connection.run_sync(_drop_everything)
         await connection.run_sync(lambda c: _load(c, revision, tables))
     await db.migrate()
+    store = get_runtime().blobs
     data_dir.mkdir(parents=True, exist_ok=True)
+    into_bucket = not isinstance(store, LocalStore)
     with archive:
-        members = [m for m in archive.getmembers() if m.name.startswith("data/") and (m.isfile() or m.isdir())]
+        members = [m for m in archive.getmembers() if m.name.startswith("data/") and (m.isfile() or m.isdir())
+                   and not (into_bucket and m.name.startswith("data/blobs"))]
         for member in members:
             member.name = member.name[5:]
         archive.extractall(data_dir, members=members, filter="data")
+        if into_bucket:  # the files go to the configured bucket, under the checksums the restored rows name
+            by_name = {blob_name(c): c for c in _referenced(tables)}
+            for member in archive.getmembers():
+                checksum = by_name.get(Path(member.name).name) if member.name.startswith("data/blobs/") else None
+                if checksum is not None and member.isfile():
+                    await store.put(checksum, archive.extractfile(member).read())  # type: ignore[union-attr]
     rows = sum(len(v) for k, v in tables.items() if k != "alembic_version")
     summary = f"Restored {rows} rows from {source} (schema {revision}, now {head_revision()})."
     warning = _unreadable_grants(tables, data_dir, source, any(m.name == "secret.key" for m in members))

@@ -28,15 +28,20 @@ GRACE_SECONDS = 24 * 3600  # longer than any sync takes from writing a blob to c
 _TOUCH_AFTER = 3600  # refresh a used blob's mtime at most hourly (well inside the grace period)
 
 
+def blob_name(checksum: str) -> str:
+    """The file name a checksum is stored under (Drive's ``id:version`` has characters a path shouldn't)."""
+    if not checksum:
+        raise NotFound("That file has no content yet.")
+    return _SAFE.sub("_", checksum)[:128]
+
+
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, checksum: str) -> Path:
-        if not checksum:
-            raise NotFound("That file has no content yet.")
-        safe = _SAFE.sub("_", checksum)[:128]
+        safe = blob_name(checksum)
         return self.root / safe[:2] / safe
 
     def has(self, checksum: str) -> bool:

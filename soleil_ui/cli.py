@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="restore a backup FILE into an empty database (refuses a newer schema)")
     restore.add_argument("file", type=Path)
     restore.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    store = sub.add_parser("store-import", help="copy stored files from this data dir into the S3-compatible store",
+                           description="Run on the instance whose data dir holds the files, with SOLEIL_S3_* set: "
+                           "every file the band's charts and recordings refer to is uploaded (checked by SHA-256). "
+                           "Safe to run again; the data dir's blobs/ is left as it is.")
+    store.add_argument("--band", type=int, help="only this band id (default: every band)")
     band = sub.add_parser("create-band", help="create a band and its first leader")
     band.add_argument("name")
     band.add_argument("--leader", required=True, metavar="EMAIL")
@@ -109,6 +114,48 @@ async def _sync(band: int | None) -> int:
         await db.dispose()
 
 
+async def _store_import(band: int | None) -> int:
+    """``soleil store-import``: a band's files from ``<data dir>/blobs`` into the bucket every instance reads."""
+    from sqlmodel import select
+
+    from .blobs import BlobStore
+    from .models import AudioTrack, Chart, ChartStatus
+    from .objectstore import LocalStore
+
+    store = runtime.get_runtime().blobs
+    if isinstance(store, LocalStore):
+        raise SoleilError("No object store is configured: set SOLEIL_S3_ENDPOINT and SOLEIL_S3_BUCKET first.")
+    try:
+        await db.migrate()
+        async with db.session() as session:
+            checksums: set[str] = set()
+            for model in (Chart, AudioTrack):
+                query = select(model.checksum).where(model.checksum != "").distinct()
+                if band is not None:
+                    query = query.where(model.band_id == band)
+                if model is Chart:  # a broken file was never stored
+                    query = query.where(Chart.status != ChartStatus.BROKEN)
+                checksums |= set((await session.exec(query)).all())
+        local = BlobStore(runtime.get_runtime().data_dir / "blobs")
+        copied = present = 0
+        missing: list[str] = []
+        for checksum in sorted(checksums):
+            if await store.has(checksum):
+                present += 1
+                continue
+            path = local.path_for(checksum)
+            if not path.is_file():
+                missing.append(checksum)
+                continue
+            await store.put(checksum, await asyncio.to_thread(path.read_bytes))
+            copied += 1
+        print(f"{copied} files copied into the store, {present} already there, {len(missing)} not in this data dir"
+              + (" (run `soleil sync` to fetch them again from their source)" if missing else "") + ".")
+        return 1 if missing else 0
+    finally:
+        await db.dispose()
+
+
 async def _create_band(name: str, leader: str, settings: Settings) -> None:
     from sqlalchemy import func
     from sqlmodel import select
@@ -171,6 +218,8 @@ def main(argv: Sequence[str] | None = None, *, serve: Callable[[Settings], None]
             from .backup import restore
 
             print(asyncio.run(restore(args.file, force=args.force)))
+        elif command == "store-import":
+            return asyncio.run(_store_import(args.band))
         elif command == "create-band":
             asyncio.run(_create_band(args.name, args.leader, settings))
     except SoleilError as exc:

@@ -6,6 +6,7 @@ The module holds a single ``Database`` configured at start-up (``configure``); s
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from .errors import SoleilError, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_local_locks: dict[int, asyncio.Lock] = {}  # db.leadership on SQLite, where there is one instance
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -135,6 +137,31 @@ class Database:
     async def dispose(self) -> None:
         if self._engine is not None:
             await self._engine.dispose()
+
+    @asynccontextmanager
+    async def leadership(self, key: int) -> AsyncIterator[bool]:
+        """``async with db.leadership(KEY) as leading: if leading: ...``: True for exactly one process at a time.
+
+        On PostgreSQL a session-level advisory lock on ``key`` held on a dedicated connection for the block; on
+        SQLite (one instance) an in-process lock per key. Never waits: another holder means this one skips its turn.
+        """
+        if self.is_sqlite:
+            lock = _local_locks.setdefault(key, asyncio.Lock())
+            if lock.locked():
+                yield False
+                return
+            async with lock:
+                yield True
+            return
+        async with self.engine.connect() as connection:
+            got = bool(await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+            await connection.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    await connection.commit()
 
 
 db = Database()

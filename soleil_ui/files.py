@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -19,3 +20,34 @@ def write_atomic(path: Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def prune_lru(root: Path, max_bytes: int) -> int:
+    """Delete the least recently used files under ``root`` until it fits ``max_bytes``; returns bytes freed.
+
+    "Used" is the file's mtime, which cache hits refresh (hourly at most). Not atime: many disks are mounted noatime,
+    and a backup or virus scan reading every file would make them all look fresh. A temporary file younger than a
+    minute is a write in progress and stays. Blocking file I/O: call it from a thread.
+    """
+    entries = []
+    for path in root.rglob("*"):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        if path.is_file() and not (path.suffix == ".tmp" and time.time() - stat.st_mtime < 60):
+            entries.append((stat.st_mtime, stat.st_size, path))
+    entries.sort(reverse=True)  # most recently used first
+    kept = freed = 0
+    for _, size, path in entries:
+        if kept + size <= max_bytes:
+            kept += size
+            continue
+        path.unlink(missing_ok=True)
+        freed += size
+        for folder in (path.parent, path.parent.parent):
+            try:
+                folder.rmdir()  # only succeeds once empty
+            except OSError:
+                break
+    return freed

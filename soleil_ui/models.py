@@ -68,6 +68,7 @@ class User(SQLModel, table=True):
     name: str = Field(default="", max_length=120)
     oidc_subject: str | None = Field(default=None, max_length=255, unique=True)
     is_demo: bool = False
+    night_mode: bool = False  # the stand's light-on-dark reading, the same on every instance and device
     created_at: datetime = _ts(default_factory=utcnow)
 
 
@@ -409,3 +410,25 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime = _ts()
     last_used_at: datetime | None = _ts(default=None)
     revoked_at: datetime | None = _ts(default=None)
+
+
+class StoredObject(SQLModel, table=True):
+    """A library file in the shared object store: the source's checksum (Drive's md5, a local sha256) to the SHA-256
+    of the bytes that name the object. ``touched_at`` is when a sync last wrote or asked for it: collection only takes
+    objects no chart or track refers to *and* untouched for the grace period (``soleil_ui.objectstore``)."""
+
+    __tablename__ = "stored_object"
+    checksum: str = Field(primary_key=True, max_length=128)
+    sha256: str = Field(max_length=64, index=True)
+    size: int = 0
+    touched_at: datetime = _ts(default_factory=utcnow)
+
+
+class RenderLease(SQLModel, table=True):
+    """One instance's claim to render a page image that isn't in the shared store yet, so the others wait for its
+    upload instead of rendering the same page and width again. Expires, so a crashed instance's claim passes on."""
+
+    __tablename__ = "render_lease"
+    key: str = Field(primary_key=True, max_length=255)
+    holder: str = Field(max_length=64)
+    expires_at: datetime = _ts()

@@ -35,13 +35,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from inspect import isawaitable
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from soleil_ui.errors import BrokenFile, InvalidInput, NotFound
-from soleil_ui.files import write_atomic
+from soleil_ui.files import prune_lru, write_atomic
 
 WIDTHS = (480, 800, 1200, 1600, 2400)
 PRERENDER_WIDTHS = (800, 1200, 1600)  # what phones (390 CSS px at 3x asks 1200) and tablets request
@@ -200,6 +200,18 @@ def _looks_like(data: bytes) -> str | None:
 
 
 T = TypeVar("T")
+LEASE_SECONDS = 60  # as soleil_ui.objectstore.LEASE_SECONDS: how long a render claim lives
+
+
+class SharedPages(Protocol):
+    """Page images in a store every instance reaches, and the claim to render one (``objectstore.SharedPages``)."""
+
+    async def fetch(self, name: str) -> bytes | None: ...
+    async def upload(self, name: str, data: bytes) -> None: ...
+    async def claim(self, name: str) -> bool: ...
+    async def release(self, name: str) -> None: ...
+
+
 PageLoader = Callable[[], Awaitable[bytes]] | Callable[[], bytes]
 
 
@@ -209,14 +221,21 @@ class PageRenderer:
     Cache layout: ``cache_dir/r{RENDER_VERSION}/ab/abcdef…/p{page}-w{width}.webp``. Two requests for the
     same image while it renders share one render. Widths are snapped to ``WIDTHS`` so clients can't fill
     the disk with arbitrary sizes.
+
+    With ``shared`` (an object store every instance reaches), a miss here is first looked for in the store; a page
+    nobody has yet is rendered by the one instance that claims it (a lease row in the database), served from this
+    cache at once and uploaded in the background; the others wait for the upload. So a page and width is rendered
+    once while the instances are up, however many members open it at once on however many instances.
     """
 
-    def __init__(self, cache_dir: Path, workers: int | None = None) -> None:
+    def __init__(self, cache_dir: Path, workers: int | None = None, shared: SharedPages | None = None) -> None:
         self.cache_dir = Path(cache_dir)
         self.workers = workers or os.cpu_count() or 1
+        self.shared = shared
         self.renders = 0  # images rendered by this renderer (not cache hits); for metrics and tests
         self._pool: ProcessPoolExecutor | None = None
         self._in_flight: dict[Path, asyncio.Future[Path]] = {}
+        self._uploads: set[asyncio.Task[None]] = set()
 
     def cache_path(self, checksum: str, page_index: int, width: int) -> Path:
         """Where the image for this key lives (or will); the checksum must be a plain hash, never a path."""
@@ -234,7 +253,7 @@ class PageRenderer:
             return path
         task = self._in_flight.get(path)
         if task is None:
-            task = asyncio.ensure_future(self._render_to(path, page_index, width, load))
+            task = asyncio.ensure_future(self._obtain(path, page_index, width, load))
             self._in_flight[path] = task
             task.add_done_callback(lambda done: self._finished(path, done))
         # Shielded: one impatient client going away must not cancel the render others are waiting for.
@@ -255,40 +274,68 @@ class PageRenderer:
         return await self._run(inspect_pdf, data, max_bytes=max_bytes, max_pages=max_pages)
 
     def prune(self, max_bytes: int) -> int:
-        """Delete least-recently-used images until the cache fits ``max_bytes``; returns bytes freed.
-
-        "Used" is the file's mtime, which cache hits refresh (hourly at most). Not atime: many disks are
-        mounted noatime, and a backup or virus scan reading every file would make them all look fresh.
-        Blocking file I/O: call it from a thread (``asyncio.to_thread``) or a maintenance job.
-        """
-        entries = []
-        for path in self.cache_dir.rglob("*"):
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue
-            if path.is_file() and not (path.suffix == ".tmp" and time.time() - stat.st_mtime < 60):
-                entries.append((stat.st_mtime, stat.st_size, path))
-        entries.sort(reverse=True)  # most recently used first
-        kept = freed = 0
-        for _, size, path in entries:
-            if kept + size <= max_bytes:
-                kept += size
-                continue
-            path.unlink(missing_ok=True)
-            freed += size
-            for folder in (path.parent, path.parent.parent):
-                try:
-                    folder.rmdir()  # only succeeds once empty
-                except OSError:
-                    break
-        return freed
+        """Delete least-recently-used images until the cache fits ``max_bytes``; returns bytes freed (``prune_lru``:
+        cache hits refresh a file's mtime hourly at most). Blocking file I/O: call it from a thread."""
+        return prune_lru(self.cache_dir, max_bytes)
 
     def close(self) -> None:
         """Stop the worker processes; the renderer starts new ones if used again."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    async def uploads_done(self) -> None:
+        """Wait for the background uploads of fresh renders to the shared store (tests, benchmarks, shutdown)."""
+        while self._uploads:
+            await asyncio.gather(*self._uploads, return_exceptions=True)
+
+    async def _obtain(self, path: Path, page_index: int, width: int, load: PageLoader) -> Path:
+        """A local miss: the shared store's copy, else render it (once across instances, see the class doc)."""
+        if self.shared is None:
+            return await self._render_to(path, page_index, width, load)
+        name = path.relative_to(self.cache_dir).as_posix()
+        delay, waited = 0.05, 0.0
+        while True:
+            if await self._fetch_shared(name, path):
+                return path
+            if await self.shared.claim(name):
+                try:
+                    if await self._fetch_shared(name, path):  # uploaded between our look and the claim
+                        await self.shared.release(name)
+                        return path
+                    await self._render_to(path, page_index, width, load)
+                except BaseException:
+                    await self.shared.release(name)
+                    raise
+                upload = asyncio.create_task(self._upload(name, path))
+                self._uploads.add(upload)
+                upload.add_done_callback(self._uploads.discard)
+                return path
+            if waited > 2 * LEASE_SECONDS:  # the store or the database is misbehaving: render rather than wait on
+                return await self._render_to(path, page_index, width, load)
+            await asyncio.sleep(delay)  # another instance is rendering it; its upload lands within a render's time
+            waited += delay
+            delay = min(delay * 2, 0.5)
+
+    async def _fetch_shared(self, name: str, path: Path) -> bool:
+        assert self.shared is not None
+        data = await self.shared.fetch(name)
+        if data is None:
+            return False
+        if (problem := webp_problem(data)) is not None:
+            log.warning("shared page image %s is damaged (%s); rendering it again", name, problem)
+            return False
+        await asyncio.to_thread(write_atomic, path, data)
+        return True
+
+    async def _upload(self, name: str, path: Path) -> None:
+        assert self.shared is not None
+        try:
+            await self.shared.upload(name, await asyncio.to_thread(path.read_bytes))
+        except Exception:
+            log.warning("could not upload page image %s to the file store", name, exc_info=True)
+        finally:
+            await self.shared.release(name)
 
     async def _render_to(self, path: Path, page_index: int, width: int, load: PageLoader) -> Path:
         data = await _call(load)

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from .blobs import GRACE_SECONDS, BlobStore
+from .blobs import GRACE_SECONDS
 from .db import db
 from .engraving import Engraver
 from .models import AudioTrack, Chart
+from .objectstore import ChartStore, build_store
 from .rendering import PageRenderer
 from .security import SecretBox
 from .settings import Settings
@@ -26,7 +27,7 @@ from .settings import Settings
 @dataclass
 class Runtime:
     settings: Settings
-    blobs: BlobStore
+    blobs: ChartStore  # the data dir's blobs/, or the S3-compatible bucket every instance shares
     renderer: PageRenderer
     secrets: SecretBox
     engraver: Engraver  # MusicXML and ChordPro parts, engraved in worker processes (SVG pages and PDFs)
@@ -41,16 +42,18 @@ class Runtime:
         returns bytes freed. Blocking file I/O: run it in a thread (the hourly maintenance job does)."""
         mb = 1024 * 1024
         return (self.renderer.prune(self.settings.page_cache_mb * mb)
-                + self.engraver.prune(self.settings.engrave_cache_mb * mb))
+                + self.engraver.prune(self.settings.engrave_cache_mb * mb)
+                + self.blobs.prune(self.settings.store_cache_mb * mb))
 
     async def collect_blobs(self, grace: float = GRACE_SECONDS) -> int:
         """Delete stored files no chart or track of any band refers to any more (hourly, with the cache pruning);
         returns how many went. The references are read first: a blob a sync writes meanwhile is younger than
-        ``grace`` and stays (see ``blobs``)."""
+        ``grace`` and stays (see ``blobs`` and ``objectstore``; with the bucket, one instance collects at a time
+        under its own advisory lock and rendered pages whose source is gone go too)."""
         async with db.session() as session:
             keep = set((await session.exec(select(Chart.checksum).distinct())).all())
             keep |= set((await session.exec(select(AudioTrack.checksum).distinct())).all())
-        return await asyncio.to_thread(self.blobs.remove_unreferenced, keep, grace=grace)
+        return await self.blobs.collect(keep, grace=grace)
 
 
 _runtime: Runtime | None = None
@@ -64,10 +67,11 @@ def configure(settings: Settings) -> Runtime:
         _runtime.renderer.close()
         _runtime.engraver.close()
     db.configure(settings.resolved_database_url)
+    store = build_store(settings)
     _runtime = Runtime(
         settings=settings,
-        blobs=BlobStore(settings.data_dir / "blobs"),
-        renderer=PageRenderer(settings.data_dir / "cache" / "pages"),
+        blobs=store,
+        renderer=PageRenderer(settings.data_dir / "cache" / "pages", shared=store.shared_pages),
         secrets=SecretBox(settings.effective_secret_key()),
         engraver=Engraver(settings.data_dir / "cache" / "engraved"),
     )

@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     sync_interval: int = Field(default=300, ge=0, description="Seconds between scheduled library syncs; 0 = off.")
     page_cache_mb: int = Field(default=2048, ge=50, description="Disk budget for rendered page images.")
     engrave_cache_mb: int = Field(default=512, ge=20, description="Disk budget for engraved MusicXML/ChordPro parts.")
+    # --- shared object store (README "Several instances"): chart files and page images in an S3-compatible bucket ---
+    s3_endpoint: str = Field(default="", description="https://… of an S3-compatible service (MinIO, AWS, …); "
+                             "empty: files stay in the data dir.")
+    s3_bucket: str = Field(default="", description="A private bucket; SOLEIL serves its files after the band check.")
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = Field(default="us-east-1", description="The bucket's region (MinIO ignores it).")
+    store_cache_mb: int = Field(default=2048, ge=50, description="Disk budget for this instance's copies of stored "
+                                "files (page images have their own, SOLEIL_PAGE_CACHE_MB).")
     # Phones sleep and venue Wi-Fi flaps: an open page's server state waits this long for its socket to come back
     # (missed messages are then replayed); after it, the page reloads. The heartbeat notices a dead link within
     # ping_interval + ping_timeout, on the server and in the browser.
@@ -135,6 +144,8 @@ class Settings(BaseSettings):
             except (ssl.SSLError, OSError) as exc:
                 raise ValueError(f"SOLEIL_TLS_CERT and SOLEIL_TLS_KEY are not a PEM certificate and its key "
                                  f"({exc.strerror or exc})") from None
+        if bool(self.s3_endpoint) != bool(self.s3_bucket):
+            raise ValueError("SOLEIL_S3_ENDPOINT and SOLEIL_S3_BUCKET must be given together")
         if self.is_postgres and not self.secret_key:
             raise ValueError(
                 "SOLEIL_SECRET_KEY is required with PostgreSQL, so every instance signs and decrypts alike"
@@ -148,6 +159,11 @@ class Settings(BaseSettings):
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
+
+    @property
+    def object_store(self) -> bool:
+        """Files live in an S3-compatible bucket every instance reaches, not in this instance's data dir."""
+        return bool(self.s3_endpoint and self.s3_bucket)
 
     @property
     def trusted_proxy_list(self) -> list[str]:

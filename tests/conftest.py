@@ -328,3 +328,27 @@ def copy_fixture_charts(target: Path, *names: str) -> Path:
     for name in names:
         shutil.copy(FIXTURES / "charts" / name, target / name)
     return target
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """An S3-compatible server on 127.0.0.1 (moto's, in a thread of this run): the endpoint URL. Test subprocesses
+    (``soleil run`` servers) reach it over HTTP like any S3 service."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(app_env: Settings, monkeypatch: pytest.MonkeyPatch, s3_server: str) -> Settings:
+    """``app_env`` with the object store on: a bucket of this test's own (created by the first upload)."""
+    monkeypatch.setenv("SOLEIL_S3_ENDPOINT", s3_server)
+    monkeypatch.setenv("SOLEIL_S3_BUCKET", f"soleil-{uuid.uuid4().hex[:12]}")
+    monkeypatch.setenv("SOLEIL_S3_ACCESS_KEY", "testing")
+    monkeypatch.setenv("SOLEIL_S3_SECRET_KEY", "testing")
+    get_settings.cache_clear()
+    return get_settings()

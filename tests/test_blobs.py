@@ -45,39 +45,41 @@ async def test_the_hourly_job_removes_only_old_unreferenced_blobs(tmp_path: Path
     await sync_configured(leader.band_id, prerender=False)
     assert set(await _checksums()) == {"All of Me - Eb.pdf"}
     gone, kept = before["TakeFive_Bb.pdf"], before["All of Me - Eb.pdf"]
-    assert core.blobs.has(gone) and core.blobs.has(kept)
+    assert await core.blobs.has(gone) and await core.blobs.has(kept)
+    local = core.blobs.blobs  # type: ignore[attr-defined]  # the data dir store (LocalStore) underneath
 
     assert await core.collect_blobs() == 0, "unreferenced but younger than the grace period: kept"
     for checksum in (gone, kept):
-        _age(core.blobs.path_for(checksum), 25)
+        _age(local.path_for(checksum), 25)
     assert await core.collect_blobs() == 1
-    assert not core.blobs.path_for(gone).exists()
-    assert core.blobs.read(kept) == (folder / "All of Me - Eb.pdf").read_bytes()
+    assert not local.path_for(gone).exists()
+    assert await core.blobs.read(kept) == (folder / "All of Me - Eb.pdf").read_bytes()
     assert await core.collect_blobs() == 0
 
 
 async def test_a_blob_written_by_a_sync_that_has_not_committed_yet_survives(tmp_path: Path, core: Runtime) -> None:
     """The race: the sync has stored the file (blobs.put) but its chart row isn't committed when the job runs."""
     data = (FIXTURE_CHARTS / "TakeFive_Bb.pdf").read_bytes()
-    core.blobs.put("fresh-checksum", data)  # the sync's write; no Chart row refers to it yet
+    await core.blobs.put("fresh-checksum", data)  # the sync's write; no Chart row refers to it yet
     assert await core.collect_blobs() == 0
-    assert core.blobs.read("fresh-checksum") == data
+    assert await core.blobs.read("fresh-checksum") == data
 
 
 async def test_an_old_orphan_a_sync_is_about_to_reuse_survives(tmp_path: Path, core: Runtime) -> None:
     """A file removed two days ago comes back (same bytes): the sync finds the blob stored and reuses it, so the
     collector must not take it between that moment and the sync's commit."""
     data = b"%PDF-1.4 the same bytes as before"
-    old = core.blobs.put("orphan", data)
+    local = core.blobs.blobs  # type: ignore[attr-defined]
+    old = local.put("orphan", data)
     _age(old, 48)
-    leftover = core.blobs.root / "or" / ".orphan.abc.tmp"  # a write a crash cut short, long ago
+    leftover = local.root / "or" / ".orphan.abc.tmp"  # a write a crash cut short, long ago
     leftover.write_bytes(b"half")
     _age(leftover, 48)
 
-    assert core.blobs.has("orphan")  # what sync asks before reading a stored copy instead of fetching
-    core.blobs.put("orphan", data)  # or writes it again: either way the blob is in use from now on
+    assert await core.blobs.has("orphan")  # what sync asks before reading a stored copy instead of fetching
+    await core.blobs.put("orphan", data)  # or writes it again: either way the blob is in use from now on
     assert await core.collect_blobs() == 1, "only the crash leftover goes"
-    assert core.blobs.read("orphan") == data and not leftover.exists()
+    assert await core.blobs.read("orphan") == data and not leftover.exists()
     assert time.time() - old.stat().st_mtime < 60
 
     _age(old, 48)  # nobody used it since: now it goes

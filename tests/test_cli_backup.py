@@ -173,7 +173,7 @@ async def test_backup_restores_into_a_fresh_database_with_files(core: runtime.Ru
     assert await _counts() == before
     async with db.session() as session:
         chart = (await session.exec(select(Chart).where(Chart.file_name == "TakeFive_Bb.pdf"))).one()
-    assert rt.blobs.has(chart.checksum) and chart.modified_at is not None and chart.modified_at.tzinfo
+    assert await rt.blobs.has(chart.checksum) and chart.modified_at is not None and chart.modified_at.tzinfo
     async with db.session() as session:
         source = (await session.exec(select(LibrarySource))).one()
     assert source.location == str((fresh / "demo-library").resolve())

@@ -130,7 +130,7 @@ async def test_one_musicxml_file_is_every_players_part(tmp_path: Path, core: Run
     assert (chart.kind, chart.status, chart.part_key, chart.source_key, chart.pdf_title, chart.page_count) == (
         "notation", ChartStatus.OK, "concert", "Bb", "Tune", 1)  # no part in the name: the file says Concert
     assert chart.parts == ["concert", "bb", "eb", "f", "bass_clef", "chords"]
-    assert core.blobs.has(chart.checksum)
+    assert await core.blobs.has(chart.checksum)
 
     resolved, svg = await first_page(trumpet, "Tune")
     assert (resolved.generated, resolved.part_key, resolved.chart_id) == (True, "instrument:trumpet", chart.id)
@@ -413,7 +413,7 @@ async def test_a_part_that_cant_be_engraved_on_the_night_says_why_and_the_set_go
     folder = folder_with(tmp_path, "Tune.musicxml", "Amazing Grace_Chords.cho")
     leader, trumpet = await band(folder, TRUMPET)
     damaged = hashlib.sha256(b"<score-partwise>").hexdigest()
-    get_runtime().blobs.put(damaged, b"<score-partwise>")
+    await get_runtime().blobs.put(damaged, b"<score-partwise>")
     async with db.session() as session:
         tune = (await session.exec(select(Chart).where(Chart.file_name == "Tune.musicxml"))).one()
         tune.checksum = damaged

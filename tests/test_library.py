@@ -168,7 +168,7 @@ async def test_bands_never_see_each_others_library(tmp_path: Path, core: Runtime
             await library.song_detail(session, band_b, chart_a.song_id or 0)
         assert await library.problem_files(session, band_b) == []
         chart = await library.get_chart(session, band_a, chart_a.id or 0)
-    assert core.blobs.has(chart.checksum)
+    assert await core.blobs.has(chart.checksum)
 
 
 async def test_song_detail_lists_parts_and_reference_audio(tmp_path: Path) -> None:

@@ -125,7 +125,7 @@ async def test_singer_gets_the_words_and_a_pdf_chart_still_prints_its_own_file(u
     await user.should_see("Your part: B♭")
     original = await chart("Take Five - Bb.pdf")
     printed = await user.http_client.get(href(user, "my-pdf"))
-    assert printed.status_code == 200 and printed.content == get_runtime().blobs.read(original.checksum)
+    assert printed.status_code == 200 and printed.content == await get_runtime().blobs.read(original.checksum)
     assert unquote(printed.headers["content-disposition"]).endswith("Take Five - B♭.pdf")
 
 

@@ -165,7 +165,7 @@ async def test_leader_removes_a_member_whose_open_page_and_media_lose_access(
     async with db.session() as session:
         data = b"ID3 not really an mp3"
         checksum = hashlib.sha256(data).hexdigest()
-        get_runtime().blobs.put(checksum, data)
+        await get_runtime().blobs.put(checksum, data)
         track = AudioTrack(band_id=band_id, source_file_id="take1", file_name="take1.mp3", checksum=checksum,
                            size=len(data))
         session.add(track)

@@ -108,7 +108,7 @@ async def engraved_pages(chart: Chart, spec: EngraveSpec, width: int = BASE_WIDT
     checksum = chart.checksum
 
     async def load() -> bytes:
-        return await asyncio.to_thread(runtime.blobs.read, checksum)
+        return await runtime.blobs.read(checksum)
 
     count = await runtime.engraver.page_count(checksum, spec, width, load)
     height = round(width * LETTER_RATIO)

@@ -20,14 +20,12 @@ Each called song is also remembered in ``performance`` (once per live session), 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -292,30 +290,9 @@ async def presence(session: AsyncSession, actor: Actor) -> list[Presence]:
 
 
 # --- one instance syncs the libraries -------------------------------------------------------------------------
-_local_sync = asyncio.Lock()
-
-
 @contextlib.asynccontextmanager
 async def sync_leadership() -> AsyncIterator[bool]:
-    """``async with sync_leadership() as leading: if leading: await sync_all()``.
-
-    True for exactly one instance at a time: on PostgreSQL a session-level advisory lock held on a dedicated
-    connection for the block; on SQLite (one instance) an in-process lock. Never waits: another instance syncing
-    now means this one skips its turn.
-    """
-    if db.is_sqlite:
-        if _local_sync.locked():
-            yield False
-            return
-        async with _local_sync:
-            yield True
-        return
-    async with db.engine.connect() as connection:
-        got = bool(await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SYNC_LOCK_KEY}))
-        await connection.commit()
-        try:
-            yield got
-        finally:
-            if got:
-                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SYNC_LOCK_KEY})
-                await connection.commit()
+    """``async with sync_leadership() as leading: if leading: await sync_all()``: exactly one instance at a time
+    (``db.leadership``: a PostgreSQL advisory lock, an in-process lock on SQLite). Never waits."""
+    async with db.leadership(SYNC_LOCK_KEY) as leading:
+        yield leading

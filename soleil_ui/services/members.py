@@ -296,3 +296,16 @@ async def last_band(session: AsyncSession, user_id: int) -> int | None:
     first = (select(Membership.band_id).where(Membership.user_id == user_id, col(Membership.band_id).in_(bands))
              .order_by(col(Membership.id)).limit(1))
     return (await session.exec(first)).first()
+
+
+async def night_mode(session: AsyncSession, actor: Actor) -> bool:
+    """The stand's night mode for this person: kept in the database, so it is the same on every instance."""
+    user = await session.get(User, actor.user_id)
+    return bool(user and user.night_mode)
+
+
+async def set_night_mode(session: AsyncSession, actor: Actor, on: bool) -> None:
+    user = await session.get(User, actor.user_id)
+    if user is not None:
+        user.night_mode = bool(on)
+        session.add(user)

@@ -18,6 +18,7 @@ After the commit, ``setlist:{id}`` gets ``{"version": n}`` on the hub; open page
 
 from __future__ import annotations
 
+import asyncio
 import re
 import wave
 from collections.abc import Mapping, Sequence
@@ -32,7 +33,7 @@ from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..access import Actor
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound, SoleilError
 from ..events import Event, hub
 from ..models import AudioTrack, Chart, Gig, Membership, Setlist, SetlistItem, SetlistOp, Song, User, utcnow
 from ..parts import PartRef
@@ -642,7 +643,11 @@ async def fill_recording_durations(session: AsyncSession, band_id: int, song_ids
         AudioTrack.band_id == band_id, col(AudioTrack.song_id).in_(song_ids),
         col(AudioTrack.duration_seconds).is_(None), AudioTrack.checksum != ""))).all()
     for track in tracks:
-        seconds = audio_seconds(blobs.path_for(track.checksum))
+        try:
+            path = await blobs.local_path(track.checksum)
+        except SoleilError:  # not stored (yet) or the store is unreachable: measured another time
+            continue
+        seconds = await asyncio.to_thread(audio_seconds, path)
         if seconds:
             track.duration_seconds = seconds
             session.add(track)

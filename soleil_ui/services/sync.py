@@ -469,7 +469,7 @@ async def _read_chart(chart: Chart, source: ChartSource, file: SourceFile, parse
             info = await runtime.renderer.inspect(data)
             chart.page_count, chart.pdf_title = info.page_count, (info.title or None)
             chart.page_sizes = [[round(w, 1), round(h, 1)] for w, h in info.page_sizes]
-        await asyncio.to_thread(runtime.blobs.put, file.checksum, data)
+        await runtime.blobs.put(file.checksum, data)
         chart.status, chart.problem = ChartStatus.OK, None
         if parsed.kind == "chart":
             progress.new_checksums.append(file.checksum)
@@ -489,8 +489,8 @@ async def _read_generated(chart: Chart, source: ChartSource, file: SourceFile, p
     kind = ENGRAVE_KINDS[parsed.kind]
     try:
         data = prefetched
-        if data is None and runtime.blobs.has(file.checksum):
-            data = await asyncio.to_thread(runtime.blobs.read, file.checksum)
+        if data is None and await runtime.blobs.has(file.checksum):
+            data = await runtime.blobs.read(file.checksum)
         if data is None:
             data = await asyncio.to_thread(source.fetch, file.id)
         chart.kind, chart.checksum = parsed.kind, file.checksum
@@ -499,7 +499,7 @@ async def _read_generated(chart: Chart, source: ChartSource, file: SourceFile, p
         chart.part_key = part.key()  # what engrave_spec reads
         count = await runtime.engraver.page_count(file.checksum, engrave_spec(chart, part.key()), GENERATED_WIDTH,
                                                   lambda: data)
-        await asyncio.to_thread(runtime.blobs.put, file.checksum, data)
+        await runtime.blobs.put(file.checksum, data)
         chart.page_count, chart.page_sizes = count, []
         chart.pdf_title, chart.source_key = (info.title or None), info.key
         chart.parts = [p.key() for p in sort_parts({*info.available, part})]
@@ -519,9 +519,9 @@ async def _sync_audio(band_id: int, source: ChartSource, file: SourceFile, parse
     if existing and existing.checksum == file.checksum and existing.file_name == file.name:
         progress.unchanged += 1
         return
-    if not runtime.blobs.has(file.checksum):
+    if not await runtime.blobs.has(file.checksum):
         try:
-            await asyncio.to_thread(runtime.blobs.put, file.checksum, await asyncio.to_thread(source.fetch, file.id))
+            await runtime.blobs.put(file.checksum, await asyncio.to_thread(source.fetch, file.id))
         except SoleilError as exc:
             log.warning("could not read audio %s: %s", file.name, exc.detail)
             return

@@ -134,7 +134,8 @@ def test_container_environment_runs_as_non_root_and_is_ready(live_server: Callab
     assert (data_volume / "soleil.db").exists() and (data_volume / "secret.key").exists()
     if os.geteuid() == 0:
         assert (data_volume / "soleil.db").stat().st_uid == 65534  # written by the unprivileged user
-    assert _get(server + "/healthz") == (200, {"status": "ok"})
+    status, body = _get(server + "/healthz")
+    assert (status, body["status"]) == (200, "ok") and body["instance"]
     with urllib.request.urlopen(server + "/login", timeout=10) as response:  # the demo's one-tap sign-in page
         assert response.status == 200 and "Morgan Lee" in response.read().decode()
     check = subprocess.run([sys.executable, "-m", "soleil_ui.healthcheck"], capture_output=True, text=True,
