@@ -17,7 +17,6 @@ import asyncio
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from nicegui import background_tasks, ui
@@ -26,8 +25,9 @@ from nicegui.events import SortableEventArguments
 from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.events import Event
-from soleil_ui.services import library, setlists
+from soleil_ui.services import library, setlist_view, setlists
 from soleil_ui.services.library import SongPage, SongRow
+from soleil_ui.services.setlist_view import Snapshot
 from soleil_ui.services.setlists import Op, SetlistEntry, SetSummary, format_duration, parse_duration
 
 from .live import listen
@@ -94,30 +94,13 @@ def profile(actor: Actor) -> str:
     return library.reader_key(actor)
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    setlist_id: int
-    name: str
-    version: int
-    entries: list[SetlistEntry]
-    sets: list[SetSummary]
-    marks: dict[int, SongRow]  # song id -> my part
-
-
 loads: SharedLoads[Snapshot] = SharedLoads()
 
 
 async def load_snapshot(actor: Actor, setlist_id: int, wanted: int = -1, *, force: bool = False) -> Snapshot:
-    async def load() -> Snapshot:
-        async with db.session() as session:
-            setlist = await setlists.get_setlist(session, actor, setlist_id)
-            listed = await setlists.entries(session, actor, setlist_id)
-            keys = {e.song_id: e.musical_key for e in reversed(listed) if e.song_id}  # the first entry's key
-            marks = {row.song_id: row for row in await library.rows_for_songs(
-                session, actor, [e.song_id for e in listed if e.song_id], concert_keys=keys)}
-        return Snapshot(setlist_id, setlist.name, setlist.version, listed, setlists.sets_of(listed), marks)
-
-    return await loads.get((actor.band_id, setlist_id, profile(actor)), wanted, load, force=force)
+    """The setlist as this member reads it, shared by every page of the same reader profile."""
+    return await loads.get((actor.band_id, setlist_id, profile(actor)), wanted,
+                           lambda: setlist_view.read_snapshot(actor, setlist_id), force=force)
 
 
 def caption_for(entry: SetlistEntry, mark: SongRow | None, *, leader: bool) -> str:

@@ -9,11 +9,13 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
+from components.guard import member_page
 from components.layout import page_frame, theme
 from components.session import actor_or_none, switch_band, token_of
+from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import NotSignedIn
-from soleil_ui.services import auth, members
+from soleil_ui.services import members, page_data
 
 router = APIRouter()
 
@@ -24,12 +26,9 @@ def _zones() -> list[str]:
 
 
 @router.page("/bands")
-async def bands_page(request: Request) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        bands = await auth.user_bands(session, actor.user_id)
+@member_page
+async def bands_page(actor: Actor, request: Request) -> None:
+    bands = await page_data.my_bands(actor)
 
     async def switch(band_id: int) -> None:
         await switch_band(request, band_id)

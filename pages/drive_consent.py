@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from google_auth_oauthlib.flow import Flow
 
-from components.session import current_actor
+from components.guard import SignedIn
 from soleil_ui.db import db
 from soleil_ui.errors import InvalidInput, UpstreamUnavailable
 from soleil_ui.services import library_source
@@ -58,8 +58,7 @@ def _redirect_uri(request: Request) -> str:
 
 
 @router.get("/auth/drive/start")
-async def start(request: Request, folder: str) -> RedirectResponse:
-    actor = await current_actor(request)
+async def start(request: Request, actor: SignedIn, folder: str) -> RedirectResponse:
     actor.require_leader()
     if not get_settings().google_configured:
         raise InvalidInput("Google sign-in isn't configured on this server.")
@@ -71,10 +70,9 @@ async def start(request: Request, folder: str) -> RedirectResponse:
 
 
 @router.get("/auth/drive/verify")
-async def verify(request: Request, folder: str = "") -> RedirectResponse:
+async def verify(request: Request, actor: SignedIn, folder: str = "") -> RedirectResponse:
     """Show with the leader's own Google account (metadata scope, this once) that they can see the folder: to connect
     ``folder`` through the service account, or, with no folder, to verify the one already connected."""
-    actor = await current_actor(request)
     actor.require_leader()
     if not get_settings().google_configured:
         raise InvalidInput("Google sign-in isn't configured on this server; use the verification file instead.")
@@ -86,8 +84,8 @@ async def verify(request: Request, folder: str = "") -> RedirectResponse:
 
 
 @router.get("/auth/drive/callback")
-async def callback(request: Request, state: str = "", code: str = "", error: str = "") -> RedirectResponse:
-    actor = await current_actor(request)
+async def callback(request: Request, actor: SignedIn, state: str = "", code: str = "",
+                   error: str = "") -> RedirectResponse:
     pending = request.session.pop(STATE_KEY, None)
     if error:
         raise InvalidInput("Google didn't grant access to Drive, so nothing changed.")

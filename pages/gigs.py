@@ -7,19 +7,18 @@ from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
 from components import pwa
+from components.guard import leader_page, member_page
 from components.layout import page_frame
 from components.live_bar import LiveBanner, LiveWatcher
 from components.member_form import CHAIR_OPTIONS, INSTRUMENT_OPTIONS
-from components.session import actor_or_none
 from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import InvalidInput
 from soleil_ui.models import Gig
-from soleil_ui.services import gigs, live, setlists
+from soleil_ui.services import gigs, page_data
 from soleil_ui.settings import get_settings
 
 router = APIRouter()
@@ -43,17 +42,10 @@ def availability_toggle(actor: Actor, gig_id: int, value: str | None) -> None:
 
 
 @router.page("/gigs")
-async def gigs_page(request: Request) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        zone = await gigs.band_zone(session, actor)
-        upcoming = await gigs.upcoming(session, actor, limit=50)
-        played = await gigs.past(session, actor, limit=20)
-        mine = await gigs.my_availability(session, actor, [g.id for g in upcoming if g.id])
-        feed = await gigs.my_feed(session, actor)
-        state = await live.current(session, actor)
+@member_page
+async def gigs_page(actor: Actor, request: Request) -> None:
+    data = await page_data.gig_list(actor)
+    zone, upcoming, played, mine, feed, state = data.zone, data.upcoming, data.played, data.mine, data.feed, data.live
     with page_frame(actor, "Gigs", active="Gigs"):
         LiveBanner(actor, LiveWatcher(actor, state))
         if actor.is_leader:
@@ -144,25 +136,18 @@ async def feeds_panel(actor: Actor, zone: ZoneInfo) -> None:
 
 
 @router.page("/gigs/new")
-async def new_gig_page(request: Request) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
+@leader_page
+async def new_gig_page(actor: Actor) -> None:
     with page_frame(actor, "New gig", active="Gigs", back="/gigs"):
-        actor.require_leader()
         await gig_form(actor, None)
     return None
 
 
 @router.page("/gigs/{gig_id:id}/edit")
-async def edit_gig_page(request: Request, gig_id: int) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        gig = await gigs.get_gig(session, actor, gig_id)
+@leader_page
+async def edit_gig_page(actor: Actor, gig_id: int) -> None:
+    gig = await page_data.gig_to_edit(actor, gig_id)
     with page_frame(actor, f"Edit {gig.title}", active="Gigs", back=f"/gigs/{gig_id}"):
-        actor.require_leader()
         await gig_form(actor, gig)
     return None
 
@@ -178,9 +163,8 @@ def _local(day: str, clock: str, zone: ZoneInfo, label: str) -> datetime | None:
 
 
 async def gig_form(actor: Actor, gig: Gig | None) -> None:
-    async with db.session() as session:
-        zone = await gigs.band_zone(session, actor)
-        lists = await setlists.list_setlists(session, actor)
+    form = await page_data.gig_form(actor)
+    zone, lists = form.zone, form.setlists
     start = gig.starts_at.astimezone(zone) if gig else None
     ui.label(f"Times are in the band's time zone ({zone.key}).").classes("text-sm text-grey-7")
     title = ui.input("Title", value=gig.title if gig else "").props("outlined maxlength=200").classes("w-full") \
@@ -235,18 +219,11 @@ async def gig_form(actor: Actor, gig: Gig | None) -> None:
 
 
 @router.page("/gigs/{gig_id:id}")
-async def gig_page(request: Request, gig_id: int) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        zone = await gigs.band_zone(session, actor)
-        gig = await gigs.get_gig(session, actor, gig_id)
-        mine = await gigs.my_availability(session, actor, [gig_id])
-        answers = await gigs.availability(session, actor, gig_id) if actor.is_leader else []
-        subs = await gigs.subs(session, actor, gig_id) if actor.is_leader else []
-        played = await gigs.played_at_gig(session, actor, gig_id)
-        setlist = await setlists.get_setlist(session, actor, gig.setlist_id) if gig.setlist_id else None
+@member_page
+async def gig_page(actor: Actor, gig_id: int) -> None:
+    data = await page_data.gig(actor, gig_id)
+    zone, gig, mine, answers, subs, played, setlist = (data.zone, data.gig, data.mine, data.answers, data.subs,
+                                                       data.played, data.setlist)
     with page_frame(actor, gig.title, active="Gigs", back="/gigs"):
         with ui.card().classes("w-full").props("flat bordered"):
             ui.label(f"{gig.starts_at.astimezone(zone):%A %d %B %Y}").classes("text-lg font-medium")

@@ -4,29 +4,22 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
+from components.guard import member_page
 from components.layout import page_frame
 from components.live_bar import LiveBanner, LiveWatcher
-from components.session import actor_or_none
-from soleil_ui.db import db
-from soleil_ui.services import gigs, live, members, setlists
+from soleil_ui.access import Actor
+from soleil_ui.services import page_data
 
 router = APIRouter()
 
 
 @router.page("/")
-async def home_page(request: Request) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        band = await members.get_band(session, actor)
-        upcoming = await gigs.upcoming(session, actor, limit=3)
-        lists = await setlists.list_setlists(session, actor)
-        state = await live.current(session, actor)
+@member_page
+async def home_page(actor: Actor) -> None:
+    data = await page_data.home(actor)
+    band, upcoming, lists, state = data.band, data.upcoming, data.setlists, data.live
     zone = ZoneInfo(band.timezone)
     with page_frame(actor, "", active="Home"):
         LiveBanner(actor, LiveWatcher(actor, state))  # at the gig, opening the app is one tap from the stand

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
+from components.guard import member_page
 from components.layout import page_frame
 from components.live_bar import LiveBanner, LiveWatcher
 from components.params import QueryText
-from components.session import actor_or_none
 from components.song_list import SongList
+from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.services import library, live
 from soleil_ui.services.library import SongPage
@@ -19,10 +18,8 @@ router = APIRouter()
 
 
 @router.page("/library")
-async def library_page(request: Request, q: QueryText = "") -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
+@member_page
+async def library_page(actor: Actor, q: QueryText = "") -> None:
 
     async def search(text: str, offset: int, part: str = "") -> SongPage:
         async with db.session() as session:

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, background_tasks, ui
 
+from components.guard import leader_page
 from components.layout import page_frame
 from components.library_files import FilesView
 from components.live import listen
-from components.session import actor_or_none
-from soleil_ui.db import db
+from soleil_ui.access import Actor
 from soleil_ui.events import Event
-from soleil_ui.services import library_source
-from soleil_ui.services.sync import SyncProgress, progress_of, sync_configured
+from soleil_ui.services import library_admin, library_source
+from soleil_ui.services.sync import SyncProgress
 from soleil_ui.settings import get_settings
 from soleil_ui.sources.drive import parse_folder_id
 from soleil_ui.sources.factory import service_account_email
@@ -41,17 +39,13 @@ def _summary(p: SyncProgress) -> str:
 
 
 @router.page("/library/files")
-async def library_files_page(request: Request) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
+@leader_page
+async def library_files_page(actor: Actor) -> None:
     with page_frame(actor, "Library files", active="Library", back="/library"):
-        actor.require_leader()
-        progress = progress_of(actor.band_id)
+        progress = library_admin.sync_progress(actor)
         @ui.refreshable
         async def source_card() -> None:
-            async with db.session() as session:
-                source = await library_source.current_source(session, actor)
+            source = await library_admin.current_source(actor)
             with ui.card().classes("w-full").props("flat bordered"):
                 ui.label("Where the charts come from").classes("font-medium")
                 if source is None:
@@ -65,7 +59,7 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
                     ui.label(source.last_error).classes("text-negative text-sm")
                 sa_email = service_account_email()
                 google = get_settings().google_configured
-                proof_file = library_source.verification_file_name(actor.band_id)
+                proof_file = library_admin.verification_file_name(actor)
                 if library_source.needs_verification(source):
                     with ui.column().classes("w-full gap-1 bg-amber-1 q-pa-sm rounded-borders"):
                         ui.label("Please verify that this Drive folder is the band's.").classes("font-medium")
@@ -100,8 +94,7 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
         await source_card()
 
         async def connect(text: str) -> None:
-            async with db.session() as session:
-                await library_source.connect_drive(session, actor, text)
+            await library_admin.connect_drive(actor, text)
             ui.notify("Connected. The first sync starts now.", type="positive")
             await sync_now()
             source_card.refresh()
@@ -113,8 +106,7 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
             ui.navigate.to(f"/auth/drive/verify?folder={quote(parse_folder_id(text))}")
 
         async def verify_by_file() -> None:
-            async with db.session() as session:
-                await library_source.verify_drive(session, actor)
+            await library_admin.verify_drive(actor)
             ui.notify("Verified: the folder is the band's.", type="positive")
             source_card.refresh()
 
@@ -143,7 +135,7 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
 
         async def sync_now() -> None:
             sync_button.enabled = False
-            await sync_configured(actor.band_id)
+            await library_admin.sync_now(actor)
 
         sync_button.on_click(sync_now)
         sync_button.enabled = not progress.running

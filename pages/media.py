@@ -19,8 +19,9 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from components.guard import SignedIn
 from components.params import QueryInt
-from components.session import current_actor, throttle
+from components.session import throttle
 from soleil_ui.db import db
 from soleil_ui.engraving import CACHE_VERSION, MEDIA_TYPE
 from soleil_ui.engraving import etag_for as engraved_etag
@@ -37,8 +38,7 @@ SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img
 
 
 @router.get("/media/charts/{chart_id:id}/pages/{page:id}")
-async def chart_page(request: Request, chart_id: int, page: int, w: QueryInt = 800) -> Response:
-    actor = await current_actor(request)
+async def chart_page(request: Request, actor: SignedIn, chart_id: int, page: int, w: QueryInt = 800) -> Response:
     await throttle(request, "media", actor)
     async with db.session() as session:
         chart = await library.get_chart(session, actor, chart_id)
@@ -60,9 +60,9 @@ async def chart_page(request: Request, chart_id: int, page: int, w: QueryInt = 8
 
 
 @router.get("/media/charts/{chart_id:id}/svg/{page:id}")
-async def chart_svg(request: Request, chart_id: int, page: int, w: QueryInt = chart_pages.BASE_WIDTH) -> Response:
+async def chart_svg(request: Request, actor: SignedIn, chart_id: int, page: int,
+                    w: QueryInt = chart_pages.BASE_WIDTH) -> Response:
     """One engraved page of a MusicXML or ChordPro chart, in the part and key the query asks for."""
-    actor = await current_actor(request)
     await throttle(request, "media", actor)
     async with db.session() as session:
         chart = await library.get_chart(session, actor, chart_id)
@@ -81,9 +81,8 @@ async def chart_svg(request: Request, chart_id: int, page: int, w: QueryInt = ch
 
 
 @router.get("/media/charts/{chart_id:id}/print.pdf")
-async def chart_print(request: Request, chart_id: int) -> Response:
+async def chart_print(request: Request, actor: SignedIn, chart_id: int) -> Response:
     """Any part as a PDF to print or keep: a PDF chart's own bytes; a generated part engraved on Letter paper."""
-    actor = await current_actor(request)
     await throttle(request, "media", actor)
     async with db.session() as session:
         chart = await library.get_chart(session, actor, chart_id)
@@ -128,9 +127,8 @@ def _image_type(suffix: str) -> str:
 
 
 @router.get("/media/audio/{track_id:id}")
-async def audio(request: Request, track_id: int) -> Response:
+async def audio(request: Request, actor: SignedIn, track_id: int) -> Response:
     """Reference audio with HTTP Range, so the player can seek without downloading the whole file."""
-    actor = await current_actor(request)
     await throttle(request, "media", actor)
     async with db.session() as session:
         track = await library.get_audio(session, actor, track_id)

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
+from components.guard import member_page
 from components.layout import page_frame
 from components.member_form import member_form
-from components.session import actor_or_none
 from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.models import Invite, Membership, Role, User
@@ -50,10 +49,8 @@ def _base_url(request: Request) -> str:
 
 
 @router.page("/members")
-async def members_page(request: Request) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
+@member_page
+async def members_page(actor: Actor, request: Request) -> None:
     with page_frame(actor, "Members", back="/"):  # the frame explains a refusal (members.roster is leaders-only)
         await _member_list(actor)
         await _invite_section(actor, _base_url(request))

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
 from components import pwa
+from components.guard import member_page
 from components.layout import page_frame
 from components.member_form import member_form
-from components.session import actor_or_none
 from components.tokens import tokens_section
+from soleil_ui.access import Actor
 from soleil_ui.db import db
-from soleil_ui.services import auth, members
+from soleil_ui.services import members, page_data
 
 router = APIRouter()
 
 
 @router.page("/profile")
-async def profile_page(request: Request) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        bands = await auth.user_bands(session, actor.user_id)
+@member_page
+async def profile_page(actor: Actor) -> None:
+    bands = await page_data.my_bands(actor)
 
     async def save(name: str, instruments: list[dict[str, Any]], reading: dict[str, str]) -> None:
         async with db.session() as session:

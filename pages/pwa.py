@@ -13,17 +13,19 @@ from pathlib import Path
 
 import nicegui
 from fastapi import Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from nicegui import APIRouter, ui
 
 from components import pwa
+from components.guard import MaybeSignedIn, SignedIn, member_page
 from components.layout import page_frame
 from components.params import MaybeQueryId
-from components.session import actor_or_none, current_actor, throttle
+from components.session import throttle
+from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import NotFound
 from soleil_ui.ids import parse_ids
-from soleil_ui.services import gigs, offline, setlists
+from soleil_ui.services import offline, page_data, setlists
 
 router = APIRouter()
 STATIC = Path(__file__).resolve().parent.parent / "components" / "static"
@@ -166,9 +168,8 @@ Caddy, which gets a Let's Encrypt certificate for your domain.</li></ol>
 
 # --- what the browser downloads ----------------------------------------------------------------------------------
 @router.get("/pwa/scope")
-async def scope(request: Request) -> JSONResponse:
+async def scope(request: Request, actor: MaybeSignedIn) -> JSONResponse:
     """Whose offline data this browser may use now (None: nobody signed in), and the sets leaders asked for."""
-    actor = await actor_or_none(request)
     if actor is None:
         return JSONResponse({"scope": None, "prepare": []}, headers=NO_STORE)
     requests = pwa.prepare_requests(actor.band_id)
@@ -183,9 +184,8 @@ async def scope(request: Request) -> JSONResponse:
 
 
 @router.get("/pwa/offline/setlists/{setlist_id:id}")
-async def offline_manifest(request: Request, setlist_id: int, audio: bool = False) -> JSONResponse:
+async def offline_manifest(request: Request, actor: SignedIn, setlist_id: int, audio: bool = False) -> JSONResponse:
     """Everything this member's device keeps for a setlist: songs in their part, page URLs at the device's widths."""
-    actor = await current_actor(request)
     await throttle(request, "work", actor)
     widths = parse_ids(request.query_params.getlist("w"), limit=4)
     async with db.session() as session:
@@ -194,9 +194,8 @@ async def offline_manifest(request: Request, setlist_id: int, audio: bool = Fals
 
 
 @router.get("/pwa/offline/status")
-async def offline_status(request: Request) -> JSONResponse:
+async def offline_status(request: Request, actor: SignedIn) -> JSONResponse:
     """The current digest of each set a device keeps (``?id=3&id=7&audio=7``); None: gone, or no longer mine."""
-    actor = await current_actor(request)
     ids = parse_ids(request.query_params.getlist("id"))
     audio = parse_ids(request.query_params.getlist("audio"))
     async with db.session() as session:
@@ -206,15 +205,11 @@ async def offline_status(request: Request) -> JSONResponse:
 
 # --- the screen -------------------------------------------------------------------------------------------------
 @router.page("/offline-sets")
-async def offline_sets_page(request: Request, setlist: MaybeQueryId = None) -> RedirectResponse | None:
+@member_page
+async def offline_sets_page(actor: Actor, setlist: MaybeQueryId = None) -> None:
     """Which sets this device keeps offline, their size and freshness; make others available; leaders ask all."""
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        lists = await setlists.list_setlists(session, actor)
-        coming = await gigs.upcoming(session, actor, limit=10)
-        zone = await gigs.band_zone(session, actor)
+    data = await page_data.offline_sets(actor)
+    lists, coming, zone = data.setlists, data.upcoming, data.zone
     gigs_of: dict[int, list[str]] = {}
     for gig in coming:
         if gig.setlist_id is not None:

@@ -5,32 +5,30 @@ from __future__ import annotations
 import re
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from nicegui import APIRouter, background_tasks, ui
 
 from components import pwa
+from components.guard import SignedIn, member_page
 from components.layout import page_frame
 from components.live import listen
 from components.live_bar import LiveBanner, LiveConsole, LiveWatcher, track_presence
-from components.session import actor_or_none, current_actor, throttle
+from components.session import throttle
 from components.setlist_editor import SetlistView, load_snapshot
 from soleil_ui import stage_print
 from soleil_ui.access import Actor
 from soleil_ui.db import db
-from soleil_ui.services import live, setlists
+from soleil_ui.services import live, page_data, setlists
 from soleil_ui.services.setlists import format_duration
 
 router = APIRouter()
 
 
 @router.page("/setlists")
-async def setlists_page(request: Request) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        lists = await setlists.list_setlists(session, actor)
-        state = await live.current(session, actor)
+@member_page
+async def setlists_page(actor: Actor) -> None:
+    first = await page_data.setlist_list(actor)
+    lists, state = first.setlists, first.live
     with page_frame(actor, "Setlists", active="Setlists"):
         LiveBanner(actor, LiveWatcher(actor, state))
         if actor.is_leader:
@@ -81,13 +79,10 @@ def _new_setlist(actor: Actor) -> None:
 
 
 @router.page("/setlists/{setlist_id:id}")
-async def setlist_page(request: Request, setlist_id: int) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        setlist = await setlists.get_setlist(session, actor, setlist_id)
-        state = await live.current(session, actor)
+@member_page
+async def setlist_page(actor: Actor, setlist_id: int) -> None:
+    data = await page_data.setlist(actor, setlist_id)
+    setlist, state = data.setlist, data.live
     snapshot = await load_snapshot(actor, setlist_id, setlist.version)
     with page_frame(actor, setlist.name, active="Setlists", back="/setlists"):
         watcher = LiveWatcher(actor, state)
@@ -120,9 +115,8 @@ async def setlist_page(request: Request, setlist_id: int) -> RedirectResponse | 
 
 
 @router.get("/setlists/{setlist_id:id}/print.pdf")
-async def stage_print_pdf(request: Request, setlist_id: int) -> Response:
+async def stage_print_pdf(request: Request, actor: SignedIn, setlist_id: int) -> Response:
     """The stage print: big type, one page per set, for the band's members only."""
-    actor = await current_actor(request)
     await throttle(request, "work", actor)
     async with db.session() as session:
         setlist, sets = await setlists.print_sets(session, actor, setlist_id)

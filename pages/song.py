@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
+from components.guard import member_page
 from components.layout import page_frame
-from components.session import actor_or_none
 from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.engraving.theory import Key
 from soleil_ui.models import Chart
-from soleil_ui.services import chart_pages, gigs, library
+from soleil_ui.services import chart_pages, library, page_data
 from soleil_ui.services.library import KeyPref, SongDetail
 
 router = APIRouter()
@@ -37,14 +35,10 @@ def key_choices(source_key: str | None) -> dict[str, str]:
 
 
 @router.page("/songs/{song_id:id}")
-async def song_page(request: Request, song_id: int) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        detail = await library.song_detail(session, actor, song_id)
-        played = await gigs.last_played(session, actor, song_id)
-        zone = await gigs.band_zone(session, actor)
+@member_page
+async def song_page(actor: Actor, song_id: int) -> None:
+    data = await page_data.song(actor, song_id)
+    detail, played, zone = data.detail, data.last_played, data.zone
     charts = {c.id: c for c in detail.charts}
     with page_frame(actor, detail.song.title, active="Library", back="/library"):
         my_part(actor, detail, charts.get(detail.chart_id))

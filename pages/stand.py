@@ -7,22 +7,18 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
+from components.guard import member_page
 from components.layout import theme
 from components.live_bar import LiveWatcher
 from components.params import MaybeQueryId, MaybeQueryText
-from components.session import actor_or_none, guard_page
+from components.session import guard_page
 from components.setlist_stand import SetlistStand, load_stand_set
 from components.stand import STAND_VIEWPORT, Stand
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.errors import NotFound
-from soleil_ui.models import Chart, Song
-from soleil_ui.parts import PartRef
-from soleil_ui.services import chart_pages, library, live, members, setlists
+from soleil_ui.services import stand_view
 
 Pages = list[dict[str, object]]
 
@@ -30,28 +26,6 @@ router = APIRouter()
 # When a band goes live, every phone opens its stand at once: on a small box a page may then take a few seconds to
 # build; a slow stand is better than NiceGUI's "not ready after 3 s" error page on a gig night.
 STAND_TIMEOUT = 20.0
-
-
-async def single_chart(actor: Actor, chart: Chart, part: str | None) -> tuple[str, Pages]:
-    """One chart's pages and label: a PDF as it is; a generated chart in the part asked for (``?part=``, from the
-    song page's list of parts), else in my part when it is the chart the library picks for me, else its own part.
-    The database is read first and let go: engraving may take a moment."""
-    if not library.is_generated(chart):
-        label = PartRef.from_key(chart.part_key).label() if chart.part_key else ""
-        return label, chart_pages.pdf_pages(chart)
-    note = library.STAND_NOTES[chart.kind]
-    resolved = pref = None
-    if chart.song_id is not None:
-        async with db.session() as session:
-            if not part:
-                resolved = await library.chart_for_member(session, actor, chart.song_id)
-            pref = await library.member_pref(session, actor, chart.song_id)
-    if resolved is not None and resolved.chart_id == chart.id and resolved.generated:
-        return f"{resolved.part_label} · {note}", await chart_pages.resolved_pages(resolved, chart)
-    part_key = part or chart.part_key or ""
-    pages = await chart_pages.stand_pages(chart, part_key, pref=pref)
-    found = PartRef.try_from_key(part_key)
-    return " · ".join(x for x in (found.label() if found else "", note) if x), pages
 
 
 def preload(pages: Pages) -> None:
@@ -70,8 +44,7 @@ def preload(pages: Pages) -> None:
 def _night_saver(actor: Actor) -> Callable[[bool], Awaitable[None]]:
     """Night mode is the reader's, in the database (any instance may serve their next page)."""
     async def save(on: bool) -> None:
-        async with db.session() as session:
-            await members.set_night_mode(session, actor, on)
+        await stand_view.save_night(actor, on)
     return save
 
 
@@ -83,22 +56,13 @@ def _frame(actor: Actor, title: str) -> None:
 
 
 @router.page("/stand/{chart_id:id}", viewport=STAND_VIEWPORT, response_timeout=STAND_TIMEOUT)
-async def stand_page(request: Request, chart_id: int, setlist: MaybeQueryId = None,
-                     part: MaybeQueryText = None) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        chart = await library.get_chart(session, actor, chart_id)
-        song = await session.get(Song, chart.song_id) if chart.song_id else None  # the title; get_chart checked
-        if setlist is not None:
-            version = (await setlists.get_setlist(session, actor, setlist)).version
-            prefs = await library.member_prefs(session, actor)
-        state = await live.current(session, actor)
-        night = await members.night_mode(session, actor)
-    title = song.title if song else chart.file_name
-    if setlist is not None and not part:
-        stand_set = await load_stand_set(actor, setlist, prefs, version)
+@member_page
+async def stand_page(actor: Actor, chart_id: int, setlist: MaybeQueryId = None,
+                     part: MaybeQueryText = None) -> None:
+    opening = await stand_view.open_chart(actor, chart_id, setlist)
+    chart, title, state, prefs, night = opening.chart, opening.title, opening.state, opening.prefs, opening.night
+    if setlist is not None and not part and prefs is not None and opening.setlist_version is not None:
+        stand_set = await load_stand_set(actor, setlist, prefs, opening.setlist_version)
         index = stand_set.plan.index_of_chart(chart_id)
         if index is None:  # another chart of a setlist song (a PDF tonight's key set aside): open the set's one
             index = next((i for i, s in enumerate(stand_set.plan.stops) if s.song_id == chart.song_id), None)
@@ -110,7 +74,7 @@ async def stand_page(request: Request, chart_id: int, setlist: MaybeQueryId = No
                          back=f"/setlists/{setlist}", live_page=False)
             return None
     # One chart on its own (or a part the setlist doesn't give this reader): no stepping through songs.
-    label, pages = await single_chart(actor, chart, part)
+    label, pages = await stand_view.single_chart(actor, chart, part)
     _frame(actor, title)
     preload(pages)
     back = f"/setlists/{setlist}" if setlist is not None else (f"/songs/{chart.song_id}" if chart.song_id else "/")
@@ -120,16 +84,11 @@ async def stand_page(request: Request, chart_id: int, setlist: MaybeQueryId = No
 
 
 @router.page("/live/{setlist_id:id}", viewport=STAND_VIEWPORT, response_timeout=STAND_TIMEOUT)
-async def live_page(request: Request, setlist_id: int) -> RedirectResponse | None:
+@member_page
+async def live_page(actor: Actor, setlist_id: int) -> None:
     """Follow the leader: the stand opens each called song in my part; I still turn my own pages."""
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
-    async with db.session() as session:
-        version = (await setlists.get_setlist(session, actor, setlist_id)).version
-        state = await live.current(session, actor)
-        prefs = await library.member_prefs(session, actor)
-        night = await members.night_mode(session, actor)
+    opening = await stand_view.open_live(actor, setlist_id)
+    state, prefs, version, night = opening.state, opening.prefs, opening.setlist_version, opening.night
     stand_set = await load_stand_set(actor, setlist_id, prefs, version)
     plan = stand_set.plan
     if not plan.stops:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
+from components.guard import member_page
 from components.layout import page_frame
 from components.member_form import member_form
-from components.session import actor_or_none
+from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.services import members
 
@@ -18,10 +17,8 @@ router = APIRouter()
 
 
 @router.page("/welcome")
-async def welcome_page(request: Request) -> RedirectResponse | None:
-    actor = await actor_or_none(request)
-    if actor is None:
-        return RedirectResponse("/login", status_code=303)
+@member_page
+async def welcome_page(actor: Actor) -> None:
 
     async def save(name: str, instruments: list[dict[str, Any]], reading: dict[str, str]) -> None:
         async with db.session() as session:

@@ -115,10 +115,6 @@ class Line:
     def has_chords(self) -> bool:
         return any(s.chord for s in self.segments)
 
-    @property
-    def has_words(self) -> bool:
-        return any(s.lyric.strip() for s in self.segments)
-
 
 @dataclass(frozen=True)
 class Section:

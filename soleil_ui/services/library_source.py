@@ -1,4 +1,4 @@
-"""Where a band's library comes from: connecting a Drive folder (or a local folder under the server's data).
+"""Where a band's library comes from: connecting a Drive folder (a local folder is set up by the demo only).
 
 A source belongs to one band alone; only its leaders see or change it. A Drive grant (a leader's refresh
 token) is stored encrypted; switching folders starts the next sync from a full listing.
@@ -29,7 +29,6 @@ import hashlib
 import hmac
 import json
 import logging
-from pathlib import Path
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -273,20 +272,3 @@ async def _refuse_if_used_elsewhere(session: AsyncSession, actor: Actor, facts: 
             raise Conflict(IN_USE)
 
 
-def _local_folder(folder: str) -> Path:
-    settings = get_runtime().settings
-    allowed = [settings.data_dir.resolve()] + ([settings.library_dir.resolve()] if settings.library_dir else [])
-    path = Path(folder.strip()).expanduser()
-    path = (settings.data_dir / path if not path.is_absolute() else path).resolve()
-    if not any(path.is_relative_to(root) for root in allowed):
-        raise InvalidInput(f"A local library must be a folder under the server's data folder ({allowed[0]}).")
-    if not path.is_dir():
-        raise InvalidInput("That folder doesn't exist on the server.")
-    return path
-
-
-async def connect_local(session: AsyncSession, actor: Actor, folder: str) -> LibrarySource:
-    """A folder on the server, which must lie under its data dir (a band can't read the rest of the disk)."""
-    actor.require_leader()
-    path = await asyncio.to_thread(_local_folder, folder)
-    return await _upsert(session, actor, "local", str(path), None)

@@ -71,7 +71,3 @@ class LocalFolderSource:
 
     def fetch(self, file_id: str) -> bytes:
         return self._path(file_id).read_bytes()
-
-    def local_path(self, file_id: str) -> Path:
-        """Local files can be streamed straight from disk (audio with HTTP Range)."""
-        return self._path(file_id)

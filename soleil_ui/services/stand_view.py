@@ -1,0 +1,92 @@
+"""What the stand page needs to open, read for the acting member: the chart, its title, the set it is opened from,
+my key preferences and the live state; and the part a lone chart shows in.
+
+The stand page only renders: which part a reader gets is a rule of the core (a wrong part on stage is worse than a
+question), so it is decided here, where tests drive it without a browser. Each loader reads the database in one
+short session and lets go before any engraving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..access import Actor
+from ..db import db
+from ..models import Chart, Song
+from ..parts import PartRef
+from . import chart_pages, library, live, members, setlists
+from .chart_pages import Page
+from .library import KeyPref
+from .live import LiveState
+
+
+@dataclass(frozen=True)
+class ChartOpening:
+    """A chart opened on the stand (``get_chart`` has checked it is the member's band's)."""
+
+    chart: Chart
+    title: str
+    state: LiveState | None
+    setlist_version: int | None = None  # set when opened from a setlist
+    prefs: dict[int, KeyPref] | None = None  # my key preferences, when opened from a setlist
+    night: bool = False  # the reader's night mode (in the database: any instance may serve their next page)
+
+
+@dataclass(frozen=True)
+class LiveOpening:
+    """A setlist opened to follow the leader."""
+
+    setlist_version: int
+    state: LiveState | None
+    prefs: dict[int, KeyPref]
+    night: bool = False
+
+
+async def open_chart(actor: Actor, chart_id: int, setlist_id: int | None = None) -> ChartOpening:
+    async with db.session() as session:
+        chart = await library.get_chart(session, actor, chart_id)
+        song = await session.get(Song, chart.song_id) if chart.song_id else None  # the title; get_chart checked
+        version = prefs = None
+        if setlist_id is not None:
+            version = (await setlists.get_setlist(session, actor, setlist_id)).version
+            prefs = await library.member_prefs(session, actor)
+        state = await live.current(session, actor)
+        night = await members.night_mode(session, actor)
+    return ChartOpening(chart, song.title if song else chart.file_name, state, version, prefs, night)
+
+
+async def open_live(actor: Actor, setlist_id: int) -> LiveOpening:
+    async with db.session() as session:
+        version = (await setlists.get_setlist(session, actor, setlist_id)).version
+        state = await live.current(session, actor)
+        prefs = await library.member_prefs(session, actor)
+        night = await members.night_mode(session, actor)
+    return LiveOpening(version, state, prefs, night)
+
+
+async def save_night(actor: Actor, on: bool) -> None:
+    """The reader switched night mode on the stand: kept for their next page, on whichever instance serves it."""
+    async with db.session() as session:
+        await members.set_night_mode(session, actor, on)
+
+
+async def single_chart(actor: Actor, chart: Chart, part: str | None) -> tuple[str, list[Page]]:
+    """One chart's pages and label: a PDF as it is; a generated chart in the part asked for (``?part=``, from the
+    song page's list of parts), else in my part when it is the chart the library picks for me, else its own part.
+    The database is read first and let go: engraving may take a moment."""
+    if not library.is_generated(chart):
+        label = PartRef.from_key(chart.part_key).label() if chart.part_key else ""
+        return label, chart_pages.pdf_pages(chart)
+    note = library.STAND_NOTES[chart.kind]
+    resolved = pref = None
+    if chart.song_id is not None:
+        async with db.session() as session:
+            if not part:
+                resolved = await library.chart_for_member(session, actor, chart.song_id)
+            pref = await library.member_pref(session, actor, chart.song_id)
+    if resolved is not None and resolved.chart_id == chart.id and resolved.generated:
+        return f"{resolved.part_label} · {note}", await chart_pages.resolved_pages(resolved, chart)
+    part_key = part or chart.part_key or ""
+    pages = await chart_pages.stand_pages(chart, part_key, pref=pref)
+    found = PartRef.try_from_key(part_key)
+    return " · ".join(x for x in (found.label() if found else "", note) if x), pages
