@@ -23,7 +23,7 @@ from components.session import actor_or_none, current_actor, throttle
 from soleil_ui.db import db
 from soleil_ui.errors import NotFound
 from soleil_ui.ids import parse_ids
-from soleil_ui.services import gigs, offline, setlists
+from soleil_ui.services import gigs, offline, prepare, setlists
 
 router = APIRouter()
 STATIC = Path(__file__).resolve().parent.parent / "components" / "static"
@@ -171,14 +171,10 @@ async def scope(request: Request) -> JSONResponse:
     actor = await actor_or_none(request)
     if actor is None:
         return JSONResponse({"scope": None, "prepare": []}, headers=NO_STORE)
-    requests = pwa.prepare_requests(actor.band_id)
-    prepare = []
-    if requests:
-        async with db.session() as session:
-            visible = {s.id for s in await setlists.list_setlists(session, actor)}
-        prepare = [{"setlist_id": setlist_id, "name": r.get("name", ""), "audio": bool(r.get("audio")),
-                    "at": r.get("at")} for setlist_id, r in requests.items() if setlist_id in visible]
-    return JSONResponse({"scope": offline.scope_of(actor), "band": actor.band_name, "prepare": prepare},
+    async with db.session() as session:
+        requests = await prepare.standing(session, actor)
+    return JSONResponse({"scope": offline.scope_of(actor), "band": actor.band_name,
+                         "prepare": [r.to_json() for r in requests.values()]},
                         headers=NO_STORE)
 
 
