@@ -47,7 +47,7 @@ async def library_files_page(request: Request) -> RedirectResponse | None:
         return RedirectResponse("/login", status_code=303)
     with page_frame(actor, "Library files", active="Library", back="/library"):
         actor.require_leader()
-        progress = progress_of(actor.band_id)
+        progress = await progress_of(actor.band_id)
         @ui.refreshable
         async def source_card() -> None:
             async with db.session() as session:

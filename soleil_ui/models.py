@@ -402,6 +402,16 @@ class PrepareRequest(SQLModel, table=True):
     asked_at: datetime = _ts(default_factory=utcnow)
 
 
+class SyncState(SQLModel, table=True):
+    """A band's library sync as a leader watches it (``services.sync.SyncProgress.as_payload``), written when its
+    phase changes, so a page served by any instance shows the sync another instance runs."""
+
+    __tablename__ = "sync_state"
+    band_id: int = Field(foreign_key="band.id", primary_key=True, ondelete="CASCADE")
+    progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
 class ApiToken(SQLModel, table=True):
     """A personal access token for the JSON API and the MCP server: one member, one band, read or write.
 

@@ -1,12 +1,14 @@
-"""A leader's "ask every device" kept in the database and announced on the hub: leaders only, scoped to the band,
-replaced when asked again, withdrawn by a leader, lapsed after ``PREPARE_DAYS``; and two instances on one PostgreSQL
-agree on it (each with its own engine and hub)."""
+"""State every instance shares, kept in the database and announced on the hub. A leader's "ask every device": leaders
+only, scoped to the band, replaced when asked again, withdrawn by a leader, lapsed after ``PREPARE_DAYS``. A library
+sync's progress: read from the database, a dead sync not shown running. Two instances on one PostgreSQL (each with
+its own engine and hub) agree on both."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -17,9 +19,9 @@ from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import Forbidden, NotFound
 from soleil_ui.events import Event, EventHub, PgNotifyTransport, asyncpg_dsn, hub
-from soleil_ui.models import PrepareRequest, Role
-from soleil_ui.services import prepare, setlists
-from tests.library_helpers import band_with_member
+from soleil_ui.models import PrepareRequest, Role, SyncState, utcnow
+from soleil_ui.services import prepare, setlists, sync
+from tests.library_helpers import band_with_member, real_library
 
 pytestmark = pytest.mark.usefixtures("core")
 
@@ -118,3 +120,33 @@ async def test_two_instances_agree_on_requests(second_instance: tuple[EventHub, 
     await other_db.commit()
     async with db.session() as session:
         assert await prepare.standing(session, leader) == {}
+
+
+async def test_sync_progress_is_read_from_the_database_and_a_dead_sync_is_not_running() -> None:
+    leader = await band_with_member("Swing Band", [], role=Role.LEADER)
+    assert (await sync.progress_of(leader.band_id)).phase == "idle"
+    async with db.session() as session:
+        session.add(SyncState(band_id=leader.band_id, progress={"running": True, "phase": "reading", "total": 9,
+                                                                 "done": 3, "band_id": 999, "stray": 1},
+                              updated_at=utcnow() - sync.SYNC_STALE - timedelta(minutes=1)))
+    progress = await sync.progress_of(leader.band_id)  # its instance died mid-way: not running for ever
+    assert (progress.band_id, progress.running, progress.phase, progress.error, progress.total) == \
+        (leader.band_id, False, "failed", sync.CRASHED, 9)
+
+
+async def test_two_instances_agree_on_sync_progress(second_instance: tuple[EventHub, AsyncSession],
+                                                    tmp_path: Path) -> None:
+    other, other_db = second_instance
+    leader = await band_with_member("Swing Band", [{"instrument": "trumpet", "chair": 1}], role=Role.LEADER,
+                                    library=real_library(tmp_path / "lib"))
+    heard: asyncio.Queue[Event] = asyncio.Queue()
+    other.subscribe(leader.band_id, "library", heard.put_nowait)
+    progress = await sync.sync_configured(leader.band_id, prerender=False)  # run by the first instance
+    assert progress.error is None and progress.added > 0
+    phases = []
+    while not phases or phases[-1] != "done":  # the second instance hears every phase (not every file)
+        phases.append((await asyncio.wait_for(heard.get(), 10)).payload["sync"]["phase"])
+    assert phases == ["listing", "reading", "done"]
+    shared = await sync.read_progress(other_db, leader.band_id)  # a page it serves shows the same
+    assert (shared.running, shared.phase, shared.total, shared.added) == (False, "done", progress.total,
+                                                                          progress.added)

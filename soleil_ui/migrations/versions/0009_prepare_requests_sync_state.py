@@ -1,4 +1,5 @@
-"""prepare requests: a leader's "get this set ready offline" kept in the database, so every instance serves it
+"""prepare requests and sync state: a leader's "get this set ready offline" and a band's library sync progress
+kept in the database, so every instance serves them
 
 Revision ID: 0009
 Revises: 0007
@@ -36,9 +37,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_prepare_request_band_id'), ['band_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_prepare_request_setlist_id'), ['setlist_id'], unique=True)
 
+    op.create_table('sync_state',
+    sa.Column('band_id', sa.Integer(), nullable=False),
+    sa.Column('progress', sa.JSON(), nullable=False),
+    sa.Column('updated_at', soleil_ui.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['band_id'], ['band.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('band_id')
+    )
+
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_table('sync_state')
     with op.batch_alter_table('prepare_request', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_prepare_request_setlist_id'))
         batch_op.drop_index(batch_op.f('ix_prepare_request_band_id'))
