@@ -11,15 +11,17 @@ Everything here changes existing elements in place; nothing is rebuilt on an eve
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from nicegui import background_tasks, ui
+from sqlalchemy.exc import SQLAlchemyError
 
 from soleil_ui.access import Actor
 from soleil_ui.db import db
+from soleil_ui.errors import SoleilError
 from soleil_ui.events import Event, hub
+from soleil_ui.live_follow import Heard, Listener, LiveTimeline
 from soleil_ui.services import live
 from soleil_ui.services.live import LiveState
 
@@ -27,7 +29,6 @@ from .live import listen
 from .setlist_editor import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
-Listener = Callable[[LiveState | None, LiveState | None], None]
 
 # The leader's console while its socket is down: the browser knows at once (the server can't tell it), so the buttons
 # that call, start or end are disabled there and say why, and nothing tapped meanwhile is sent when the link returns
@@ -62,69 +63,42 @@ html.sl-cut [data-live-call] { opacity: 0.45; pointer-events: none; }
 
 
 class LiveWatcher:
-    """The band's live session as this page knows it; ``on_change(old, new)`` runs on every change."""
+    """The band's live session as this page knows it (``soleil_ui.live_follow.LiveTimeline`` decides), wired to the
+    hub and to this page's socket; ``on_change(old, new)`` runs on every change."""
 
     def __init__(self, actor: Actor, state: LiveState | None) -> None:
-        self.actor, self.state = actor, state
-        self._listeners: list[Listener] = []
-        self._seq = state.seq if state else 0
-        self._live_id = state.live_id if state else 0
+        self.actor = actor
+        self.timeline = LiveTimeline(state)
         listen(actor.band_id, live.LIVE_TOPIC, self._heard)
-        client = ui.context.client
-        self._first = True
+        ui.context.client.on_connect(self._connected)
 
-        def connected() -> None:
-            if self._first:  # the page was just built from fresh state
-                self._first = False
-                return
-            background_tasks.create(self.reread(), name="live re-sync after reconnect")
-
-        client.on_connect(connected)
+    @property
+    def state(self) -> LiveState | None:
+        return self.timeline.state
 
     def on_change(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+        self.timeline.on_change(listener)
+
+    def wrote(self, state: LiveState) -> None:
+        """This page's own call, shown at once."""
+        self.timeline.wrote(state)
+
+    def _connected(self) -> None:
+        if self.timeline.connected():
+            background_tasks.create(self.reread(), name="live re-sync after reconnect")
 
     def _heard(self, event: Event) -> None:
-        payload = event.payload
-        if payload.get("resync"):
+        if self.timeline.heard(event.payload) is Heard.REREAD:
             background_tasks.create(self.reread(), name="live re-sync")
-            return
-        live_id, seq = int(payload.get("live", 0)), int(payload.get("seq", 0))
-        if live_id < self._live_id or (live_id == self._live_id and seq <= self._seq):
-            return  # older than what this page shows
-        if payload.get("kind") == "stop":
-            self._set(None, live_id, seq)
-            return
-        if self.state is not None and self.state.live_id == live_id:
-            new = LiveState(live_id, self.state.setlist_id, self.state.setlist_name, payload.get("item"), seq,
-                            self.state.started_at, self.state.gig_id)
-            self._set(new, live_id, seq)
-        else:  # a new live session: its name and start come from the database
-            self._live_id, self._seq = live_id, seq
-            background_tasks.create(self.reread(), name="read new live session")
 
     async def reread(self) -> None:
         try:
             async with db.session() as session:
                 state = await live.current(session, self.actor)
-        except Exception:
+        except (SQLAlchemyError, OSError):  # the database is away: the next reconnect or event tries again
             log.warning("could not re-read live state", exc_info=True)
             return
-        if state is None:
-            self._set(None, self._live_id, self._seq)
-        elif (state.live_id, state.seq) >= (self._live_id, self._seq) or self.state is None:
-            self._set(state, state.live_id, state.seq)
-
-    def _set(self, new: LiveState | None, live_id: int, seq: int) -> None:
-        old = self.state
-        self.state, self._live_id, self._seq = new, live_id, seq
-        if old == new:
-            return
-        for listener in self._listeners:
-            try:
-                listener(old, new)
-            except Exception:
-                log.exception("live listener failed")
+        self.timeline.reread(state)
 
 
 def titles(snapshot: Snapshot | None, item_id: int | None) -> tuple[str, str]:
@@ -167,10 +141,13 @@ class LiveBanner:
         self._titles(state)
 
     async def _load(self, state: LiveState) -> None:
-        with contextlib.suppress(Exception):
+        try:
             self.snapshot = await load_snapshot(self.actor, state.setlist_id)
-            if not self.card.is_deleted and self.watcher.state is not None:
-                self._titles(self.watcher.state)
+        except (SoleilError, SQLAlchemyError):  # gone or not readable: the banner keeps "Starting…", Follow works
+            log.warning("could not load the live setlist's titles", exc_info=True)
+            return
+        if not self.card.is_deleted and self.watcher.state is not None:
+            self._titles(self.watcher.state)
 
     def _titles(self, state: LiveState) -> None:
         current, upcoming = titles(self.snapshot, state.current_item_id)
@@ -240,7 +217,7 @@ class LiveConsole:
     async def start(self, item_id: int | None = None) -> None:
         async with db.session() as session:
             state = await live.start(session, self.actor, self.setlist_id, item_id=item_id)
-        self.watcher._set(state, state.live_id, state.seq)
+        self.watcher.wrote(state)
 
     async def stop(self) -> None:
         async with db.session() as session:
@@ -255,7 +232,7 @@ class LiveConsole:
         assert state is not None
         async with db.session() as session:
             new = await live.move(session, self.actor, state.live_id, step=step, item_id=item_id)
-        self.watcher._set(new, new.live_id, new.seq)
+        self.watcher.wrote(new)
 
     def _want_presence(self) -> None:
         if self._presence_pending or not self.mine(self.watcher.state):
@@ -269,9 +246,11 @@ class LiveConsole:
             self._presence_pending = False
             async with db.session() as session:
                 people = await live.presence(session, self.actor)
-        except Exception:
-            self._presence_pending = False
+        except SQLAlchemyError:  # the next presence event reads again
+            log.warning("could not read presence", exc_info=True)
             return
+        finally:
+            self._presence_pending = False
         if self.people.is_deleted:
             return
         icons = {"following": ("play_circle", "positive"), "detached": ("visibility", "primary"),

@@ -13,11 +13,8 @@ Widgets (all the work happens in the browser, in ``offline.js``; the server only
 * ``prepare_button(actor, setlist_id, name)``: a leader asks every member's device to get the set ready.
 * ``sign_out()``: the account menu's Sign out: clears this device's offline data, then signs out.
 
-A leader's request reaches devices open now as a hub event (``PREPARE_TOPIC``) and devices opened later through
-``/pwa/scope``, which reads ``prepare_requests``: kept in ``app.storage.general[PREPARE_KEY]`` as
-``{"<band id>": {"<setlist id>": {"name", "audio", "at" (ISO time), "by"}}}`` (NiceGUI's JSON file in the
-storage directory, one per instance: with several instances a device may hear of a request only from the one
-that stored it, or when it is open). Requests expire after ``PREPARE_DAYS``.
+A leader's request (``soleil_ui.services.prepare``: a row and a hub event, so every instance knows it) reaches
+devices open now as the hub event (``PREPARE_TOPIC``) and devices opened later through ``/pwa/scope``.
 """
 
 from __future__ import annotations
@@ -25,15 +22,15 @@ from __future__ import annotations
 import json
 import logging
 import weakref
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from nicegui import Client, app, background_tasks, ui
+from nicegui import Client, background_tasks, ui
+from sqlalchemy.exc import SQLAlchemyError
 
 from soleil_ui.access import Actor
 from soleil_ui.db import db
-from soleil_ui.events import Event, hub
-from soleil_ui.services import offline
+from soleil_ui.events import Event
+from soleil_ui.services import prepare
+from soleil_ui.services.prepare import PREPARE_TOPIC
 
 from .live import listen
 from .session import actor_or_none, csrf_for, token_of
@@ -41,9 +38,6 @@ from .session import actor_or_none, csrf_for, token_of
 log = logging.getLogger(__name__)
 THEME_COLOR = "#2f4858"
 ACCENT_COLOR = "#b3541e"
-PREPARE_TOPIC = "offline:prepare"
-PREPARE_KEY = "soleil.offline.prepare"
-PREPARE_DAYS = 30
 
 HEAD_HTML = f"""
 <link rel="manifest" href="/manifest.webmanifest">
@@ -93,6 +87,8 @@ async def _listen_for_requests(client: Client) -> None:
         return
 
     def heard(event: Event) -> None:
+        if event.payload.get("cancelled"):  # withdrawn: a set already made ready stays
+            return
         setlist_id, audio = int(event.payload.get("setlist", 0)), bool(event.payload.get("audio"))
         name = json.dumps(str(event.payload.get("name", "")))
         client.run_javascript(f"window.SoleilOffline && window.SoleilOffline.prepare({setlist_id}, "
@@ -132,45 +128,9 @@ def offline_storage() -> ui.element:
 
 
 # --- a leader's request to every member's device --------------------------------------------------------------------
-def _requests() -> dict[str, dict[str, dict[str, Any]]]:
-    stored = app.storage.general.get(PREPARE_KEY)
-    return stored if isinstance(stored, dict) else {}
-
-
-def prepare_requests(band_id: int) -> dict[int, dict[str, Any]]:
-    """The band's standing requests, newest first, expired ones dropped."""
-    cutoff = datetime.now(UTC) - timedelta(days=PREPARE_DAYS)
-    result = {}
-    for key, value in (_requests().get(str(band_id)) or {}).items():
-        try:
-            at = datetime.fromisoformat(str(value.get("at")))
-        except ValueError:
-            continue
-        if at >= cutoff and key.isdigit():
-            result[int(key)] = dict(value)
-    return dict(sorted(result.items(), key=lambda kv: kv[1]["at"], reverse=True))
-
-
-async def ask_devices(actor: Actor, setlist_id: int, *, audio: bool = False) -> None:
-    """Leaders only: every member's device gets this set ready (open now: at once; others when next opened)."""
-    async with db.session() as session:
-        name = await offline.check_prepare(session, actor, setlist_id)
-    requests = _requests()
-    band = dict(requests.get(str(actor.band_id)) or {})
-    band[str(setlist_id)] = {"name": name, "audio": audio, "at": datetime.now(UTC).isoformat(), "by": actor.name}
-    app.storage.general[PREPARE_KEY] = {**requests, str(actor.band_id): band}
-    await hub.publish(Event(actor.band_id, PREPARE_TOPIC, {"setlist": setlist_id, "audio": audio, "name": name}))
-
-
-def cancel_request(actor: Actor, setlist_id: int) -> None:
-    actor.require_leader()
-    requests = _requests()
-    band = {k: v for k, v in (requests.get(str(actor.band_id)) or {}).items() if k != str(setlist_id)}
-    app.storage.general[PREPARE_KEY] = {**requests, str(actor.band_id): band}
-
-
 def prepare_button(actor: Actor, setlist_id: int, name: str = "") -> ui.element | None:
-    """For leaders: "Ask everyone's devices to get this set ready", and whether it was asked already."""
+    """For leaders: "Ask everyone's devices to get this set ready", whether it was asked already (kept current by the
+    hub, whichever instance or leader asked), and withdrawing the request."""
     if not actor.is_leader:
         return None
     with ui.row().classes("w-full items-center gap-2 no-wrap") as row:
@@ -179,22 +139,44 @@ def prepare_button(actor: Actor, setlist_id: int, name: str = "") -> ui.element 
         button = ui.button("Ask every device", icon="campaign").props(
             'flat dense no-caps aria-label="Ask every device to prepare"')
         button.mark(f"prepare-{setlist_id}")
+        withdraw = ui.button(icon="close").props('flat dense round aria-label="Withdraw the request"')
+        withdraw.mark(f"prepare-cancel-{setlist_id}")
 
-    def show() -> None:
-        request = prepare_requests(actor.band_id).get(setlist_id)
+    async def show() -> None:
+        try:
+            async with db.session() as session:
+                request = (await prepare.standing(session, actor)).get(setlist_id)
+        except SQLAlchemyError:  # the database is away: the next event or visit shows it
+            log.warning("could not read the prepare requests", exc_info=True)
+            return
+        if row.is_deleted:
+            return
+        withdraw.set_visibility(request is not None)
         if request:
-            when = datetime.fromisoformat(request["at"]).strftime("%d %b %H:%M UTC")
-            note.set_text(f"Everyone's devices were asked to prepare it ({when}).")
+            note.set_text(f"Everyone's devices were asked to prepare it ({request.at.strftime('%d %b %H:%M UTC')}).")
             button.props("color=positive")
         else:
             note.set_text("Ask every member's device to prepare it for the gig")
             button.props("color=primary")
 
     async def ask() -> None:
-        await ask_devices(actor, setlist_id, audio=bool(audio.value))
-        show()
+        async with db.session() as session:
+            await prepare.ask(session, actor, setlist_id, audio=bool(audio.value))
+        await show()
         ui.notify(f"Asked every device to get “{name or 'the set'}” ready offline.", type="positive")
 
+    async def cancel() -> None:
+        async with db.session() as session:
+            await prepare.cancel(session, actor, setlist_id)
+        await show()
+
+    def heard(event: Event) -> None:
+        if int(event.payload.get("setlist", 0)) == setlist_id:
+            background_tasks.create(show(), name="prepare request changed")
+
     button.on_click(ask)
-    show()
+    withdraw.on_click(cancel)
+    withdraw.set_visibility(False)
+    listen(actor.band_id, PREPARE_TOPIC, heard)
+    background_tasks.create(show(), name="prepare request")
     return row

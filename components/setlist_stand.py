@@ -10,26 +10,32 @@ parts (``load_stand_set``), so a band going live costs one load, not one per pho
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
 from nicegui import background_tasks, ui
+from sqlalchemy.exc import SQLAlchemyError
 
 from soleil_ui.access import Actor
 from soleil_ui.db import db
+from soleil_ui.errors import SoleilError
 from soleil_ui.events import Event
+from soleil_ui.live_follow import Follower, chip_view, follows_call, replanned_index
 from soleil_ui.services import chart_pages, live, setlists
 from soleil_ui.services.library import KeyPref
 from soleil_ui.services.live import LiveState
 from soleil_ui.services.setlists import StandPlan
+from soleil_ui.stand_contract import StandPage, StandSong
 
 from .live import listen
 from .live_bar import LiveWatcher, track_presence
 from .setlist_editor import SharedLoads, profile
 from .stand import Stand, StandSongChangeEventArguments
 
+log = logging.getLogger(__name__)
 CHIP_CSS = """
 #popup { display: none !important; }  /* no "connection lost" box over a chart: the chip says it quietly */
 .sl-live-chip { position: fixed; z-index: 2600; top: calc(env(safe-area-inset-top) + 8px); left: 50%;
@@ -57,7 +63,7 @@ CUT_TEXT_LEADER = "Live · your calls are paused"
 PLACEHOLDER = (800, 1035)
 
 
-def placeholder_page(title: str, reason: str) -> dict[str, object]:
+def placeholder_page(title: str, reason: str) -> StandPage:
     """A page that says there is no chart to show, so the stand never goes blank on a song without my part."""
     width, height = PLACEHOLDER
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -65,7 +71,7 @@ def placeholder_page(title: str, reason: str) -> dict[str, object]:
            f'<text x="400" y="470" font-size="46" font-family="sans-serif" text-anchor="middle">{escape(title[:40])}'
            f'</text><text x="400" y="540" font-size="26" font-family="sans-serif" text-anchor="middle" fill="#666">'
            f'{escape(reason[:60])}</text></svg>')
-    return {"src": "data:image/svg+xml;charset=utf-8," + quote(svg), "width": width, "height": height}
+    return StandPage(src="data:image/svg+xml;charset=utf-8," + quote(svg), width=width, height=height)
 
 
 def _set_prop(element: ui.element, name: str, value: str) -> None:
@@ -79,7 +85,7 @@ class StandSet:
     """A setlist as one kind of reader sees it: the plan and the stand's ``songs`` (shared, never mutated)."""
 
     plan: StandPlan
-    songs: list[dict[str, object]]
+    songs: list[StandSong]
 
     @property
     def version(self) -> int:
@@ -162,12 +168,12 @@ class SetlistStand:
     def _title(self, index: int) -> str | None:
         return self.plan.stops[index].title if 0 <= index < len(self.plan.stops) else None
 
-    def _chart(self, index: int) -> tuple[str, str, list[dict[str, object]]]:
+    def _chart(self, index: int) -> tuple[str, str, list[StandPage]]:
         if not self.plan.stops:
             return self.plan.name, "", [placeholder_page(self.plan.name, "This setlist has no songs yet.")]
         song = self.set.songs[index]
-        pages = song["pages"] or [placeholder_page(str(song["title"]), str(song["explanation"]))]
-        return str(song["title"]), str(song["part_label"]), pages  # type: ignore[return-value]
+        pages = song["pages"] or [placeholder_page(song["title"], song["explanation"])]
+        return song["title"], song["part_label"], pages
 
     def show(self, index: int) -> None:
         """Move to the setlist's song at ``index`` in place (the stand stays mounted; only the index is sent)."""
@@ -190,7 +196,7 @@ class SetlistStand:
                 and live_state.current_item_id != e.item_id:
             async with db.session() as session:
                 new = await live.move(session, self.actor, live_state.live_id, item_id=e.item_id)
-            self.watcher._set(new, new.live_id, new.seq)
+            self.watcher.wrote(new)
         self._render_chip()
 
     async def _request(self, direction: str) -> None:
@@ -200,18 +206,19 @@ class SetlistStand:
         if self.drives and live_state is not None:  # the leader's next/previous call the song for everyone
             async with db.session() as session:
                 new = await live.move(session, self.actor, live_state.live_id, step=step)
-            self.watcher._set(new, new.live_id, new.seq)
+            self.watcher.wrote(new)
             return
         self.show(self.index + step)
 
     # --- live mode ---------------------------------------------------------------------------------------------
+    def _follower(self) -> Follower:
+        return Follower(self.plan.setlist_id, self.current_item(), self.following, self.drives)
+
     def _live_here(self) -> LiveState | None:
-        state = self.watcher.state
-        return state if state is not None and state.setlist_id == self.plan.setlist_id else None
+        return self._follower().live_here(self.watcher.state)
 
     def attached(self) -> bool:
-        state = self._live_here()
-        return self.following and state is not None and state.current_item_id == self.current_item()
+        return self._follower().attached(self.watcher.state)
 
     def _attach(self, *, jump: bool = True) -> None:
         state = self._live_here()
@@ -220,10 +227,7 @@ class SetlistStand:
             self.show(target)
 
     def _live_changed(self, old: LiveState | None, new: LiveState | None) -> None:
-        was_attached = (self.following and old is not None and old.setlist_id == self.plan.setlist_id
-                        and old.current_item_id == self.current_item())
-        if self.following and new is not None and new.setlist_id == self.plan.setlist_id and (
-                was_attached or old is None or old.live_id != new.live_id):
+        if follows_call(self._follower(), old, new):
             self._attach(jump=False)
         self._render_chip()
 
@@ -252,33 +256,15 @@ class SetlistStand:
             self._told_attached = not self._told_attached
             self.presence()
         state = self.watcher.state
+        view = chip_view(self._follower(), state, [stop.title for stop in self.plan.stops], self.plan.index_of)
         self.chip.set_visibility(state is not None)
+        _set_prop(self.chip, "data-state", view.state)
         if state is None:
-            _set_prop(self.chip, "data-state", "off")
             return
-        if state.setlist_id != self.plan.setlist_id:
-            _set_prop(self.chip, "data-state", "elsewhere")
-            self.chip_text.set_text(f"Live: {state.setlist_name}")
-            self.chip_label.set_text("Follow")
-            self.chip_button.set_visibility(True)
-            return
-        index = self.plan.index_of(state.current_item_id)
-        now = self._title(index) if index is not None else None
-        upcoming = self._title(index + 1) if index is not None else None
-        if self.drives and self.current_item() == state.current_item_id:
-            text, state_name, action = f"Calling: {now or '—'}" + (f" · Next: {upcoming}" if upcoming else ""), \
-                "following", None
-        elif self.attached():  # the same on every call: nothing more to send to each follower (the stand shows next)
-            text, state_name, action = "Live · following", "following", None
-        elif self.following:
-            text, state_name, action = f"Live: {now or '—'}", "detached", "Back to live"
-        else:
-            text, state_name, action = f"Live: {now or '—'}", "not-following", "Follow"
-        _set_prop(self.chip, "data-state", state_name)
-        self.chip_text.set_text(text)
-        self.chip_button.set_visibility(action is not None)
-        if action:
-            self.chip_label.set_text(action)
+        self.chip_text.set_text(view.text)
+        self.chip_button.set_visibility(view.action is not None)
+        if view.action:
+            self.chip_label.set_text(view.action)
 
     # --- staying current ---------------------------------------------------------------------------------------
     def _setlist_changed(self, event: Event) -> None:
@@ -291,22 +277,21 @@ class SetlistStand:
     async def _replan(self, wanted: int, force: bool) -> None:
         try:
             fresh = await load_stand_set(self.actor, self.plan.setlist_id, self.prefs, wanted, force=force)
-        except Exception:
+        except (SoleilError, SQLAlchemyError):  # deleted, no longer readable, or the database is away: the stand
+            log.warning("could not re-plan the stand", exc_info=True)  # keeps what it shows; the next change retries
             return
         finally:
             self._planning = False
         if self.stand.is_deleted or fresh.version < self.plan.version:
             return
-        old_index = self.index
         self.set = fresh
-        found = fresh.plan.index_of(self.shown_item)
-        self.index = found if found is not None else min(old_index, max(len(fresh.plan.stops) - 1, 0))
-        if found is None and fresh.plan.stops:  # the song on the stand was removed: keep reading it, neighbours near
+        self.index, found = replanned_index([stop.item_id for stop in fresh.plan.stops], self.shown_item, self.index)
+        if not found and fresh.plan.stops:  # the song on the stand was removed: keep reading it, neighbours near
             self.stand.set_neighbours(self._title(self.index - 1) if self.index > 0 else None,
                                       self._title(self.index))
         else:
             self.stand.set_neighbours(self._title(self.index - 1), self._title(self.index + 1))
-        self.stand.set_songs(fresh.songs or None, self.index if found is not None else None)
+        self.stand.set_songs(fresh.songs or None, self.index if found else None)
         self._render_chip()
 
     def _connection(self, up: bool) -> None:

@@ -54,6 +54,8 @@ from nicegui import ui
 from nicegui.client import Client
 from nicegui.events import GenericEventArguments, Handler, UiEventArguments, handle_event
 
+from soleil_ui.stand_contract import StandPage, StandSong
+
 STAND_CSS = Path(__file__).parent / "static" / "stand.css"
 STAND_VIEWPORT = "width=device-width, initial-scale=1, viewport-fit=cover"
 DEFAULT_PAGE_SIZE = (800, 1035)  # US Letter at 800 px wide, used when a page has no size
@@ -88,9 +90,9 @@ class StandNightChangeEventArguments(UiEventArguments):
     night: bool
 
 
-def normalize_pages(pages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def normalize_pages(pages: Sequence[Mapping[str, Any]]) -> list[StandPage]:
     """Keep what the browser needs of each page: ``src``, optional ``srcset``, positive ``width``/``height``."""
-    result = []
+    result: list[StandPage] = []
     for number, page in enumerate(pages):
         src = page.get("src")
         if not src:
@@ -98,22 +100,22 @@ def normalize_pages(pages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         width, height = page.get("width") or DEFAULT_PAGE_SIZE[0], page.get("height") or DEFAULT_PAGE_SIZE[1]
         if int(width) <= 0 or int(height) <= 0:
             raise ValueError(f"page {number} has a bad size {width}×{height}")
-        item = {"src": str(src), "width": int(width), "height": int(height)}
+        item = StandPage(src=str(src), width=int(width), height=int(height))
         if page.get("srcset"):
             item["srcset"] = str(page["srcset"])
         result.append(item)
     return result
 
 
-def normalize_songs(songs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def normalize_songs(songs: Sequence[Mapping[str, Any]]) -> list[StandSong]:
     """Keep what the browser needs of each song; a song with no chart gets no pages (the stand says why)."""
-    result = []
+    result: list[StandSong] = []
     for song in songs:
         pages = song.get("pages") or []
-        result.append({"title": str(song.get("title") or ""), "part_label": str(song.get("part_label") or ""),
-                       "pages": normalize_pages(pages) if pages else [],
-                       "item_id": song.get("item_id"), "chart_id": song.get("chart_id"),
-                       "explanation": str(song.get("explanation") or "")})
+        result.append(StandSong(title=str(song.get("title") or ""), part_label=str(song.get("part_label") or ""),
+                                pages=normalize_pages(pages) if pages else [],
+                                item_id=song.get("item_id"), chart_id=song.get("chart_id"),
+                                explanation=str(song.get("explanation") or "")))
     return result
 
 
@@ -123,12 +125,12 @@ class Stand(ui.element, component="static/stand.js"):
         *,
         title: str,
         part_label: str = "",
-        pages: Sequence[Mapping[str, Any]],
+        pages: Sequence[StandPage],
         night: bool = False,
         start_page: int = 0,
         prev_title: str | None = None,
         next_title: str | None = None,
-        songs: Sequence[Mapping[str, Any]] | None = None,
+        songs: Sequence[StandSong] | None = None,
         song_index: int = 0,
         setlist_id: int | None = None,
         on_page_change: Handler[StandPageChangeEventArguments] | None = None,
@@ -168,7 +170,7 @@ class Stand(ui.element, component="static/stand.js"):
         self._props["song_index"] = max(0, int(song_index))
         self._props["setlist_id"] = setlist_id
         self._song_index: int | None = self._props["song_index"] if songs else None
-        self._song_pages: list[dict[str, Any]] | None = None  # the selected song's pages (see ``_select_song``)
+        self._song_pages: list[StandPage] | None = None  # the selected song's pages (see ``_select_song``)
         self._choice = 0  # the reader's latest song move heard from the browser (see "Who moved the stand")
         self.page = self._props["start_page"]
         """Index of the first visible page, as last reported by the browser."""
@@ -198,7 +200,7 @@ class Stand(ui.element, component="static/stand.js"):
         self,
         title: str,
         part_label: str,
-        pages: Sequence[Mapping[str, Any]],
+        pages: Sequence[StandPage],
         start_page: int = 0,
         *,
         prev_title: str | None = None,
@@ -248,7 +250,7 @@ class Stand(ui.element, component="static/stand.js"):
             self._props["next_title"] = next_title
         self.update()
 
-    def set_songs(self, songs: Sequence[Mapping[str, Any]] | None, song_index: int | None = None) -> None:
+    def set_songs(self, songs: Sequence[StandSong] | None, song_index: int | None = None) -> None:
         """Replace the setlist the browser steps through (e.g. after a leader's edit); the chart shown stays."""
         with self._props.suspend_updates():
             self._props["songs"] = normalize_songs(songs) if songs else None
@@ -273,7 +275,7 @@ class Stand(ui.element, component="static/stand.js"):
         return bool(self._props["night"])
 
     @property
-    def pages(self) -> list[dict[str, Any]]:
+    def pages(self) -> list[StandPage]:
         """The pages of the chart shown (a song of ``songs`` once one was selected)."""
         return list(self._song_pages if self._song_pages is not None else self._props["pages"])
 
@@ -306,7 +308,7 @@ class Stand(ui.element, component="static/stand.js"):
         self,
         title: str,
         part_label: str,
-        pages: Sequence[Mapping[str, Any]],
+        pages: Sequence[StandPage],
         start_page: int,
         prev_title: str | None,
         next_title: str | None,

@@ -42,7 +42,7 @@ def _summary(p: SyncProgress) -> str:
 @leader_page
 async def library_files_page(actor: Actor) -> None:
     with page_frame(actor, "Library files", active="Library", back="/library"):
-        progress = library_admin.sync_progress(actor)
+        progress = await library_admin.sync_progress(actor)
         @ui.refreshable
         async def source_card() -> None:
             source = await library_admin.current_source(actor)

@@ -25,7 +25,7 @@ from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import NotFound
 from soleil_ui.ids import parse_ids
-from soleil_ui.services import offline, page_data, setlists
+from soleil_ui.services import offline, page_data, prepare
 
 router = APIRouter()
 STATIC = Path(__file__).resolve().parent.parent / "components" / "static"
@@ -172,14 +172,10 @@ async def scope(request: Request, actor: MaybeSignedIn) -> JSONResponse:
     """Whose offline data this browser may use now (None: nobody signed in), and the sets leaders asked for."""
     if actor is None:
         return JSONResponse({"scope": None, "prepare": []}, headers=NO_STORE)
-    requests = pwa.prepare_requests(actor.band_id)
-    prepare = []
-    if requests:
-        async with db.session() as session:
-            visible = {s.id for s in await setlists.list_setlists(session, actor)}
-        prepare = [{"setlist_id": setlist_id, "name": r.get("name", ""), "audio": bool(r.get("audio")),
-                    "at": r.get("at")} for setlist_id, r in requests.items() if setlist_id in visible]
-    return JSONResponse({"scope": offline.scope_of(actor), "band": actor.band_name, "prepare": prepare},
+    async with db.session() as session:
+        requests = await prepare.standing(session, actor)
+    return JSONResponse({"scope": offline.scope_of(actor), "band": actor.band_name,
+                         "prepare": [r.to_json() for r in requests.values()]},
                         headers=NO_STORE)
 
 

@@ -19,8 +19,9 @@ from components.stand import STAND_VIEWPORT, Stand
 from soleil_ui.access import Actor
 from soleil_ui.errors import NotFound
 from soleil_ui.services import stand_view
+from soleil_ui.stand_contract import StandPage
 
-Pages = list[dict[str, object]]
+Pages = list[StandPage]
 
 router = APIRouter()
 # When a band goes live, every phone opens its stand at once: on a small box a page may then take a few seconds to
@@ -31,14 +32,14 @@ STAND_TIMEOUT = 20.0
 def preload(pages: Pages) -> None:
     """Fetch and decode the first page while the page's scripts load (the stand then takes that very image, see
     ``stand.js``): on a phone the chart shows as soon as the stand is mounted, not a download and a decode later."""
-    if not pages or not str(pages[0]["src"]).startswith("/"):
+    if not pages or not pages[0]["src"].startswith("/"):
         return
     first = pages[0]
-    srcset = f'i.srcset = {json.dumps(str(first["srcset"]))};' if first.get("srcset") else ""
+    srcset = f'i.srcset = {json.dumps(first["srcset"])};' if first.get("srcset") else ""
     ui.add_head_html(
         "<script>(() => { const i = new Image(); i.decoding = 'async'; i.sizes = '100vw'; "
-        f"{srcset} i.src = {json.dumps(str(first['src']))}; i.decode().catch(() => {{}}); "
-        f"window.soleilFirstPage = {{ src: {json.dumps(str(first['src']))}, img: i }}; }})();</script>")
+        f"{srcset} i.src = {json.dumps(first['src'])}; i.decode().catch(() => {{}}); "
+        f"window.soleilFirstPage = {{ src: {json.dumps(first['src'])}, img: i }}; }})();</script>")
 
 
 def _night_saver(actor: Actor) -> Callable[[bool], Awaitable[None]]:
@@ -68,7 +69,7 @@ async def stand_page(actor: Actor, chart_id: int, setlist: MaybeQueryId = None,
             index = next((i for i, s in enumerate(stand_set.plan.stops) if s.song_id == chart.song_id), None)
         if index is not None:
             _frame(actor, title)
-            preload(stand_set.songs[index]["pages"])  # type: ignore[arg-type]
+            preload(stand_set.songs[index]["pages"])
             SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=False,
                          night=night, on_night=_night_saver(actor),
                          back=f"/setlists/{setlist}", live_page=False)
@@ -96,7 +97,7 @@ async def live_page(actor: Actor, setlist_id: int) -> None:
     here = state.current_item_id if state is not None and state.setlist_id == setlist_id else None
     index = plan.index_of(here) or 0
     _frame(actor, plan.name)
-    preload(stand_set.songs[index]["pages"])  # type: ignore[arg-type]
+    preload(stand_set.songs[index]["pages"])
     SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=True,
                  night=night, on_night=_night_saver(actor),
                  back=f"/setlists/{setlist_id}", live_page=True)

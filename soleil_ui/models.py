@@ -390,6 +390,29 @@ class RateLimit(SQLModel, table=True):
     expires_at: float = Field(index=True)  # seconds since the epoch, as the limits library counts
 
 
+class PrepareRequest(SQLModel, table=True):
+    """A leader's standing "get this set ready offline" to every member's device (``services.prepare``): one per
+    setlist, replaced when asked again, gone with the setlist; devices opened later read it from ``/pwa/scope``."""
+
+    __tablename__ = "prepare_request"
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", index=True, ondelete="CASCADE")
+    setlist_id: int = Field(foreign_key="setlist.id", unique=True, index=True, ondelete="CASCADE")
+    audio: bool = False
+    asked_by: str = Field(default="", max_length=120)
+    asked_at: datetime = _ts(default_factory=utcnow)
+
+
+class SyncState(SQLModel, table=True):
+    """A band's library sync as a leader watches it (``services.sync.SyncProgress.as_payload``), written when its
+    phase changes, so a page served by any instance shows the sync another instance runs."""
+
+    __tablename__ = "sync_state"
+    band_id: int = Field(foreign_key="band.id", primary_key=True, ondelete="CASCADE")
+    progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
 class ApiToken(SQLModel, table=True):
     """A personal access token for the JSON API and the MCP server: one member, one band, read or write.
 

@@ -84,6 +84,12 @@ async def test_offline_sets_screen_and_a_leaders_request_to_every_device(user: U
     await _enter_as(user, "Ava Brooks")  # a device opened later hears of it too
     prepare = (await user.http_client.get("/pwa/scope")).json()["prepare"]
     assert [(p["setlist_id"], p["name"], p["audio"]) for p in prepare] == [(setlist.id, setlist.name, False)]
+    await _enter_as(user, "Morgan Lee")  # the leader withdraws it: devices opened later no longer hear of it
+    await user.open("/offline-sets")
+    await user.should_see("Everyone's devices were asked to prepare it")
+    user.find(marker=f"prepare-cancel-{setlist.id}").click()
+    await user.should_see("Ask every member's device to prepare it for the gig")
+    assert (await user.http_client.get("/pwa/scope")).json()["prepare"] == []
 
 
 def _song(title: str, chart_id: int, pages: int) -> dict[str, object]:

@@ -33,6 +33,7 @@ from ..errors import SoleilError
 from ..models import Chart
 from ..rendering import WIDTHS, snap_width
 from ..runtime import get_runtime
+from ..stand_contract import StandPage, StandSong
 from .library import (
     ENGRAVE_KINDS,
     KeyPref,
@@ -47,8 +48,8 @@ from .setlists import StandPlan, StandStop
 
 BASE_WIDTH = 800  # the stand's ``src`` width: a phone's, and what sync pre-renders
 DEFAULT_PAGE_PT = (612.0, 792.0)  # US Letter, for a PDF whose page sizes are unknown
-Page = dict[str, object]
-Song = dict[str, object]
+Page = StandPage
+Song = StandSong
 log = logging.getLogger(__name__)
 
 

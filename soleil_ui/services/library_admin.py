@@ -13,9 +13,9 @@ from . import library_source
 from .sync import SyncProgress, progress_of, sync_configured
 
 
-def sync_progress(actor: Actor) -> SyncProgress:
+async def sync_progress(actor: Actor) -> SyncProgress:
     actor.require_leader()
-    return progress_of(actor.band_id)
+    return await progress_of(actor.band_id)
 
 
 async def sync_now(actor: Actor) -> SyncProgress:

@@ -145,7 +145,7 @@ class OfflineSet:
 
 async def _engraved_pages(stop: setlists.StandStop) -> list[OfflinePage]:
     """A generated part's pages as this member's stand draws them (their part, the night's key, their preference)."""
-    return [OfflinePage(int(str(p["width"])), int(str(p["height"])), {int(str(p["width"])): str(p["src"])})
+    return [OfflinePage(p["width"], p["height"], {p["width"]: p["src"]})
             for p in await chart_pages.stop_pages(stop)]
 
 

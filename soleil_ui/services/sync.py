@@ -21,8 +21,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,7 +34,18 @@ from ..engraving.chordpro import MAX_BYTES as CHORDPRO_MAX_BYTES
 from ..engraving.chordpro import parse_chordpro, split_songbook
 from ..errors import BrokenFile, SoleilError, UpstreamUnavailable
 from ..events import Event, hub
-from ..models import AudioTrack, Chart, ChartStatus, LibrarySource, Membership, Role, SetlistItem, Song, utcnow
+from ..models import (
+    AudioTrack,
+    Chart,
+    ChartStatus,
+    LibrarySource,
+    Membership,
+    Role,
+    SetlistItem,
+    Song,
+    SyncState,
+    utcnow,
+)
 from ..naming import NOT_MUSIC, ParsedName, choose_title, parse_filename, search_key, song_key
 from ..parts import PartRef, best_part, members_from_json, sort_parts
 from ..runtime import Runtime, get_runtime
@@ -79,17 +92,45 @@ class SyncProgress:
         return {k: v for k, v in self.__dict__.items() if k not in ("new_checksums", "new_generated")}
 
 
-_progress: dict[int, SyncProgress] = {}
 _locks: dict[int, asyncio.Lock] = {}
 _prerendering: dict[int, asyncio.Task[None]] = {}  # kept referenced so the loop can't collect them mid-way
+SYNC_STALE = timedelta(hours=2)  # a "running" sync not heard of for this long died with its instance
+CRASHED = "The sync stopped unexpectedly. Charts already synced still work."
 
 
-def progress_of(band_id: int) -> SyncProgress:
-    return _progress.setdefault(band_id, SyncProgress(band_id))
+async def read_progress(session: AsyncSession, band_id: int) -> SyncProgress:
+    """The band's sync as last shared (``SyncState``), whichever instance runs it."""
+    row = await session.get(SyncState, band_id)
+    if row is None:
+        return SyncProgress(band_id)
+    known = {k: v for k, v in row.progress.items() if k in SyncProgress.__dataclass_fields__ and k != "band_id"}
+    progress = SyncProgress(band_id, **known)
+    if progress.running and row.updated_at < utcnow() - SYNC_STALE:
+        progress.running, progress.phase, progress.error = False, "failed", CRASHED
+    return progress
+
+
+async def progress_of(band_id: int) -> SyncProgress:
+    async with db.session() as session:
+        return await read_progress(session, band_id)
 
 
 def _publish(progress: SyncProgress) -> None:
+    """A file done: this instance's pages move their bar (other instances hear of each phase, ``_share``)."""
     hub.deliver(Event(progress.band_id, "library", {"sync": progress.as_payload()}))
+
+
+async def _share(progress: SyncProgress) -> None:
+    """A phase change: kept in the database and announced to every instance (the hub delivers it here too)."""
+    payload = progress.as_payload()
+    try:
+        async with db.session() as session:
+            row = await session.get(SyncState, progress.band_id) or SyncState(band_id=progress.band_id)
+            row.progress, row.updated_at = payload, utcnow()
+            session.add(row)
+        await hub.publish(Event(progress.band_id, "library", {"sync": payload}))
+    except (SQLAlchemyError, OSError):  # the sync goes on; pages elsewhere catch up at its next phase
+        log.warning("could not share the sync progress of band %s", progress.band_id, exc_info=True)
 
 
 async def sync_band(band_id: int, source: ChartSource, *, prerender: bool = True,
@@ -102,7 +143,6 @@ async def sync_band(band_id: int, source: ChartSource, *, prerender: bool = True
     lock = _locks.setdefault(band_id, asyncio.Lock())
     async with lock:
         progress = SyncProgress(band_id, running=True, phase="listing")
-        _progress[band_id] = progress
         started = time.monotonic()
 
         def report() -> None:
@@ -110,11 +150,16 @@ async def sync_band(band_id: int, source: ChartSource, *, prerender: bool = True
             if on_progress:
                 on_progress(progress)
 
-        report()
+        async def phase() -> None:
+            await _share(progress)
+            if on_progress:
+                on_progress(progress)
+
+        await phase()
         try:
             listing = await _listing(band_id, source)
             progress.total, progress.phase = len(listing.files), "reading"
-            report()
+            await phase()
             await _apply(band_id, source, listing, progress, report)
             if listing.state is not None:
                 await _save_state(band_id, listing.state)
@@ -123,14 +168,14 @@ async def sync_band(band_id: int, source: ChartSource, *, prerender: bool = True
             progress.error, progress.phase = exc.user_message, "failed"
             log.warning("library sync for band %s failed: %s", band_id, exc.detail)
         except Exception:
-            progress.error = "The sync stopped unexpectedly. Charts already synced still work."
+            progress.error = CRASHED
             progress.phase = "failed"
             log.exception("library sync for band %s crashed", band_id)
         finally:
             progress.running = False
             progress.seconds = round(time.monotonic() - started, 3)
             await _record_outcome(band_id, progress.error)
-            report()
+            await phase()
         if prerender and (progress.new_checksums or progress.new_generated):
             _prerendering[band_id] = asyncio.get_running_loop().create_task(
                 _prerender(progress.new_checksums, band_id, progress.new_generated))
