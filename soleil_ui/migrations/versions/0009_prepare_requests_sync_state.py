@@ -2,7 +2,7 @@
 kept in the database, so every instance serves them
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-04 23:10:00.000000
 """
 from typing import Sequence, Union
@@ -15,7 +15,7 @@ import soleil_ui.models  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision: str = '0009'
-down_revision: Union[str, Sequence[str], None] = '0007'  # the coordinator re-chains it after 0008
+down_revision: Union[str, Sequence[str], None] = '0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
