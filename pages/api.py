@@ -47,8 +47,7 @@ VERSION = "1"
 IMAGE_TYPES = {".webp": "image/webp", ".png": "image/png", ".svg": "image/svg+xml"}
 
 
-def _error(status: int, content: dict[str, Any]) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def _error(status: int, content: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(content, status_code=status, headers=headers)
 
 
@@ -69,13 +68,9 @@ class ApiRoute(APIRoute):
                 return _error(422, api_errors.body("invalid_input", "Some parameters aren't valid.", rid, details))
             except Exception as exc:
                 rid = log_error(exc, f"{request.method} {request.url.path}")
-                return _error(*api_errors.describe(exc, rid))
+                return _error(*api_errors.describe(exc, rid), api_errors.headers_for(exc))
 
         return handle
-
-
-async def limit(request: Request) -> None:
-    """The rate limiter's place: every API route passes here first (no limit is applied yet)."""
 
 
 _bearer_scheme = HTTPBearer(auto_error=False, description="A personal access token from your profile page.")
@@ -88,6 +83,13 @@ async def grant(request: Request, _: Annotated[Any, Depends(_bearer_scheme)] = N
 
 
 Auth = Annotated[Grant, Depends(grant)]
+
+
+async def limit(auth: Auth) -> None:
+    """Every API route passes here first: one request of the token's account under ``SOLEIL_LIMIT_API`` (shared
+    with ``/mcp``), a 429 ``rate_limited`` with Retry-After when over. The grant is resolved once per request
+    (FastAPI caches it for the route's own ``Auth``); an unknown token is a 401 before anything is counted."""
+    await calls.count_request(auth)
 Offset = Annotated[int, Query(ge=0, description="Skip this many items.")]
 Limit = Annotated[int, Query(ge=1, le=s.MAX_LIMIT, description=f"At most this many items (≤ {s.MAX_LIMIT}).")]
 v1 = APIRouter(prefix="/api/v1", route_class=ApiRoute, dependencies=[Depends(limit)])

@@ -274,12 +274,12 @@ class McpEndpoint:
         try:
             async with db.session() as session:
                 grant = await tokens.resolve(session, tokens.bearer(headers.get("authorization")))
+            await calls.count_request(grant)  # the API's budget, per token's account (429 rate_limited)
         except SoleilError as exc:
             rid = headers.get("x-request-id", uuid.uuid4().hex[:8])[:32]
             log.info("[%s] %s /mcp: %s", rid, scope.get("method"), exc.detail)
             status, content = api_errors.describe(exc, rid)
-            await JSONResponse(content, status_code=status, headers={"WWW-Authenticate": "Bearer"}
-                               if status == 401 else None)(scope, receive, send)
+            await JSONResponse(content, status_code=status, headers=api_errors.headers_for(exc))(scope, receive, send)
             return
         scope[GRANT_KEY] = grant
         server = await self._running()
