@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from google_auth_oauthlib.flow import Flow
 
-from components.session import current_actor
+from components.session import current_actor, throttle
 from soleil_ui.db import db
 from soleil_ui.errors import InvalidInput, UpstreamUnavailable
 from soleil_ui.services import library_source
@@ -61,6 +61,7 @@ def _redirect_uri(request: Request) -> str:
 async def start(request: Request, folder: str) -> RedirectResponse:
     actor = await current_actor(request)
     actor.require_leader()
+    await throttle(request, "sign_in", actor, kind="drive")  # a Google consent start, like a sign-in start
     if not get_settings().google_configured:
         raise InvalidInput("Google sign-in isn't configured on this server.")
     folder_id = parse_folder_id(folder)
@@ -76,6 +77,7 @@ async def verify(request: Request, folder: str = "") -> RedirectResponse:
     ``folder`` through the service account, or, with no folder, to verify the one already connected."""
     actor = await current_actor(request)
     actor.require_leader()
+    await throttle(request, "sign_in", actor, kind="drive")
     if not get_settings().google_configured:
         raise InvalidInput("Google sign-in isn't configured on this server; use the verification file instead.")
     folder_id = parse_folder_id(folder) if folder.strip() else ""
@@ -88,6 +90,7 @@ async def verify(request: Request, folder: str = "") -> RedirectResponse:
 @router.get("/auth/drive/callback")
 async def callback(request: Request, state: str = "", code: str = "", error: str = "") -> RedirectResponse:
     actor = await current_actor(request)
+    await throttle(request, "sign_in", actor, kind="drive-callback")  # each callback exchanges a code with Google
     pending = request.session.pop(STATE_KEY, None)
     if error:
         raise InvalidInput("Google didn't grant access to Drive, so nothing changed.")
