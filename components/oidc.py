@@ -23,6 +23,13 @@ from soleil_ui.errors import Forbidden, NotFound, UpstreamUnavailable
 from soleil_ui.services.invites import Identity
 from soleil_ui.settings import Settings, get_settings
 
+try:  # authlib talks through httpx2 when it is installed (the MCP SDK brings it), else through httpx: catch both
+    import httpx2
+
+    HTTP_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx2.HTTPError)
+except ImportError:  # pragma: no cover - httpx2 is always there with the MCP SDK
+    HTTP_ERRORS = (httpx.HTTPError,)
+
 log = logging.getLogger(__name__)
 PROVIDER = "oidc"
 SCOPES = "openid email profile"
@@ -64,7 +71,7 @@ async def start(request: Request) -> RedirectResponse:
     client = provider()
     try:
         response: RedirectResponse = await client.authorize_redirect(request, callback_url(request))
-    except (httpx.HTTPError, AuthlibBaseError, RuntimeError, ValueError, KeyError) as exc:
+    except (*HTTP_ERRORS, AuthlibBaseError, RuntimeError, ValueError, KeyError) as exc:
         raise UpstreamUnavailable(UNREACHABLE, detail=f"OIDC discovery failed: {type(exc).__name__}: {exc}") from exc
     return response
 
@@ -80,7 +87,7 @@ async def finish(request: Request) -> Identity:
         if exc.error == "access_denied":
             raise Forbidden(CANCELLED, detail="OIDC sign-in cancelled at the provider") from exc
         raise Forbidden(REFUSED, detail=f"OIDC token endpoint refused: {exc.error}: {exc.description}") from exc
-    except httpx.HTTPError as exc:
+    except HTTP_ERRORS as exc:
         raise UpstreamUnavailable(UNREACHABLE, detail=f"OIDC provider unreachable: {exc!r}") from exc
     except (AuthlibBaseError, JoseError, ValueError, KeyError, TypeError) as exc:  # bad ID token: signature, nonce…
         raise Forbidden(REFUSED, detail=f"OIDC ID token rejected: {type(exc).__name__}: {exc}") from exc
@@ -90,7 +97,7 @@ async def finish(request: Request) -> Identity:
     if not claims.get("email"):  # some providers put the address only behind the userinfo endpoint
         try:
             extra = await client.userinfo(token=token)
-        except (httpx.HTTPError, AuthlibBaseError, RuntimeError, ValueError, KeyError) as exc:
+        except (*HTTP_ERRORS, AuthlibBaseError, RuntimeError, ValueError, KeyError) as exc:
             raise UpstreamUnavailable(UNREACHABLE, detail=f"OIDC userinfo failed: {exc!r}") from exc
         if extra.get("sub") == claims.get("sub"):  # OIDC Core 5.3.2: must be the same person
             claims = {**extra, **claims}

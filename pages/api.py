@@ -27,6 +27,7 @@ from fastapi.security import HTTPBearer
 from starlette.routing import Route
 
 from components.errors import log_error, reference_for
+from components.params import MaybeQueryId, PathId, PathInt, QueryInt
 from soleil_ui.api import calls, mcp_server
 from soleil_ui.api import errors as api_errors
 from soleil_ui.api import schemas as s
@@ -46,8 +47,7 @@ VERSION = "1"
 IMAGE_TYPES = {".webp": "image/webp", ".png": "image/png", ".svg": "image/svg+xml"}
 
 
-def _error(status: int, content: dict[str, Any]) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def _error(status: int, content: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(content, status_code=status, headers=headers)
 
 
@@ -68,13 +68,9 @@ class ApiRoute(APIRoute):
                 return _error(422, api_errors.body("invalid_input", "Some parameters aren't valid.", rid, details))
             except Exception as exc:
                 rid = log_error(exc, f"{request.method} {request.url.path}")
-                return _error(*api_errors.describe(exc, rid))
+                return _error(*api_errors.describe(exc, rid), api_errors.headers_for(exc))
 
         return handle
-
-
-async def limit(request: Request) -> None:
-    """The rate limiter's place: every API route passes here first (no limit is applied yet)."""
 
 
 _bearer_scheme = HTTPBearer(auto_error=False, description="A personal access token from your profile page.")
@@ -87,6 +83,13 @@ async def grant(request: Request, _: Annotated[Any, Depends(_bearer_scheme)] = N
 
 
 Auth = Annotated[Grant, Depends(grant)]
+
+
+async def limit(auth: Auth) -> None:
+    """Every API route passes here first: one request of the token's account under ``SOLEIL_LIMIT_API`` (shared
+    with ``/mcp``), a 429 ``rate_limited`` with Retry-After when over. The grant is resolved once per request
+    (FastAPI caches it for the route's own ``Auth``); an unknown token is a 401 before anything is counted."""
+    await calls.count_request(auth)
 Offset = Annotated[int, Query(ge=0, description="Skip this many items.")]
 Limit = Annotated[int, Query(ge=1, le=s.MAX_LIMIT, description=f"At most this many items (≤ {s.MAX_LIMIT}).")]
 v1 = APIRouter(prefix="/api/v1", route_class=ApiRoute, dependencies=[Depends(limit)])
@@ -123,7 +126,7 @@ async def songs(auth: Auth, q: Annotated[str, Query(max_length=200)] = "",
 
 
 @v1.get("/songs/last-played", response_model=list[s.LastPlayed], tags=["library"])
-async def last_played(auth: Auth, song_id: Annotated[list[int] | None, Query(max_length=100)] = None,
+async def last_played(auth: Auth, song_id: Annotated[list[s.Id] | None, Query(max_length=100)] = None,
                       q: Annotated[str, Query(max_length=200)] = "",
                       part: Annotated[str, Query(max_length=64)] = "") -> list[s.LastPlayed]:
     """When songs were last played (at a gig, or called live): the ``song_id``s given, else up to 100 songs
@@ -132,27 +135,27 @@ async def last_played(auth: Auth, song_id: Annotated[list[int] | None, Query(max
 
 
 @v1.get("/songs/{song_id}", response_model=s.Song, tags=["library"])
-async def song(auth: Auth, song_id: int) -> s.Song:
+async def song(auth: Auth, song_id: PathId) -> s.Song:
     """A song: its key and length, every part it can be opened in, this member's part, and when it was last played."""
     return await calls.song(auth, song_id)
 
 
 @v1.get("/songs/{song_id}/my-part", response_model=s.MyPart, tags=["library"])
-async def my_part(auth: Auth, song_id: int, key: Annotated[str | None, Query(max_length=8)] = None,
-                  member_id: int | None = None, w: Annotated[int, Query(ge=100, le=4000)] = 800) -> s.MyPart:
+async def my_part(auth: Auth, song_id: PathId, key: Annotated[str | None, Query(max_length=8)] = None,
+                  member_id: MaybeQueryId = None, w: Annotated[int, Query(ge=100, le=4000)] = 800) -> s.MyPart:
     """The chart and part this member (or band member ``member_id``) reads, in ``key`` (the key of the night), with
     its page image URLs (fetch them with the same token)."""
     return await calls.my_part(auth, song_id, key=key, member_id=member_id, width=w)
 
 
 @v1.get("/songs/{song_id}/history", response_model=list[s.Played], tags=["library"])
-async def history(auth: Auth, song_id: int, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> list[s.Played]:
+async def history(auth: Auth, song_id: PathId, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> list[s.Played]:
     """When and where the song was played, newest first."""
     return await calls.play_history(auth, song_id, limit=limit)
 
 
 @v1.get("/media/charts/{chart_id}/pages/{page}", tags=["library"], response_class=FileResponse)
-async def chart_page(auth: Auth, chart_id: int, page: int, w: int = 800) -> Response:
+async def chart_page(auth: Auth, chart_id: PathId, page: PathInt, w: QueryInt = 800) -> Response:
     """One page of a PDF chart as an image (WebP), ``w`` pixels wide."""
     chart = await calls.chart(auth, chart_id)
     if library.is_generated(chart):
@@ -169,7 +172,7 @@ async def chart_page(auth: Auth, chart_id: int, page: int, w: int = 800) -> Resp
 
 
 @v1.get("/media/charts/{chart_id}/svg/{page}", tags=["library"], response_class=FileResponse)
-async def chart_svg(request: Request, auth: Auth, chart_id: int, page: int, w: int = 800) -> Response:
+async def chart_svg(request: Request, auth: Auth, chart_id: PathId, page: PathInt, w: QueryInt = 800) -> Response:
     """One engraved page (SVG) of a MusicXML or ChordPro chart, in the part and key the query asks for."""
     chart = await calls.chart(auth, chart_id)
     if not library.is_generated(chart):
@@ -201,19 +204,19 @@ async def setlist_create(auth: Auth, body: s.SetlistIn) -> s.Setlist:
 
 
 @v1.get("/setlists/{setlist_id}", response_model=s.Setlist, tags=["setlists"])
-async def setlist_read(auth: Auth, setlist_id: int) -> s.Setlist:
+async def setlist_read(auth: Auth, setlist_id: PathId) -> s.Setlist:
     """A setlist's songs and breaks in order, with each set's running time."""
     return await calls.get_setlist(auth, setlist_id)
 
 
 @v1.post("/setlists/{setlist_id}/ops", response_model=s.OpsOut, tags=["setlists"])
-async def setlist_ops(auth: Auth, setlist_id: int, body: s.OpsIn) -> s.OpsOut:
+async def setlist_ops(auth: Auth, setlist_id: PathId, body: s.OpsIn) -> s.OpsOut:
     """Edit a setlist with the editor's own operations (all or none); open editors show the change at once."""
     return await calls.apply_ops(auth, setlist_id, body.ops)
 
 
 @v1.post("/setlists/{setlist_id}/undo", response_model=s.Setlist, tags=["setlists"])
-async def setlist_undo(auth: Auth, setlist_id: int) -> s.Setlist:
+async def setlist_undo(auth: Auth, setlist_id: PathId) -> s.Setlist:
     """Take back the latest change to the setlist, whoever made it."""
     return await calls.undo(auth, setlist_id)
 
@@ -228,13 +231,13 @@ async def gig_list(auth: Auth, when: Annotated[str, Query(pattern="^(upcoming|pa
 
 
 @v1.get("/gigs/{gig_id}", response_model=s.GigDetail, tags=["gigs"])
-async def gig_read(auth: Auth, gig_id: int) -> s.GigDetail:
+async def gig_read(auth: Auth, gig_id: PathId) -> s.GigDetail:
     """A gig; leaders also get everyone's availability."""
     return await calls.get_gig(auth, gig_id)
 
 
 @v1.put("/gigs/{gig_id}/availability", response_model=s.GigDetail, tags=["gigs"])
-async def gig_availability(auth: Auth, gig_id: int, body: s.AvailabilityIn) -> s.GigDetail:
+async def gig_availability(auth: Auth, gig_id: PathId, body: s.AvailabilityIn) -> s.GigDetail:
     """My answer for a gig: yes, no or maybe (write token)."""
     return await calls.set_availability(auth, gig_id, body.status)
 

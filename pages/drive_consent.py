@@ -22,6 +22,7 @@ from fastapi.responses import RedirectResponse
 from google_auth_oauthlib.flow import Flow
 
 from components.guard import SignedIn
+from components.session import throttle
 from soleil_ui.db import db
 from soleil_ui.errors import InvalidInput, UpstreamUnavailable
 from soleil_ui.services import library_source
@@ -60,6 +61,7 @@ def _redirect_uri(request: Request) -> str:
 @router.get("/auth/drive/start")
 async def start(request: Request, actor: SignedIn, folder: str) -> RedirectResponse:
     actor.require_leader()
+    await throttle(request, "sign_in", actor, kind="drive")  # a Google consent start, like a sign-in start
     if not get_settings().google_configured:
         raise InvalidInput("Google sign-in isn't configured on this server.")
     folder_id = parse_folder_id(folder)
@@ -74,6 +76,7 @@ async def verify(request: Request, actor: SignedIn, folder: str = "") -> Redirec
     """Show with the leader's own Google account (metadata scope, this once) that they can see the folder: to connect
     ``folder`` through the service account, or, with no folder, to verify the one already connected."""
     actor.require_leader()
+    await throttle(request, "sign_in", actor, kind="drive")
     if not get_settings().google_configured:
         raise InvalidInput("Google sign-in isn't configured on this server; use the verification file instead.")
     folder_id = parse_folder_id(folder) if folder.strip() else ""
@@ -86,6 +89,7 @@ async def verify(request: Request, actor: SignedIn, folder: str = "") -> Redirec
 @router.get("/auth/drive/callback")
 async def callback(request: Request, actor: SignedIn, state: str = "", code: str = "",
                    error: str = "") -> RedirectResponse:
+    await throttle(request, "sign_in", actor, kind="drive-callback")  # each callback exchanges a code with Google
     pending = request.session.pop(STATE_KEY, None)
     if error:
         raise InvalidInput("Google didn't grant access to Drive, so nothing changed.")

@@ -11,6 +11,7 @@ from soleil_ui.db import db
 from soleil_ui.models import Setlist
 from soleil_ui.services import live, setlists, tokens
 from tests.api_helpers import DEMO_SETLIST, actor_named, bearer, token_for
+from tests.library_helpers import demo_sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_env")
 
@@ -32,7 +33,7 @@ async def test_no_token_a_cookie_a_revoked_or_expired_token_are_401(user: User) 
     assert_error(await http.get("/api/v1/me", headers=bearer("sol_not-a-token")), 401, "unauthorized")
 
     morgan = await actor_named("Morgan Lee")
-    signed_in = await http.get(f"/auth/demo/{morgan.user_id}")  # a signed-in browser's cookie…
+    signed_in = await demo_sign_in(http, morgan.user_id)  # a signed-in browser's cookie…
     assert signed_in.status_code == 303 and http.cookies
     assert (await http.get("/")).status_code == 200
     assert_error(await http.get("/api/v1/me"), 401, "unauthorized")  # …is not a key to the API

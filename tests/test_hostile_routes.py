@@ -18,11 +18,14 @@ from fastapi.routing import APIRoute
 from nicegui import Client, core
 from nicegui.testing import User
 from sqlmodel import select
+from starlette.routing import Route
 
 from soleil_ui.db import db
 from soleil_ui.demo import demo_people
 from soleil_ui.models import AudioTrack, Chart, ChartStatus, Gig, Setlist, Song
+from soleil_ui.services import tokens
 from soleil_ui.settings import Settings, get_settings
+from tests.api_helpers import actor_named, token_for
 from tests.library_helpers import demo_sign_in
 
 HOSTILE = ["99999999999999999999999", "2147483648", "-1", "0", "1.5", "abc", "x" * 5000, "%00", "🎺", "<b>'\"",
@@ -42,7 +45,16 @@ RAW_QUERY: dict[str, tuple[str, ...]] = {
     "/manifest.webmanifest": (), "/pwa/icons/{name}": (), "/sw.js": (), "/pwa/offline.js": (), "/pwa/stand.js": (),
     "/pwa/stand.css": (), "/offline": (), "/pwa/https": (), "/pwa/scope": (),
     "/pwa/offline/setlists/{setlist_id:id}": ("w",), "/pwa/offline/status": ("id", "audio"),
-    "/offline-sets": (),
+    "/offline-sets": (), "/auth/drive/verify": (),
+    # the JSON API and MCP (bearer tokens: the member's and the leader's clients carry one)
+    "/api/v1/openapi.json": (), "/api/docs": (), "/api/docs/{name}": (), "/api/v1/me": (), "/api/v1/members": (),
+    "/api/v1/parts": (), "/api/v1/songs": (), "/api/v1/songs/last-played": (), "/api/v1/songs/{song_id}": (),
+    "/api/v1/songs/{song_id}/my-part": (), "/api/v1/songs/{song_id}/history": (),
+    "/api/v1/media/charts/{chart_id}/pages/{page}": (), "/api/v1/media/charts/{chart_id}/svg/{page}": SPEC,
+    "/api/v1/setlists": (), "/api/v1/setlists/{setlist_id}": (), "/api/v1/setlists/{setlist_id}/ops": (),
+    "/api/v1/setlists/{setlist_id}/undo": (), "/api/v1/gigs": (), "/api/v1/gigs/{gig_id}": (),
+    "/api/v1/gigs/{gig_id}/availability": (), "/api/v1/live": (), "/api/v1/live/call": (), "/api/{rest:path}": (),
+    "/mcp": (), "/favicon.ico": (),
 }
 
 
@@ -50,7 +62,7 @@ RAW_QUERY: dict[str, tuple[str, ...]] = {
 def roomy(demo_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Limits and bounds out of the way: this walk is about answers, not throttling (tested on their own)."""
     for name in ("limit_sign_in", "limit_join", "limit_invites", "limit_media", "limit_work",
-                 "limit_anonymous_pages"):
+                 "limit_anonymous_pages", "limit_api"):
         monkeypatch.setenv(f"SOLEIL_{name.upper()}", "1000000/minute")
     for name in ("max_clients", "max_clients_per_account", "max_clients_per_address"):
         monkeypatch.setenv(f"SOLEIL_{name.upper()}", "1000000")
@@ -58,14 +70,16 @@ def roomy(demo_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return get_settings()
 
 
-def our_routes() -> list[APIRoute]:
-    """The app's route table, with included routers opened (FastAPI keeps them as one entry each)."""
-    def walk(routes: list[object]) -> Iterator[APIRoute]:
+def our_routes() -> list[Route]:
+    """The app's route table, with included routers opened (FastAPI keeps them as one entry each, nested as deep as
+    they were included: the API's ``/api/v1`` lives inside ``pages.api.router``), plain Starlette routes (``/mcp``)
+    too."""
+    def walk(routes: list[object]) -> Iterator[Route]:
         for route in routes:
             included = getattr(route, "original_router", None)
             if included is not None:
                 yield from walk(included.routes)
-            elif isinstance(route, APIRoute) and not route.path.startswith("/_nicegui") \
+            elif isinstance(route, Route) and not route.path.startswith("/_nicegui") \
                     and not route.endpoint.__module__.startswith("tests."):  # a page another test declared
                 yield route
     return list(walk(core.app.routes))
@@ -83,13 +97,14 @@ async def real_values() -> dict[str, str]:
     (person, _membership), *_ = await demo_people()
     return {"chart_id": str(chart.id), "page": "0", "song_id": str(song.id), "gig_id": str(gig.id),
             "setlist_id": str(setlist.id), "track_id": str(track.id if track else 1), "user_id": str(person.id),
-            "token": "abc", "secret": "abc", "name": "icon-192.png"}
+            "token": "abc", "secret": "abc", "name": "icon-192.png", "rest": "v1/nothing"}
 
 
-def requests_for(route: APIRoute, real: dict[str, str]) -> Iterator[tuple[str, str, dict[str, str]]]:
+def requests_for(route: Route, real: dict[str, str]) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(method, url, form or query values) for every hostile value in every parameter of ``route``."""
     names = list(route.param_convertors)
-    queries = [p.name for p in route.dependant.query_params] + list(RAW_QUERY[route.path])
+    declared = route.dependant.query_params if isinstance(route, APIRoute) else []
+    queries = [p.name for p in declared] + list(RAW_QUERY[route.path])
 
     def url(values: dict[str, str]) -> str:
         return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: httpx.URL("/" + values[m.group(1)]).raw_path.decode()[1:]
@@ -112,17 +127,21 @@ async def test_every_route_answers_hostile_values_without_a_500(roomy: Settings,
     routes = our_routes()
     missing = sorted(r.path for r in routes if r.path not in RAW_QUERY)
     assert not missing, f"add the routes' hostile query values to RAW_QUERY: {missing}"
-    assert len(routes) >= 45
+    assert len(routes) >= 70 and {"/mcp", "/api/v1/songs/{song_id}"} <= {r.path for r in routes}
     real = await real_values()
     people = await demo_people()
-    leader = next(u.id for u, m in people if m.role == "leader")
-    member = next(u.id for u, m in people if m.role != "leader")
+    leader_user = next(u for u, m in people if m.role == "leader")
+    member_user = next(u for u, m in people if m.role == "member")
+    leader, member = leader_user.id, member_user.id
+    secrets = {"member": await token_for(await actor_named(member_user.name)),  # the API's and MCP's key
+               "leader": await token_for(await actor_named(leader_user.name), tokens.WRITE)}
     transport = httpx.ASGITransport(app=core.app)
     clients = {role: httpx.AsyncClient(transport=transport, base_url="http://test") for role in ("anonymous",
                                                                                                "member", "leader")}
     try:
         for role, person in (("member", member), ("leader", leader)):
             assert (await demo_sign_in(clients[role], person or 0)).status_code == 303
+            clients[role].headers["Authorization"] = f"Bearer {secrets[role]}"
         answered: dict[int, int] = {}
         failures: list[str] = []
         for route in routes:

@@ -24,9 +24,10 @@ from soleil_ui.demo import demo_people
 from soleil_ui.errors import TooManyRequests
 from soleil_ui.models import Chart, RateLimit, Role, Song
 from soleil_ui.ratelimit_sql import DatabaseStorage
-from soleil_ui.services import invites, setlists
+from soleil_ui.services import invites, setlists, tokens
 from soleil_ui.services.sync import sync_configured
 from soleil_ui.settings import Settings, get_settings
+from tests.api_helpers import actor_named, bearer, token_for
 from tests.library_helpers import add_member, band_with_member, csrf_from, session_cookie, titled_pdf
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -202,3 +203,40 @@ async def test_thirty_phones_behind_one_address_make_a_25_song_set_offline_at_on
     assert {status for statuses in answers for status in statuses} == {200}
     assert sum(len(statuses) for statuses in answers) >= 30 * (1 + 50)
     assert set(opened) <= {200, 503} and opened.count(200) > 0
+
+
+# --- programs: the JSON API and MCP ------------------------------------------------------------------------------
+async def test_api_and_mcp_share_one_budget_per_account_and_answer_429_rate_limited(
+        demo_env: Settings, monkeypatch: pytest.MonkeyPatch, user: User) -> None:
+    """``SOLEIL_LIMIT_API`` counts every request of a token's account, over both interfaces and all its tokens;
+    another account has its own budget; a bad token is a 401 and costs nothing."""
+    _settings(monkeypatch, limit_api="4/minute")
+    morgan, ava = await actor_named("Morgan Lee"), await actor_named("Ava Brooks")
+    first, second, other = await token_for(morgan), await token_for(morgan, tokens.WRITE), await token_for(ava)
+    http = user.http_client
+    for _ in range(3):
+        assert (await http.get("/api/v1/me", headers={"Authorization": "Bearer sol_nope"})).status_code == 401
+    assert (await http.get("/api/v1/me", headers=bearer(first))).status_code == 200
+    assert (await http.get("/api/v1/songs", headers=bearer(second))).status_code == 200  # same account, 2nd token
+
+    listed = await _mcp_post(first)  # MCP counts on the same budget: requests 3 and 4
+    assert listed.status_code == 200 and "find_songs" in listed.text
+    assert (await _mcp_post(second)).status_code == 200
+    refused_tool = await _mcp_post(first)
+    assert refused_tool.status_code == 429 and 1 <= int(refused_tool.headers["retry-after"]) <= 60
+    assert refused_tool.json()["error"]["code"] == "rate_limited"
+
+    refused = await http.get("/api/v1/me", headers=bearer(second))
+    assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["content-type"].startswith("application/json")
+    error = refused.json()["error"]
+    assert error["code"] == "rate_limited" and "try again in" in error["message"] and error["request_id"]
+    assert (await http.get("/api/v1/me", headers=bearer(other))).status_code == 200  # Ava's own budget
+
+
+async def _mcp_post(secret: str) -> httpx.Response:
+    """A raw MCP request (the SDK client hides statuses), in-process."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=nicegui_app), base_url="http://soleil.test") as http:
+        return await http.post("/mcp", json={"jsonrpc": "2.0", "id": 9, "method": "tools/list"},
+                               headers={"Authorization": f"Bearer {secret}",
+                                        "Accept": "application/json, text/event-stream"})

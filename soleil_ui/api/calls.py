@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from .. import ratelimit
 from ..access import Actor
 from ..db import db
 from ..errors import InvalidInput, NotFound
@@ -23,6 +24,12 @@ from . import schemas as s
 
 API_PREFIX = "/api/v1"
 MAX_SONGS_AT_ONCE = 100
+
+
+async def count_request(grant: Grant) -> None:
+    """One request of the token's account under ``SOLEIL_LIMIT_API``, for the JSON API and MCP alike (all of a
+    member's tokens share one budget, so making more tokens buys nothing); ``TooManyRequests`` when over."""
+    await ratelimit.hit("api", f"user:{grant.actor.user_id}")
 
 
 def _limit(offset: int, limit: int) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from ..errors import (
     NotFound,
     NotSignedIn,
     SoleilError,
+    TooManyRequests,
     UpstreamUnavailable,
 )
 
@@ -29,10 +30,11 @@ CODES: tuple[tuple[type[SoleilError], str], ...] = (
     (InvalidInput, "invalid_input"),
     (Conflict, "conflict"),
     (UpstreamUnavailable, "unavailable"),
+    (TooManyRequests, "rate_limited"),
 )
 ROUTE_NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"
-RATE_LIMITED = "rate_limited"  # reserved for the rate limiter (429)
+RATE_LIMITED = "rate_limited"  # the rate limiter (429 with Retry-After)
 
 
 def code_for(exc: BaseException) -> tuple[int, str]:
@@ -49,6 +51,15 @@ def body(code: str, message: str, request_id: str, details: list[dict[str, Any]]
     if details:
         error["details"] = details
     return {"error": error}
+
+
+def headers_for(exc: BaseException) -> dict[str, str] | None:
+    """HTTP headers an error's answer carries: when to try again after a limit, how to authenticate after a 401."""
+    if isinstance(exc, TooManyRequests):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, NotSignedIn):
+        return {"WWW-Authenticate": "Bearer"}
+    return None
 
 
 def describe(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any]]:

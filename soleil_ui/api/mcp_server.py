@@ -29,6 +29,7 @@ from ..services import tokens
 from ..services.tokens import Grant
 from . import calls
 from . import errors as api_errors
+from .schemas import Id
 
 log = logging.getLogger(__name__)
 GRANT_KEY = "soleil.grant"
@@ -88,13 +89,13 @@ def build_server() -> MCPServer:
         return await _answer(calls.part_filters(_grant(ctx)))
 
     @server.tool(annotations=READ)
-    async def song_details(ctx: Context, song_id: int) -> dict[str, Any]:
+    async def song_details(ctx: Context, song_id: Id) -> dict[str, Any]:
         """Everything about one tune: its key and length, every part it has a chart for (PDFs and parts engraved from a
         score or chord sheet), the part I read, how many reference recordings there are, and when we last played it."""
         return await _answer(calls.song(_grant(ctx), song_id))
 
     @server.tool(annotations=READ)
-    async def member_part(ctx: Context, song_id: int, member_id: int | None = None,
+    async def member_part(ctx: Context, song_id: Id, member_id: Id | None = None,
                           key_of_the_night: str | None = None) -> dict[str, Any]:
         """Which chart a musician puts on their stand for a tune, and why: mine, or a bandmate's (`member_id` from
         `band_members`). With `key_of_the_night` ("Eb", "F#m") it says what they'd read if we play it in that key
@@ -108,7 +109,7 @@ def build_server() -> MCPServer:
         return await _answer(calls.band_members(_grant(ctx)))
 
     @server.tool(annotations=READ)
-    async def last_played(ctx: Context, song_ids: list[int] | None = None, query: str = "",
+    async def last_played(ctx: Context, song_ids: list[Id] | None = None, query: str = "",
                           part: str = "") -> dict[str, Any]:
         """When we last played tunes, at a gig or called live, and how many days ago (null: never). Give `song_ids`,
         or let it look at up to 100 songs of the book matching `query`/`part`. Use it to find tunes we haven't
@@ -122,13 +123,13 @@ def build_server() -> MCPServer:
         return await _answer(calls.list_setlists(_grant(ctx), offset=offset, limit=limit))
 
     @server.tool(annotations=READ)
-    async def read_setlist(ctx: Context, setlist_id: int) -> dict[str, Any]:
+    async def read_setlist(ctx: Context, setlist_id: Id) -> dict[str, Any]:
         """A setlist in running order: each tune (with its entry `item_id`, key of the night, notes and length) and
         each set break, plus every set's running time."""
         return await _answer(calls.get_setlist(_grant(ctx), setlist_id))
 
     @server.tool(annotations=READ)
-    async def set_running_time(ctx: Context, setlist_id: int) -> dict[str, Any]:
+    async def set_running_time(ctx: Context, setlist_id: Id) -> dict[str, Any]:
         """How long each set of a setlist runs (and the whole night), counting typed lengths, else the song's or its
         recording's. `songs_without_duration` > 0 means the real time is longer."""
         setlist = await _answer(calls.get_setlist(_grant(ctx), setlist_id))
@@ -141,14 +142,14 @@ def build_server() -> MCPServer:
         return await _answer(calls.list_gigs(_grant(ctx), when=when, offset=offset, limit=limit))
 
     @server.tool(annotations=READ)
-    async def read_gig(ctx: Context, gig_id: int) -> dict[str, Any]:
+    async def read_gig(ctx: Context, gig_id: Id) -> dict[str, Any]:
         """One gig: when (downbeat, load-in, end), where, dress code, notes, its setlist, my answer; leaders also see
         who can make it."""
         return await _answer(calls.get_gig(_grant(ctx), gig_id))
 
     # --- building a setlist (leaders) -------------------------------------------------------------------------------
     @server.tool(annotations=CHANGE)
-    async def create_setlist(ctx: Context, name: str, song_ids: list[int] | None = None) -> dict[str, Any]:
+    async def create_setlist(ctx: Context, name: str, song_ids: list[Id] | None = None) -> dict[str, Any]:
         """Start a new setlist (leaders), optionally with tunes already in it, in the order given."""
         grant = _grant(ctx)
         made = await _answer(calls.create_setlist(grant, name))
@@ -157,7 +158,7 @@ def build_server() -> MCPServer:
         return made
 
     @server.tool(annotations=CHANGE)
-    async def add_songs(ctx: Context, setlist_id: int, song_ids: list[int], after_item_id: int | None = None,
+    async def add_songs(ctx: Context, setlist_id: Id, song_ids: list[Id], after_item_id: Id | None = None,
                         set_break_before: str | None = None) -> dict[str, Any]:
         """Put tunes in a setlist (leaders) in the order given: at the end, or right after entry `after_item_id`.
         `set_break_before` ("Set 2", "Encore") puts a set break in front of them."""
@@ -165,15 +166,15 @@ def build_server() -> MCPServer:
                                              break_label=set_break_before))
 
     @server.tool(annotations=CHANGE)
-    async def add_set_break(ctx: Context, setlist_id: int, label: str = "Set 2",
-                            after_item_id: int | None = None) -> dict[str, Any]:
+    async def add_set_break(ctx: Context, setlist_id: Id, label: str = "Set 2",
+                            after_item_id: Id | None = None) -> dict[str, Any]:
         """Put a set break ("Set 2", "Encore") in a setlist (leaders): at the end, or right after entry
         `after_item_id`. The tunes after it form the next set."""
         op = {"kind": "insert", "after_id": after_item_id, "values": {"is_break": True, "label": label}}
         return await _answer(calls.apply_ops(_grant(ctx), setlist_id, [op]))
 
     @server.tool(annotations=CHANGE)
-    async def move_entry(ctx: Context, setlist_id: int, item_id: int, after_item_id: int | None = None,
+    async def move_entry(ctx: Context, setlist_id: Id, item_id: Id, after_item_id: Id | None = None,
                          position: int | None = None) -> dict[str, Any]:
         """Move a tune or set break (entry `item_id`) in a setlist (leaders): right after entry `after_item_id`, or
         to `position` (0 = the top)."""
@@ -182,12 +183,12 @@ def build_server() -> MCPServer:
         return await _answer(calls.apply_ops(_grant(ctx), setlist_id, [op]))
 
     @server.tool(annotations=ToolAnnotations(readOnlyHint=False, destructiveHint=True, openWorldHint=False))
-    async def remove_entry(ctx: Context, setlist_id: int, item_id: int) -> dict[str, Any]:
+    async def remove_entry(ctx: Context, setlist_id: Id, item_id: Id) -> dict[str, Any]:
         """Take a tune or set break out of a setlist (leaders). `undo_setlist_change` brings it back."""
         return await _answer(calls.apply_ops(_grant(ctx), setlist_id, [{"kind": "remove", "item_id": item_id}]))
 
     @server.tool(annotations=CHANGE)
-    async def edit_entry(ctx: Context, setlist_id: int, item_id: int, key_of_the_night: str | None = None,
+    async def edit_entry(ctx: Context, setlist_id: Id, item_id: Id, key_of_the_night: str | None = None,
                          notes: str | None = None, duration: str | None = None,
                          break_label: str | None = None) -> dict[str, Any]:
         """Change one entry of a setlist (leaders): the key we play a tune in tonight ("Bb", "F#m"; "" for the
@@ -214,12 +215,12 @@ def build_server() -> MCPServer:
                                                                   "values": values}]))
 
     @server.tool(annotations=CHANGE)
-    async def rename_setlist(ctx: Context, setlist_id: int, name: str) -> dict[str, Any]:
+    async def rename_setlist(ctx: Context, setlist_id: Id, name: str) -> dict[str, Any]:
         """Give a setlist a new name (leaders): the venue and the date, say, so the band finds it on the night."""
         return await _answer(calls.apply_ops(_grant(ctx), setlist_id, [{"kind": "rename", "values": {"name": name}}]))
 
     @server.tool(annotations=CHANGE)
-    async def undo_setlist_change(ctx: Context, setlist_id: int) -> dict[str, Any]:
+    async def undo_setlist_change(ctx: Context, setlist_id: Id) -> dict[str, Any]:
         """Take back the latest change to a setlist, whoever made it (leaders), like the editor's Undo."""
         return await _answer(calls.undo(_grant(ctx), setlist_id))
 
@@ -230,8 +231,8 @@ def build_server() -> MCPServer:
         return await _answer(calls.live_state(_grant(ctx)))
 
     @server.tool(annotations=CHANGE)
-    async def call_song(ctx: Context, item_id: int | None = None, step: int = 0,
-                        setlist_id: int | None = None) -> dict[str, Any]:
+    async def call_song(ctx: Context, item_id: Id | None = None, step: int = 0,
+                        setlist_id: Id | None = None) -> dict[str, Any]:
         """Call the next tune on stage (leaders): every musician following live mode gets it on their stand. Give the
         setlist entry `item_id`, or `step` (1 = next tune, -1 = back one). If the band isn't live yet, give
         `setlist_id` to go live on that setlist (at `item_id`, else its first tune)."""
@@ -274,12 +275,12 @@ class McpEndpoint:
         try:
             async with db.session() as session:
                 grant = await tokens.resolve(session, tokens.bearer(headers.get("authorization")))
+            await calls.count_request(grant)  # the API's budget, per token's account (429 rate_limited)
         except SoleilError as exc:
             rid = headers.get("x-request-id", uuid.uuid4().hex[:8])[:32]
             log.info("[%s] %s /mcp: %s", rid, scope.get("method"), exc.detail)
             status, content = api_errors.describe(exc, rid)
-            await JSONResponse(content, status_code=status, headers={"WWW-Authenticate": "Bearer"}
-                               if status == 401 else None)(scope, receive, send)
+            await JSONResponse(content, status_code=status, headers=api_errors.headers_for(exc))(scope, receive, send)
             return
         scope[GRANT_KEY] = grant
         server = await self._running()

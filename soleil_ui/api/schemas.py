@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from ..ids import MAX_ID
+
 T = TypeVar("T")
+# An id a program sends (body, MCP tool argument): bounded like every id in a URL (soleil_ui.ids), so a huge one is
+# invalid input, never an overflow in the database.
+Id = Annotated[int, Field(ge=0, le=MAX_ID)]
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 25
 
@@ -158,8 +163,8 @@ class Op(BaseModel):
     operation, so a retried request is applied once."""
 
     kind: Literal["insert", "move", "remove", "edit", "rename"]
-    item_id: int | None = None
-    after_id: int | None = None
+    item_id: Id | None = None
+    after_id: Id | None = None
     index: int | None = Field(default=None, ge=0)
     values: dict[str, Any] = Field(default_factory=dict)
     key: str | None = Field(default=None, max_length=64)
@@ -223,14 +228,14 @@ class Live(BaseModel):
 
 
 class LiveStartIn(BaseModel):
-    setlist_id: int
-    item_id: int | None = None
+    setlist_id: Id
+    item_id: Id | None = None
 
 
 class CallIn(BaseModel):
     """Call a song: ``item_id`` (a setlist entry), or ``step`` songs on from the current one (1 next, -1 back)."""
 
-    item_id: int | None = None
+    item_id: Id | None = None
     step: int = Field(default=0, ge=-250, le=250)
 
 

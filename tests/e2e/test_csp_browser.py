@@ -2,7 +2,8 @@
 
 Each page is opened in a phone context that records ``securitypolicyviolation`` events (installed before any page
 script runs) and console messages; the page's websocket must connect under ``connect-src 'self'`` (the live
-connection shows no "Offline" chip and a tap reaches the server). Sign-out from the account menu then posts its
+connection shows no "Offline" chip and a tap reaches the server). The profile's tokens, the files screen's correction
+dialog and the API's Swagger UI (/api/docs) are used as well. Sign-out from the account menu then posts its
 form (``form-action 'self'``) and lands on sign-in.
 """
 
@@ -84,6 +85,24 @@ def test_every_page_runs_under_the_policy_with_no_violation(new_context: Callabl
         if _violations(page):
             found[path] = _violations(page)
     assert not found and not console, (found, console[:5])
+
+    # the screens other branches added, used, not only opened: a token made on the profile, the files screen's
+    # correction dialog, and the API's documentation (Swagger UI's bundle evaluates code: 'unsafe-eval')
+    page.goto(url + "/profile")
+    expect(page.get_by_text("Tokens for apps and assistants")).to_be_visible()
+    page.get_by_label("Token name").fill("CSP check")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_text("Copy it now")).to_be_visible()
+    page.goto(url + "/library/files")
+    page.get_by_role("button", name="Correct…").first.click()
+    expect(page.get_by_label("Song title")).to_be_visible()
+    page.keyboard.press("Escape")
+    docs = page.goto(url + "/api/docs")
+    assert docs is not None and docs.status == 200 and "content-security-policy" in docs.headers
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("SOLEil API")
+    page.locator(".opblock-summary").first.click()  # an operation opens (Swagger's own scripts at work)
+    expect(page.locator(".opblock-body").first).to_be_visible()
+    assert _violations(page) == [] and not console, (_violations(page), console[:5])
 
     page.goto(url + "/gigs")
     page.wait_for_function("() => window.socket && window.socket.connected")

@@ -5,6 +5,7 @@ editor, in order, without a reload. The assistant is the MCP SDK's own client ov
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,7 +38,8 @@ def test_an_assistant_builds_a_set_that_the_leaders_open_editor_shows(live_serve
     url = live_server(["main.py"], env, "/readyz")
     secret = seeded["tokens"]["Morgan Lee:write"]
     page = tablet.new_page()
-    page.goto(f"{url}/auth/demo/{seeded['people']['Morgan Lee']}")
+    page.goto(f"{url}/auth/demo/{seeded['people']['Morgan Lee']}")  # asks; the button posts with the CSRF token
+    page.get_by_role("button", name=re.compile("^Enter as")).click()
     expect(page.get_by_text("Next gig")).to_be_visible()
     page.goto(f"{url}/setlists")
     expect(page.get_by_text("Friday at the Blue Room")).to_be_visible()
