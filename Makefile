@@ -37,9 +37,14 @@ chromium:
 	  else echo "chromium missing and apt-get unavailable: browser tests will be skipped" >&2; fi; \
 	fi
 
+# Coverage floors, from the run's own data: the core (soleil_ui/) 90 %, the UI (pages/ and components/) 85 %.
 test: install-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+	@printf 'coverage of soleil_ui/: %s %%\n' "$$($(BIN)/coverage report --include='soleil_ui/*' --format=total)"
+	@printf 'coverage of pages/ and components/: %s %%\n' "$$($(BIN)/coverage report --include='pages/*,components/*' --format=total)"
+	$(BIN)/coverage report --include='soleil_ui/*' --fail-under=90 --format=total >/dev/null
+	$(BIN)/coverage report --include='pages/*,components/*' --fail-under=85 --format=total >/dev/null
 
 lint: install-test
 	$(BIN)/ruff check .

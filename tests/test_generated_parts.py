@@ -322,7 +322,7 @@ async def test_broken_sources_are_listed_with_reasons_and_nothing_crashes(tmp_pa
     assert "40 staves" in problems["Orchestra - Score.musicxml"][1]
     assert "too large to engrave" in problems["Marathon - Flute.musicxml"][1]
     again = await sync_configured(leader.band_id, prerender=False)  # unchanged broken files cost nothing
-    assert again.unchanged == 6 and again.seconds < 2
+    assert again.unchanged == 6  # read as unchanged: not parsed or engraved again (timings live in bench/)
 
 
 # --- a member's own key and octave -----------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ HOSTILE = ["99999999999999999999999", "2147483648", "-1", "0", "1.5", "abc", "x"
 SPEC = ("part", "kind", "hint", "ck", "key", "oct", "clef", "src")
 # route path -> query parameters it reads from request.query_params itself (beyond those in its signature)
 RAW_QUERY: dict[str, tuple[str, ...]] = {
-    "/healthz": (), "/readyz": (), "/login": (), "/auth/demo/{user_id:id}": ("csrf",), "/auth/logout": ("csrf",),
+    "/healthz": (), "/healthz/metrics": (), "/readyz": (),
+    "/login": (), "/auth/demo/{user_id:id}": ("csrf",), "/auth/logout": ("csrf",),
     "/auth/google": (), "/auth/callback": ("state", "code", "error"), "/auth/problem": (), "/no-band": (),
     "/auth/notice": (), "/join/{token}": (), "/welcome": (), "/profile": (), "/members": (), "/bands": (),
     "/bands/new": (), "/": (), "/library": (), "/library/files": (), "/auth/drive/start": (),
