@@ -92,17 +92,13 @@ class Database:
         """A unit of work: commits when the block ends cleanly, rolls back on any error."""
         if self._sessions is None:
             raise RuntimeError("database not configured; call db.configure(url) at start-up")
-        session = self._sessions()
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await asyncio.shield(session.rollback())
-            raise
-        finally:
-            # A task cancelled while its connection goes back to the pool (a page closed, shutdown) must not cut the
-            # pool's reset short: shielded, the connection is returned whole instead of logged as broken.
-            await asyncio.shield(session.close())
+        async with self._sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
 
     async def migrate(self) -> str | None:
         """Bring the schema to the newest migration; returns the revision now applied."""
