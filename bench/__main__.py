@@ -25,6 +25,7 @@ BENCHMARKS = [
     "bench_reconnect",
     "bench_api",
     "bench_store",
+    "bench_soak",
 ]
 
 
