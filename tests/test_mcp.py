@@ -46,6 +46,18 @@ async def test_mcp_needs_a_valid_token(app: tuple[LiveServer, dict[str, Any]]) -
             await client.list_tools()
 
 
+async def test_a_get_is_answered_not_held_open(app: tuple[LiveServer, dict[str, Any]]) -> None:
+    """Stateless JSON MCP offers no event stream: a GET, even with a good token, answers 405 at once instead of
+    holding a connection open for ever (the spec's answer for a server without a GET stream)."""
+    url, seeded = app
+    secret = next(iter(seeded["tokens"].values()))
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.get(f"{url}/mcp", headers={"Authorization": f"Bearer {secret}",
+                                                         "Accept": "text/event-stream"})
+    assert response.status_code == 405 and response.json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in response.headers["allow"]
+
+
 async def test_a_members_tools_read_the_book_setlists_and_gigs(app: tuple[LiveServer, dict[str, Any]]) -> None:
     url, seeded = app
     await member_flow(lambda secret: mcp_client(url, secret), seeded)

@@ -16,6 +16,7 @@ from .. import ratelimit
 from ..access import Actor
 from ..db import db
 from ..errors import InvalidInput, NotFound
+from ..ids import MAX_ID
 from ..models import Chart, utcnow
 from ..parts import PartRef
 from ..services import chart_pages, gigs, library, live, members, setlists
@@ -33,8 +34,8 @@ async def count_request(grant: Grant) -> None:
 
 
 def _limit(offset: int, limit: int) -> tuple[int, int]:
-    if type(offset) is not int or offset < 0:
-        raise InvalidInput("offset starts at 0.")
+    if type(offset) is not int or not 0 <= offset <= MAX_ID:  # the API's and the MCP tools' one gate
+        raise InvalidInput(f"offset is between 0 and {MAX_ID}.")
     if type(limit) is not int or not 1 <= limit <= s.MAX_LIMIT:
         raise InvalidInput(f"limit is between 1 and {s.MAX_LIMIT}.")
     return offset, limit

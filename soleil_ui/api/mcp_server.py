@@ -272,6 +272,11 @@ class McpEndpoint:
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if scope.get("method") == "GET":  # stateless JSON: no event stream to hold open (the spec's answer is 405)
+            rid = headers.get("x-request-id", uuid.uuid4().hex[:8])[:32]
+            content = api_errors.body(api_errors.METHOD_NOT_ALLOWED, "This MCP server answers POST requests only.", rid)
+            await JSONResponse(content, status_code=405, headers={"Allow": "POST, DELETE"})(scope, receive, send)
+            return
         try:
             async with db.session() as session:
                 grant = await tokens.resolve(session, tokens.bearer(headers.get("authorization")))
