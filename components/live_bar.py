@@ -188,7 +188,8 @@ class LiveConsole:
                     "unelevated data-live-call data-testid=live-next").classes("grow").mark("live-next")
             self.people = ui.row().classes("w-full gap-1").mark("presence")
         self._chips: dict[int, ui.chip] = {}
-        self._presence_pending = False
+        self._presence_stale = False
+        self._presence_reader: asyncio.Task[None] | None = None
         listen(actor.band_id, live.PRESENCE_TOPIC, lambda _e: self._want_presence())
         watcher.on_change(lambda _old, new: self.show(new))
         self.show(watcher.state)
@@ -235,24 +236,27 @@ class LiveConsole:
         self.watcher.wrote(new)
 
     def _want_presence(self) -> None:
-        if self._presence_pending or not self.mine(self.watcher.state):
+        if not self.mine(self.watcher.state):
             return
-        self._presence_pending = True
-        background_tasks.create(self._presence(), name="leader presence")
+        self._presence_stale = True
+        if self._presence_reader is None or self._presence_reader.done():  # one reader at a time, in order
+            self._presence_reader = background_tasks.create(self._presence(), name="leader presence")
 
     async def _presence(self) -> None:
-        try:
+        """Read until no event came during the read: a slow read never lands after a newer one."""
+        while self._presence_stale and not self.people.is_deleted:
             await asyncio.sleep(0.3)  # many pages join at once when a gig starts: one read for the burst
-            self._presence_pending = False
-            async with db.session() as session:
-                people = await live.presence(session, self.actor)
-        except SQLAlchemyError:  # the next presence event reads again
-            log.warning("could not read presence", exc_info=True)
-            return
-        finally:
-            self._presence_pending = False
-        if self.people.is_deleted:
-            return
+            self._presence_stale = False
+            try:
+                async with db.session() as session:
+                    people = await live.presence(session, self.actor)
+            except SQLAlchemyError:  # the next presence event reads again
+                log.warning("could not read presence", exc_info=True)
+                return
+            if not self.people.is_deleted:
+                self._show_presence(people)
+
+    def _show_presence(self, people: list[live.Presence]) -> None:
         icons = {"following": ("play_circle", "positive"), "detached": ("visibility", "primary"),
                  "away": ("cloud_off", "grey-5")}
         for person in people:
@@ -280,10 +284,12 @@ def track_presence(actor: Actor, following: Callable[[], bool]) -> Callable[[], 
     when ``following()`` changes. Connect, disconnect and the page's end are recorded as they happen."""
     client = ui.context.client
     key = client.id
+    in_order = asyncio.Lock()  # one write at a time, as they happened: a join committed after a later change
+    # (each in its own session) would bring back the state the page had left
 
     async def write(kind: str) -> None:
         try:
-            async with db.session() as session:
+            async with in_order, db.session() as session:
                 if kind == "join":
                     await live.join(session, actor, key, following=following())
                 elif kind == "away":
