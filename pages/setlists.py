@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from fastapi import Request
@@ -125,7 +126,7 @@ async def stage_print_pdf(request: Request, actor: SignedIn, setlist_id: int) ->
                               format_duration(song.duration_seconds)) for song in part.songs],
         format_duration(part.seconds) + ("+" if part.unknown and part.seconds else ""))
         for part in sets]
-    pdf = stage_print.render(setlist.name, pages)
+    pdf = await asyncio.to_thread(stage_print.render, setlist.name, pages)  # reportlab: off the event loop
     filename = re.sub(r"[^A-Za-z0-9 _-]+", "", setlist.name).strip() or "setlist"
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{filename}.pdf"', "Cache-Control": "private, no-store"})
