@@ -30,8 +30,6 @@ import asyncio
 import base64
 import hashlib
 import logging
-import os
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,14 +45,13 @@ from sqlmodel import col, delete, func, select, update
 from .blobs import GRACE_SECONDS, BlobStore
 from .db import db
 from .errors import NotFound, UpstreamUnavailable
-from .files import prune_lru, write_atomic
+from .files import prune_lru, touch_if_stale, write_atomic
 from .models import RenderLease, StoredObject, utcnow
 from .rendering import LEASE_SECONDS  # a claim outlives any render; a crashed holder's then passes on
 
 log = logging.getLogger(__name__)
 COLLECT_LOCK_KEY = 0x50_1E_11_5D  # one collector at a time (the scheduled sync's lock is ...5C)
 BLOB_LOCK_KEY = 0x50_1E_11_5E  # deletions exclusive, uploads and refreshes shared
-_TOUCH_AFTER = 3600
 
 
 class ChartStore(Protocol):
@@ -225,7 +222,7 @@ class S3Store:
     async def local_path(self, checksum: str) -> Path:
         sha = await self._sha_for(checksum)
         path = self._cache_path(sha)
-        if await asyncio.to_thread(_fresh, path):
+        if await asyncio.to_thread(touch_if_stale, path):  # kept from pruning while in use
             return path
         task = self._downloads.get(sha)
         if task is None:  # many members opening one chart on a cold instance: one download
@@ -357,16 +354,6 @@ class SharedPages:
         async with db.session() as session:
             await session.exec(delete(RenderLease).where(  # type: ignore[call-overload]
                 col(RenderLease.key) == name, col(RenderLease.holder) == self.store.holder))
-
-
-def _fresh(path: Path) -> bool:
-    """True if the cached copy exists; refreshes its mtime at most hourly so pruning sees it as recently used."""
-    try:
-        if time.time() - path.stat().st_mtime > _TOUCH_AFTER:
-            os.utime(path)
-        return True
-    except FileNotFoundError:
-        return False
 
 
 def _code(exc: Exception) -> str:
