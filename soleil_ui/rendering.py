@@ -198,7 +198,7 @@ def _looks_like(data: bytes) -> str | None:
 
 
 T = TypeVar("T")
-LEASE_SECONDS = 60  # as soleil_ui.objectstore.LEASE_SECONDS: how long a render claim lives
+LEASE_SECONDS = 60  # how long a render claim lives (objectstore.SharedPages.claim); a waiter renders itself after 2x
 
 
 class SharedPages(Protocol):
