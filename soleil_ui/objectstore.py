@@ -30,6 +30,7 @@ import asyncio
 import base64
 import hashlib
 import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -122,6 +123,7 @@ class S3Store:
         self.holder = uuid.uuid4().hex  # who holds a render lease
         self.shared_pages = SharedPages(self)
         self._client: Any = None
+        self._client_lock = threading.Lock()
         self._sha: dict[str, str] = {}  # source checksum -> sha256; immutable once stored, so a plain memo
         self._downloads: dict[str, asyncio.Future[Path]] = {}
         self._local = asyncio.Lock()  # SQLite (one instance): the in-process stand-in for the advisory lock
@@ -129,17 +131,25 @@ class S3Store:
     # --- the S3 calls (blocking; always via asyncio.to_thread) ---------------------------------------------------
     @property
     def client(self) -> Any:
+        """The boto3 client, made on first use. Its first uses come from several threads at once, and boto3's default
+        session isn't safe to make clients from concurrently: one made under a lock, from a session of its own (the
+        client itself is thread-safe)."""
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            access, secret, region = self._credentials
-            self._client = boto3.client(
-                "s3", endpoint_url=self.endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
-                region_name=region or "us-east-1",
-                config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                              retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30))
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._new_client()
         return self._client
+
+    def _new_client(self) -> Any:
+        import boto3.session
+        from botocore.config import Config
+
+        access, secret, region = self._credentials
+        return boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
+            region_name=region or "us-east-1",
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                          retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30))
 
     def _upload(self, key: str, data: bytes, sha: str) -> None:
         try:
