@@ -240,14 +240,26 @@ class S3Store:
             task.add_done_callback(lambda _: self._downloads.pop(sha, None))
         return await asyncio.shield(task)
 
+    async def fetch(self, checksum: str) -> bytes:
+        """The bytes, for a reader of every file once (the backup): this instance's copy if it has one, else the
+        bucket's, checked, and *not* kept: a backup would push out of the cache what the members are using."""
+        sha = await self._sha_for(checksum)
+        try:
+            return await asyncio.to_thread(self._cache_path(sha).read_bytes)
+        except FileNotFoundError:
+            return await self._get_checked(sha)
+
     async def _download(self, sha: str, path: Path) -> Path:
+        return await asyncio.to_thread(write_atomic, path, await self._get_checked(sha))
+
+    async def _get_checked(self, sha: str) -> bytes:
         data = await self._call(self._get, f"blobs/{sha}")
         if data is None:
             raise NotFound("That file is missing from the file store; run a library sync.")
         if await asyncio.to_thread(sha256_hex, data) != sha:
             log.error("object blobs/%s in the store doesn't match its SHA-256; not serving it", sha)
             raise NotFound("That file is damaged in the file store; run a library sync.")
-        return await asyncio.to_thread(write_atomic, path, data)
+        return data
 
     async def _sha_for(self, checksum: str) -> str:
         if not checksum:
