@@ -54,10 +54,11 @@ _page_patterns: tuple[int, list[re.Pattern[str]]] = (0, [])
 
 
 def _is_page(path: str) -> bool:
+    """True if ``path`` is one of NiceGUI's pages. Its routes are registered at import and start-up, so the patterns
+    are compiled again only when their number changes, not on every request."""
     global _page_patterns
-    routes = set(Client.page_routes.values())
-    if _page_patterns[0] != len(routes):
-        _page_patterns = (len(routes), [compile_path(p)[0] for p in routes])
+    if _page_patterns[0] != len(Client.page_routes):
+        _page_patterns = (len(Client.page_routes), [compile_path(p)[0] for p in set(Client.page_routes.values())])
     return any(p.match(path) for p in _page_patterns[1])
 
 

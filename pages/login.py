@@ -40,13 +40,14 @@ async def login_page(request: Request) -> RedirectResponse | None:
                 .props("unelevated size=lg").classes("w-full")
         if settings.demo_enabled:
             people = await demo_people()
+            token = csrf_for(request) if people else ""  # one per session: the same for every card
             ui.label("Try the demo band — tap a member to enter as them:").classes("text-base mt-2")
             with ui.column().classes("w-full gap-2"):
                 for user, membership in people:
                     parts = ", ".join(INSTRUMENTS[i["instrument"]].name for i in membership.instruments
                                       if i.get("instrument") in INSTRUMENTS)
                     role = "Leader · " if membership.role == "leader" else ""
-                    form = post_form(f"/auth/demo/{user.id}", csrf_for(request))
+                    form = post_form(f"/auth/demo/{user.id}", token)
                     with form, ui.card().tight().classes("w-full cursor-pointer").props(
                             f'role=button aria-label="Enter as {user.name}"').on(
                             "click", js_handler=f"() => document.getElementById('{form.html_id}').submit()"):

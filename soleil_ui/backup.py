@@ -36,7 +36,7 @@ from . import __version__
 from .blobs import blob_name
 from .db import alembic_config, db, head_revision
 from .errors import ConfigError, InvalidInput, NotFound
-from .objectstore import LocalStore
+from .objectstore import LocalStore, S3Store
 from .runtime import get_runtime
 from .security import SecretBox
 
@@ -93,10 +93,10 @@ async def backup(target: Path) -> str:
                 continue
             if (data_dir / item).exists():
                 archive.add(data_dir / item, arcname=f"data/{item}")
-        if not isinstance(store, LocalStore):  # the bucket's files, laid out as the data dir's blobs/ would be
+        if isinstance(store, S3Store):  # the bucket's files, laid out as the data dir's blobs/ would be
             for checksum in sorted(_referenced(tables)):
                 try:
-                    data = await store.read(checksum)
+                    data = await store.fetch(checksum)  # not into this instance's cache: every file, used once
                 except NotFound:
                     log.warning("stored file %s is missing from the file store; not in the backup", checksum)
                     continue

@@ -13,7 +13,6 @@ take it shared) closes the gap between the collector's last look and the unlink,
 from __future__ import annotations
 
 import fcntl
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -21,11 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import NotFound
-from .files import write_atomic
+from .files import touch_if_stale, write_atomic
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 GRACE_SECONDS = 24 * 3600  # longer than any sync takes from writing a blob to committing its chart
-_TOUCH_AFTER = 3600  # refresh a used blob's mtime at most hourly (well inside the grace period)
+# (a used blob's mtime is refreshed hourly at most: files.TOUCH_AFTER, well inside the grace period)
 
 
 def blob_name(checksum: str) -> str:
@@ -47,13 +46,13 @@ class BlobStore:
     def has(self, checksum: str) -> bool:
         """True if stored; a sync asks before referring to it, so this also keeps it from being collected."""
         with self._lock(exclusive=False):
-            return self._keep_alive(self.path_for(checksum))
+            return touch_if_stale(self.path_for(checksum))
 
     def put(self, checksum: str, data: bytes) -> Path:
         """Write atomically: a reader never sees half a file, even if the process dies mid-write."""
         path = self.path_for(checksum)
         with self._lock(exclusive=False):
-            if self._keep_alive(path):
+            if touch_if_stale(path):  # its mtime refreshed, restarting its grace period
                 return path
             return write_atomic(path, data)
 
@@ -93,16 +92,6 @@ class BlobStore:
         is_blob = not path.name.startswith(".")
         is_leftover = path.name.endswith(".tmp")  # a write_atomic cut short by a crash
         return path.is_file() and (is_blob or is_leftover) and time.time() - stat.st_mtime > grace
-
-    @staticmethod
-    def _keep_alive(path: Path) -> bool:
-        """True if the blob exists; its mtime is refreshed when older than an hour, restarting its grace period."""
-        try:
-            if time.time() - path.stat().st_mtime > _TOUCH_AFTER:
-                os.utime(path)
-            return True
-        except FileNotFoundError:
-            return False
 
     @contextmanager
     def _lock(self, *, exclusive: bool) -> Iterator[None]:

@@ -1,4 +1,5 @@
-"""Writing files so that a reader never sees half of one, even if the process dies mid-write."""
+"""Writing files so that a reader never sees half of one, even if the process dies mid-write; keeping the ones in use
+out of the reach of the pruners (``prune_lru``, the blob collector), which go by mtime."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 import tempfile
 import time
 from pathlib import Path
+
+TOUCH_AFTER = 3600  # seconds: a file in use has its mtime refreshed at most hourly (a write per hit would be a waste)
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
@@ -20,6 +23,18 @@ def write_atomic(path: Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def touch_if_stale(path: Path) -> bool:
+    """True if ``path`` exists; its mtime is refreshed when older than ``TOUCH_AFTER``, so the pruners see it as in use.
+
+    False if it is gone, also when a pruner took it between the look and the touch. Blocking file I/O: a thread."""
+    try:
+        if time.time() - path.stat().st_mtime > TOUCH_AFTER:
+            os.utime(path)
+        return True
+    except FileNotFoundError:
+        return False
 
 
 def prune_lru(root: Path, max_bytes: int) -> int:

@@ -30,8 +30,7 @@ import asyncio
 import base64
 import hashlib
 import logging
-import os
-import time
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,14 +46,13 @@ from sqlmodel import col, delete, func, select, update
 from .blobs import GRACE_SECONDS, BlobStore
 from .db import db
 from .errors import NotFound, UpstreamUnavailable
-from .files import prune_lru, write_atomic
+from .files import prune_lru, touch_if_stale, write_atomic
 from .models import RenderLease, StoredObject, utcnow
 from .rendering import LEASE_SECONDS  # a claim outlives any render; a crashed holder's then passes on
 
 log = logging.getLogger(__name__)
 COLLECT_LOCK_KEY = 0x50_1E_11_5D  # one collector at a time (the scheduled sync's lock is ...5C)
 BLOB_LOCK_KEY = 0x50_1E_11_5E  # deletions exclusive, uploads and refreshes shared
-_TOUCH_AFTER = 3600
 
 
 class ChartStore(Protocol):
@@ -125,6 +123,7 @@ class S3Store:
         self.holder = uuid.uuid4().hex  # who holds a render lease
         self.shared_pages = SharedPages(self)
         self._client: Any = None
+        self._client_lock = threading.Lock()
         self._sha: dict[str, str] = {}  # source checksum -> sha256; immutable once stored, so a plain memo
         self._downloads: dict[str, asyncio.Future[Path]] = {}
         self._local = asyncio.Lock()  # SQLite (one instance): the in-process stand-in for the advisory lock
@@ -132,17 +131,25 @@ class S3Store:
     # --- the S3 calls (blocking; always via asyncio.to_thread) ---------------------------------------------------
     @property
     def client(self) -> Any:
+        """The boto3 client, made on first use. Its first uses come from several threads at once, and boto3's default
+        session isn't safe to make clients from concurrently: one made under a lock, from a session of its own (the
+        client itself is thread-safe)."""
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            access, secret, region = self._credentials
-            self._client = boto3.client(
-                "s3", endpoint_url=self.endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
-                region_name=region or "us-east-1",
-                config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                              retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30))
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._new_client()
         return self._client
+
+    def _new_client(self) -> Any:
+        import boto3.session
+        from botocore.config import Config
+
+        access, secret, region = self._credentials
+        return boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
+            region_name=region or "us-east-1",
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                          retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30))
 
     def _upload(self, key: str, data: bytes, sha: str) -> None:
         try:
@@ -225,7 +232,7 @@ class S3Store:
     async def local_path(self, checksum: str) -> Path:
         sha = await self._sha_for(checksum)
         path = self._cache_path(sha)
-        if await asyncio.to_thread(_fresh, path):
+        if await asyncio.to_thread(touch_if_stale, path):  # kept from pruning while in use
             return path
         task = self._downloads.get(sha)
         if task is None:  # many members opening one chart on a cold instance: one download
@@ -233,14 +240,26 @@ class S3Store:
             task.add_done_callback(lambda _: self._downloads.pop(sha, None))
         return await asyncio.shield(task)
 
+    async def fetch(self, checksum: str) -> bytes:
+        """The bytes, for a reader of every file once (the backup): this instance's copy if it has one, else the
+        bucket's, checked, and *not* kept: a backup would push out of the cache what the members are using."""
+        sha = await self._sha_for(checksum)
+        try:
+            return await asyncio.to_thread(self._cache_path(sha).read_bytes)
+        except FileNotFoundError:
+            return await self._get_checked(sha)
+
     async def _download(self, sha: str, path: Path) -> Path:
+        return await asyncio.to_thread(write_atomic, path, await self._get_checked(sha))
+
+    async def _get_checked(self, sha: str) -> bytes:
         data = await self._call(self._get, f"blobs/{sha}")
         if data is None:
             raise NotFound("That file is missing from the file store; run a library sync.")
         if await asyncio.to_thread(sha256_hex, data) != sha:
             log.error("object blobs/%s in the store doesn't match its SHA-256; not serving it", sha)
             raise NotFound("That file is damaged in the file store; run a library sync.")
-        return await asyncio.to_thread(write_atomic, path, data)
+        return data
 
     async def _sha_for(self, checksum: str) -> str:
         if not checksum:
@@ -357,16 +376,6 @@ class SharedPages:
         async with db.session() as session:
             await session.exec(delete(RenderLease).where(  # type: ignore[call-overload]
                 col(RenderLease.key) == name, col(RenderLease.holder) == self.store.holder))
-
-
-def _fresh(path: Path) -> bool:
-    """True if the cached copy exists; refreshes its mtime at most hourly so pruning sees it as recently used."""
-    try:
-        if time.time() - path.stat().st_mtime > _TOUCH_AFTER:
-            os.utime(path)
-        return True
-    except FileNotFoundError:
-        return False
 
 
 def _code(exc: Exception) -> str:

@@ -28,7 +28,6 @@ import multiprocessing
 import os
 import re
 import signal
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -41,7 +40,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from soleil_ui.errors import BrokenFile, InvalidInput, NotFound
-from soleil_ui.files import prune_lru, write_atomic
+from soleil_ui.files import prune_lru, touch_if_stale, write_atomic
 
 WIDTHS = (480, 800, 1200, 1600, 2400)
 PRERENDER_WIDTHS = (800, 1200, 1600)  # what phones (390 CSS px at 3x asks 1200) and tablets request
@@ -55,7 +54,6 @@ _SEAL = b"SLck"  # our RIFF chunk: a digest of the image chunks before it (unkno
 _SEAL_SIZE = 8
 _DAMAGED = "The file is damaged or incomplete — re-export it"
 _CHECKSUM = re.compile(r"[0-9A-Za-z_-]{2,128}")
-_TOUCH_AFTER = 3600  # seconds: refresh a cache file's mtime on a hit at most hourly, for LRU pruning
 # Magic numbers of things people save as ".pdf" by mistake, to name them in the error.
 _LOOKALIKES = (
     (b"\xff\xd8\xff", "a JPEG photo"),
@@ -200,7 +198,7 @@ def _looks_like(data: bytes) -> str | None:
 
 
 T = TypeVar("T")
-LEASE_SECONDS = 60  # as soleil_ui.objectstore.LEASE_SECONDS: how long a render claim lives
+LEASE_SECONDS = 60  # how long a render claim lives (objectstore.SharedPages.claim); a waiter renders itself after 2x
 
 
 class SharedPages(Protocol):
@@ -381,7 +379,6 @@ def _cache_hit(path: Path) -> bool:
     then so pruning sees it as recently used. Blocking file I/O (a read of some tens of KiB): run it in a thread."""
     try:
         data = path.read_bytes()
-        stat = path.stat()
     except FileNotFoundError:
         return False
     problem = webp_problem(data)
@@ -389,9 +386,7 @@ def _cache_hit(path: Path) -> bool:
         if data:
             log.warning("cached page image %s is damaged (%s); rendering it again", path, problem)
         return False
-    if time.time() - stat.st_mtime > _TOUCH_AFTER:
-        os.utime(path)
-    return True
+    return touch_if_stale(path)  # False if pruned meanwhile: rendered again, as a miss
 
 
 def _render_to_file(data: bytes, page_index: int, width: int, target: str) -> None:

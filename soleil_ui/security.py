@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -19,8 +20,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from .errors import ConfigError
 
 
+@lru_cache(maxsize=32)
 def derive_key(secret_key: str, purpose: str) -> bytes:
-    """A 32-byte key for one purpose; different purposes never share key material."""
+    """A 32-byte key for one purpose; different purposes never share key material. Cached: every CSRF check and
+    form asks for the same few (secret, purpose) pairs, and a new secret is a new cache key."""
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"soleil", info=purpose.encode())
     return hkdf.derive(secret_key.encode())
 

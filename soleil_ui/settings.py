@@ -195,11 +195,21 @@ class Settings(BaseSettings):
         if self.secret_key:
             return self.secret_key
         key_file = self.data_dir / "secret.key"
-        if not key_file.exists():
+        try:
+            stat = key_file.stat()
+        except FileNotFoundError:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             key_file.touch(mode=0o600)
             key_file.write_text(secrets.token_urlsafe(48))
-        return key_file.read_text().strip()
+            stat = key_file.stat()
+        return _read_key(key_file, (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
+
+
+@lru_cache(maxsize=8)
+def _read_key(key_file: Path, _version: tuple[int, int, int, int]) -> str:
+    """The generated key, read once per version of its file: every CSRF check asks for it, and a stat costs less
+    than a read. A file replaced or rewritten (a restore brings back the backup's key) has another ctime: read again."""
+    return key_file.read_text().strip()
 
 
 def load_settings() -> Settings:

@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from soleil_ui.blobs import GRACE_SECONDS
 from soleil_ui.db import db
+from soleil_ui.files import TOUCH_AFTER, touch_if_stale
 from soleil_ui.models import Chart, Role
 from soleil_ui.runtime import Runtime
 from soleil_ui.services.sync import sync_configured
@@ -85,3 +86,18 @@ async def test_an_old_orphan_a_sync_is_about_to_reuse_survives(tmp_path: Path, c
     _age(old, 48)  # nobody used it since: now it goes
     assert await core.collect_blobs(grace=GRACE_SECONDS) == 1
     assert not old.exists() and not old.parent.exists()
+
+
+def test_a_used_file_is_touched_at_most_hourly_and_a_gone_one_is_a_miss(tmp_path: Path) -> None:
+    """``files.touch_if_stale``, what blob, object-cache, page and engraving hits share: an old mtime is refreshed
+    (the pruners keep the file), a recent one left alone (no write per hit), a missing file answers False."""
+    old, recent = tmp_path / "old", tmp_path / "recent"
+    for path in (old, recent):
+        path.write_bytes(b"x")
+    _age(old, 2)
+    stamp = time.time() - TOUCH_AFTER / 2
+    os.utime(recent, (stamp, stamp))
+    assert touch_if_stale(old) and touch_if_stale(recent)
+    assert time.time() - old.stat().st_mtime < 60
+    assert recent.stat().st_mtime == stamp
+    assert not touch_if_stale(tmp_path / "pruned")

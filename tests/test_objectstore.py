@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -92,6 +93,18 @@ async def test_asking_for_an_old_file_keeps_it(store: runtime.Runtime) -> None:
 def _bucket(settings: Settings) -> object:
     return boto3.client("s3", endpoint_url=settings.s3_endpoint, aws_access_key_id="testing",
                         aws_secret_access_key="testing", region_name="us-east-1")
+
+
+def test_the_client_is_made_once_from_a_session_of_its_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The first uploads of a sync ask for the client from several threads at once: one client, and boto3's shared
+    default session (not safe to make clients from concurrently) is never touched."""
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    store = S3Store(endpoint="http://127.0.0.1:9", bucket="b", access_key="k", secret_key="s", region="",
+                    cache_dir=tmp_path)
+    with ThreadPoolExecutor(4) as pool:
+        clients = list(pool.map(lambda _: store.client, range(8)))
+    assert all(c is clients[0] for c in clients)
+    assert boto3.DEFAULT_SESSION is None
 
 
 async def test_objects_are_named_by_sha256_and_a_damaged_one_is_never_served(s3_env: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,17 @@ def test_generated_secret_key_is_stable_and_private(tmp_path: Path) -> None:
     assert len(first) >= 40
     assert settings.effective_secret_key() == first
     assert (tmp_path / "d" / "secret.key").stat().st_mode & 0o077 == 0
+
+
+def test_a_restored_secret_key_file_is_read_again(tmp_path: Path) -> None:
+    """The generated key is cached, but a restore writes the backup's key into the file: that one counts from then on
+    (else the restore would wrongly warn that the Drive grants can't be decrypted)."""
+    settings = Settings(data_dir=tmp_path / "d", secret_key="")
+    first = settings.effective_secret_key()
+    key_file = tmp_path / "d" / "secret.key"
+    key_file.write_text("the-backups-key-" + "z" * 48)  # as long as the generated one
+    os.utime(key_file, (1_700_000_000, 1_700_000_000))  # a restore's tar extraction sets the archived mtime
+    assert settings.effective_secret_key() == "the-backups-key-" + "z" * 48 != first
 
 
 def test_secret_box_round_trip_and_wrong_key() -> None:

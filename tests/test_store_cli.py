@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,10 @@ async def test_backup_from_the_bucket_restores_into_a_data_dir(s3_env: object, t
     await sync_configured(leader.band_id, prerender=False)
     charts = await _charts()
     archive = tmp_path / "soleil.tar.gz"
+    assert isinstance(rt.blobs, S3Store)
+    shutil.rmtree(rt.blobs.cache_dir)  # a cold instance: the backup reads the bucket, and keeps no copies
     await backup(archive)
+    assert not [path for path in rt.blobs.cache_dir.rglob("*") if path.is_file()]
     await db.dispose()
     rt.renderer.close()
     rt.engraver.close()

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from soleil_ui.errors import BrokenFile, InvalidInput, NotFound, SoleilError
-from soleil_ui.files import write_atomic
+from soleil_ui.files import touch_if_stale, write_atomic
 from soleil_ui.parts import PartRef, Role, Transposition
 from soleil_ui.rendering import PRERENDER_WIDTHS, WIDTHS, snap_width
 
@@ -57,7 +57,6 @@ TIMEOUT_TTL = 3600  # ... and one that ran out of time (the server may just have
 MAX_OCTAVE_SHIFT = 2
 Kind = Literal["musicxml", "chordpro"]
 
-_TOUCH_AFTER = 3600
 _CHECKSUM = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-"
 _TOO_LARGE = "This score is too large to engrave on the server (it took longer than {limit:g} s) — split it into parts"
 _CRASHED = "This file crashed the engraver — re-export it from your notation program"
@@ -573,13 +572,10 @@ def _cached_count(folder: Path) -> int | None:
     """The page count of a finished engraving, refreshing its mtime now and then for LRU pruning."""
     marker = folder / "pages.json"
     try:
-        stat = marker.stat()
         count = int(json.loads(marker.read_text(encoding="utf-8"))["pages"])
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
-    if time.time() - stat.st_mtime > _TOUCH_AFTER:
-        os.utime(marker)
-    return count
+    return count if touch_if_stale(marker) else None  # None if pruned meanwhile: engraved again, as a miss
 
 
 def _fresh(path: Path) -> bool:
