@@ -56,6 +56,7 @@ from .theory import (
     parse_chord,
     root_name,
     semitone_interval,
+    transpose_chord_text,
     transpose_key,
 )
 
@@ -411,13 +412,6 @@ def _legend_line(line: str) -> bool:
     return all(parse_chord(t) is not None or re.fullmatch(r"\(?[IVX]+\)?", t) for t in rest if t)
 
 
-def _transposed(chord: str, semitones: int, key: Key | None, notation: str) -> str:
-    if not semitones or chord.startswith("*"):
-        return chord
-    parsed = parse_chord(chord, notation)
-    return parsed.transposed(semitones, key).text() if parsed is not None else chord
-
-
 def _parse_song(lines: list[str], offset: int = 0) -> Song:
     meta: dict[str, str] = {}
     artists: list[str] = []
@@ -468,8 +462,8 @@ def _parse_song(lines: list[str], offset: int = 0) -> Song:
                 key_transpose = transpose
             if transpose:
                 key = moved_key()
-                segments = tuple(Segment(_transposed(s.chord, transpose, key, notation) if s.chord else None, s.lyric)
-                                 for s in segments)
+                segments = tuple(Segment(transpose_chord_text(s.chord, transpose, key, notation=notation)
+                                         if s.chord else None, s.lyric) for s in segments)
         return Line("lyrics", segments)
 
     pending_chords: str | None = None
@@ -558,7 +552,7 @@ def _parse_song(lines: list[str], offset: int = 0) -> Song:
         if kind == "grid":
             chords = stripped.split()
             if transpose:
-                chords = [_transposed(c, transpose, moved_key(), notation) for c in chords]
+                chords = [transpose_chord_text(c, transpose, moved_key(), notation=notation) for c in chords]
             current.append(Line("grid", text=" ".join(chords)))
             continue
         if "[" not in line and "]" not in line and (_tab_line(line) or _legend_line(line)):
