@@ -23,7 +23,7 @@ Decisions:
   legends ("Am=x02210") are kept as monospaced text, never read as chords.
 - As the reference implementation (ChordPro/chordpro, whose test songs are in tests/fixtures) writes it:
   ``{transpose: n}`` adds to the transposition in force (an empty one undoes the last) and the chords after it are
-  moved; ``{new_song}`` starts another song (``parse_songbook``/``split_songbook``; sync files each one);
+  moved; ``{new_song}`` starts another song (``parse_songbook``; ``songbook``: sync files each one);
   ``%{key}``-style placeholders are filled in from the metadata and ``{+config.lines}``; directives for one
   instrument (``{c-guitar: …}``) are skipped, negated ones (``{c-guitar!: …}``) kept; ABC, LilyPond and SVG blocks
   are replaced by a note. Only an unclosed ``[`` or ``{`` refuses a sheet.
@@ -306,6 +306,20 @@ def split_songbook(data: bytes | str) -> list[str]:
     """The songs of a songbook file as ChordPro texts of their own (a file of one song: that song). Each starts
     with as many empty lines as come before it in the file, so a broken line is reported by its line in the file."""
     return ["\n" * offset + "\n".join(chunk) for offset, chunk in _song_chunks(_lines(data))]
+
+
+def songbook(data: bytes | str) -> list[tuple[str, str | None]]:
+    """Each song of a songbook file as ``split_songbook`` gives it, with its ``{title}`` (None when it has none or
+    can't be read: its own chart then says why). One read of the file, for sync to file each song under its title.
+    Raises ``BrokenFile`` only when the file as a whole can't be read (too large, too many lines)."""
+    songs = []
+    for offset, chunk in _song_chunks(_lines(data)):
+        try:
+            title = _parse_song(chunk, offset).title
+        except BrokenFile:
+            title = None
+        songs.append(("\n" * offset + "\n".join(chunk), title))
+    return songs
 
 
 def parse_songbook(data: bytes | str) -> list[Song]:
