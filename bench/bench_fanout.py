@@ -38,12 +38,12 @@ import socketio
 
 from bench.common import (
     BENCH_LIMITS,
-    CSRF,
     REPO_ROOT,
     SECRET,
     AppServer,
     Report,
     Target,
+    demo_sign_in,
     free_port,
     parts_wanted,
     percentile,
@@ -213,13 +213,7 @@ async def open_page(http: httpx.AsyncClient, base: str, path: str) -> Page:
 
 async def signed_in(base: str, user_id: int) -> httpx.AsyncClient:
     http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=CONNECT_AT_ONCE))
-    asked = await http.get(f"{base}/auth/demo/{user_id}")
-    found = CSRF.search(asked.text)
-    if found is None:
-        raise RuntimeError(f"demo sign-in page answered {asked.status_code} with no form")
-    response = await http.post(f"{base}/auth/demo/{user_id}", data={"csrf": found.group(1)}, follow_redirects=False)
-    if response.status_code != 303:
-        raise RuntimeError(f"demo sign-in answered {response.status_code}")
+    await demo_sign_in(http, user_id, base=base)
     return http
 
 

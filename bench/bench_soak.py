@@ -31,7 +31,17 @@ from typing import Any
 
 import httpx
 
-from bench.common import CSRF, AppServer, Report, Target, free_port, http_status, ratio, temp_dir, wait_until
+from bench.common import (
+    AppServer,
+    Report,
+    Target,
+    demo_sign_in,
+    free_port,
+    http_status,
+    ratio,
+    temp_dir,
+    wait_until,
+)
 
 PLAYER = "Ava Brooks"  # the demo trumpet player (as in bench_viewer)
 # Every load must build a client, so the bounds sit above the burst; the per-account media/work budgets are raised too.
@@ -175,13 +185,7 @@ async def soleil(args: argparse.Namespace) -> dict[str, Any]:
         chart = server.query("SELECT id FROM chart WHERE status = 'ok' AND kind = 'chart' ORDER BY id LIMIT 1")[0][0]
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as http:
-            asked = await http.get(f"/auth/demo/{user_id}")
-            found = CSRF.search(asked.text)
-            if found is None:
-                raise RuntimeError(f"demo sign-in page answered {asked.status_code} with no form")
-            signed = await http.post(f"/auth/demo/{user_id}", data={"csrf": found.group(1)})
-            if signed.status_code != 303:
-                raise RuntimeError(f"demo sign-in as {PLAYER} answered {signed.status_code}")
+            await demo_sign_in(http, user_id, name=PLAYER)
             paths = ["/library", f"/stand/{chart}"]
             print(f"  soleil: signed in as {PLAYER}; loading {paths}", flush=True)
             figures = await soak(server.process.pid, http, paths, args)

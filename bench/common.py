@@ -28,7 +28,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -343,6 +346,21 @@ def sign_in(context: Any, server: AppServer, name: str) -> None:
                                     max_redirects=0)
     if response.status != 303:
         raise RuntimeError(f"demo sign-in as {name} answered {response.status}")
+
+
+async def demo_sign_in(http: httpx.AsyncClient, user_id: int | None, *, base: str = "", name: str = "") -> None:
+    """``sign_in`` for an httpx client (no browser): GET the demo member's button page for its CSRF token, POST it;
+    the client's cookie jar then holds the session. ``base`` is for a client made without a ``base_url``."""
+    if user_id is None:
+        raise RuntimeError(f"no demo member named {name!r}")
+    who = name or f"user {user_id}"
+    asked = await http.get(f"{base}/auth/demo/{user_id}")
+    found = CSRF.search(asked.text)
+    if found is None:
+        raise RuntimeError(f"demo sign-in page for {who} answered {asked.status_code} with no form")
+    response = await http.post(f"{base}/auth/demo/{user_id}", data={"csrf": found.group(1)}, follow_redirects=False)
+    if response.status_code != 303:
+        raise RuntimeError(f"demo sign-in as {who} answered {response.status_code}")
 
 
 # --- Chromium --------------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import traceback
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
@@ -35,6 +35,9 @@ from soleil_ui import runtime
 from soleil_ui.db import Database, db
 from soleil_ui.events import hub
 from soleil_ui.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from tests.fakes.drive_server import FakeDrive
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_HOST = os.environ.get("SOLEIL_TEST_PG_HOST", "127.0.0.1")
@@ -356,3 +359,18 @@ def s3_env(app_env: Settings, monkeypatch: pytest.MonkeyPatch, s3_server: str) -
     monkeypatch.setenv("SOLEIL_S3_SECRET_KEY", "testing")
     get_settings.cache_clear()
     return get_settings()
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch, app_env: Settings, tmp_path: Path) -> Iterator[FakeDrive]:
+    """The fake Drive over HTTP as the band's Drive: SOLEIL_* point the app at it, with its service account
+    ``band-sync@…`` (small pages, so listing pages through; quick retries)."""
+    from tests.fakes.drive_server import FakeDrive  # local: the Google client libraries only for the tests that use it
+
+    with FakeDrive(page_size_cap=3) as drive:
+        key = drive.create_service_account(tmp_path, name="band-sync")
+        monkeypatch.setenv("SOLEIL_GOOGLE_SERVICE_ACCOUNT_FILE", str(key))
+        monkeypatch.setenv("SOLEIL_DRIVE_API_ENDPOINT", drive.base_url)
+        monkeypatch.setenv("SOLEIL_DRIVE_RETRY_BASE_DELAY", "0.01")
+        get_settings.cache_clear()
+        yield drive

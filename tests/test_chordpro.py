@@ -25,6 +25,7 @@ from soleil_ui.engraving.chordpro import (
     parse_chordpro,
     parse_songbook,
     render_svg,
+    songbook,
     split_songbook,
     text_width,
     view_for,
@@ -342,6 +343,9 @@ def test_a_songbook_is_several_songs() -> None:
     assert [parse_chordpro(t).title for t in texts_] == [s.title for s in songs]
     assert len(parse_songbook("{new_song}\n{new_song}\n")) == 1  # t/102_new_song.t: still one (empty) song
     assert len(split_songbook("{title: One}\n[C]la\n")) == 1
+    assert songbook(data) == list(zip(texts_, [s.title for s in songs], strict=True))
+    assert songbook("{title: One}\n[C]la\n{new_song}\n[C la\n") == [  # a broken song has no title, the rest stand
+        ("{title: One}\n[C]la", "One"), ("\n\n\n[C la\n", None)]
 
 
 def test_metadata_placeholders_are_filled_in() -> None:

@@ -9,8 +9,6 @@ another band's folder is refused with a message that doesn't name that band.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -22,23 +20,11 @@ from soleil_ui.models import Chart, LibrarySource, Role
 from soleil_ui.services import library_source
 from soleil_ui.services.library_source import IN_USE, verification_file_name
 from soleil_ui.services.sync import sync_configured
-from soleil_ui.settings import get_settings
 from tests.fakes.drive_server import GOOGLE_SHEET, FakeDrive
 from tests.library_helpers import FIXTURE_CHARTS, band_with_member
 
 SA = "band-sync@soleil-test.iam.gserviceaccount.com"
 TRUMPET = [{"instrument": "trumpet"}]
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, app_env: object, tmp_path: Path) -> Iterator[FakeDrive]:
-    with FakeDrive(page_size_cap=3) as drive:
-        key = drive.create_service_account(tmp_path, name="band-sync")
-        monkeypatch.setenv("SOLEIL_GOOGLE_SERVICE_ACCOUNT_FILE", str(key))
-        monkeypatch.setenv("SOLEIL_DRIVE_API_ENDPOINT", drive.base_url)
-        monkeypatch.setenv("SOLEIL_DRIVE_RETRY_BASE_DELAY", "0.01")
-        get_settings.cache_clear()
-        yield drive
 
 
 async def _leader(name: str) -> Actor:

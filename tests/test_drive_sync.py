@@ -6,9 +6,6 @@ number of Drive requests it took. Faults never lose a synced chart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlmodel import select
 
@@ -21,17 +18,6 @@ from tests.fakes.drive_server import FakeDrive
 from tests.library_helpers import FIXTURE_CHARTS, band_with_member
 
 TRUMPET = [{"instrument": "trumpet", "chair": 1}]
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, app_env: object, tmp_path: Path) -> Iterator[FakeDrive]:
-    with FakeDrive(page_size_cap=3) as drive:
-        key = drive.create_service_account(tmp_path)
-        monkeypatch.setenv("SOLEIL_GOOGLE_SERVICE_ACCOUNT_FILE", str(key))
-        monkeypatch.setenv("SOLEIL_DRIVE_API_ENDPOINT", drive.base_url)
-        monkeypatch.setenv("SOLEIL_DRIVE_RETRY_BASE_DELAY", "0.01")
-        get_settings.cache_clear()
-        yield drive
 
 
 @pytest.fixture

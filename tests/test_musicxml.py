@@ -411,6 +411,8 @@ def test_the_section_trumpet_reads_a_b_flat_trumpet_staff_not_the_piccolo_trumpe
             b"Picc. Tpt.", name.encode()).replace(b"brass.trumpet.piccolo", b"brass.trumpet")
         assert (list_parts(renamed)[1].instrument, list_parts(renamed)[1].variant) == ("trumpet", "piccolo"), name
         assert plan_part(renamed, TRUMPET).source.id == "P3"
+    by_sound = FANFARE.replace("Piccolo Trumpet in B♭".encode(), b"Solo").replace(b"Picc. Tpt.", b"Solo")
+    assert (list_parts(by_sound)[1].instrument, list_parts(by_sound)[1].variant) == ("trumpet", "piccolo")
     unnumbered = FANFARE.replace("Trumpet in B♭ 1".encode(), "Trumpet in B♭".encode()).replace(b"Tpt. 1", b"Tpt.")
     assert plan_part(unnumbered, TRUMPET).source.id == "P3"
     alone = FANFARE.replace(b'<score-part id="P3">', b'<score-part id="P3x">')  # no B♭ trumpet staff left to read

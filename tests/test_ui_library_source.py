@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from nicegui.testing import User
 from sqlmodel import select
 
@@ -17,17 +14,6 @@ from soleil_ui.services.library_source import verification_file_name
 from soleil_ui.settings import get_settings
 from tests.fakes.drive_server import FakeDrive
 from tests.library_helpers import FIXTURE_CHARTS, leader_token, session_cookie
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, app_env: object, tmp_path: Path) -> Iterator[FakeDrive]:
-    with FakeDrive(page_size_cap=3) as drive:
-        key = drive.create_service_account(tmp_path, name="band-sync")
-        monkeypatch.setenv("SOLEIL_GOOGLE_SERVICE_ACCOUNT_FILE", str(key))
-        monkeypatch.setenv("SOLEIL_DRIVE_API_ENDPOINT", drive.base_url)
-        monkeypatch.setenv("SOLEIL_DRIVE_RETRY_BASE_DELAY", "0.01")
-        get_settings.cache_clear()
-        yield drive
 
 
 async def test_leader_connects_a_drive_folder_and_sees_the_result(fake: FakeDrive, user: User) -> None:

@@ -23,7 +23,7 @@ Decisions:
   legends ("Am=x02210") are kept as monospaced text, never read as chords.
 - As the reference implementation (ChordPro/chordpro, whose test songs are in tests/fixtures) writes it:
   ``{transpose: n}`` adds to the transposition in force (an empty one undoes the last) and the chords after it are
-  moved; ``{new_song}`` starts another song (``parse_songbook``/``split_songbook``; sync files each one);
+  moved; ``{new_song}`` starts another song (``parse_songbook``; ``songbook``: sync files each one);
   ``%{key}``-style placeholders are filled in from the metadata and ``{+config.lines}``; directives for one
   instrument (``{c-guitar: …}``) are skipped, negated ones (``{c-guitar!: …}``) kept; ABC, LilyPond and SVG blocks
   are replaced by a note. Only an unclosed ``[`` or ``{`` refuses a sheet.
@@ -56,6 +56,7 @@ from .theory import (
     parse_chord,
     root_name,
     semitone_interval,
+    transpose_chord_text,
     transpose_key,
 )
 
@@ -307,6 +308,20 @@ def split_songbook(data: bytes | str) -> list[str]:
     return ["\n" * offset + "\n".join(chunk) for offset, chunk in _song_chunks(_lines(data))]
 
 
+def songbook(data: bytes | str) -> list[tuple[str, str | None]]:
+    """Each song of a songbook file as ``split_songbook`` gives it, with its ``{title}`` (None when it has none or
+    can't be read: its own chart then says why). One read of the file, for sync to file each song under its title.
+    Raises ``BrokenFile`` only when the file as a whole can't be read (too large, too many lines)."""
+    songs = []
+    for offset, chunk in _song_chunks(_lines(data)):
+        try:
+            title = _parse_song(chunk, offset).title
+        except BrokenFile:
+            title = None
+        songs.append(("\n" * offset + "\n".join(chunk), title))
+    return songs
+
+
 def parse_songbook(data: bytes | str) -> list[Song]:
     """Every song in a ChordPro file (``{new_song}`` starts the next one)."""
     return [_parse_song(chunk, offset) for offset, chunk in _song_chunks(_lines(data))]
@@ -411,13 +426,6 @@ def _legend_line(line: str) -> bool:
     return all(parse_chord(t) is not None or re.fullmatch(r"\(?[IVX]+\)?", t) for t in rest if t)
 
 
-def _transposed(chord: str, semitones: int, key: Key | None, notation: str) -> str:
-    if not semitones or chord.startswith("*"):
-        return chord
-    parsed = parse_chord(chord, notation)
-    return parsed.transposed(semitones, key).text() if parsed is not None else chord
-
-
 def _parse_song(lines: list[str], offset: int = 0) -> Song:
     meta: dict[str, str] = {}
     artists: list[str] = []
@@ -468,8 +476,8 @@ def _parse_song(lines: list[str], offset: int = 0) -> Song:
                 key_transpose = transpose
             if transpose:
                 key = moved_key()
-                segments = tuple(Segment(_transposed(s.chord, transpose, key, notation) if s.chord else None, s.lyric)
-                                 for s in segments)
+                segments = tuple(Segment(transpose_chord_text(s.chord, transpose, key, notation=notation)
+                                         if s.chord else None, s.lyric) for s in segments)
         return Line("lyrics", segments)
 
     pending_chords: str | None = None
@@ -558,7 +566,7 @@ def _parse_song(lines: list[str], offset: int = 0) -> Song:
         if kind == "grid":
             chords = stripped.split()
             if transpose:
-                chords = [_transposed(c, transpose, moved_key(), notation) for c in chords]
+                chords = [transpose_chord_text(c, transpose, moved_key(), notation=notation) for c in chords]
             current.append(Line("grid", text=" ".join(chords)))
             continue
         if "[" not in line and "]" not in line and (_tab_line(line) or _legend_line(line)):

@@ -284,7 +284,7 @@ def _identify(names: Sequence[str]) -> tuple[str | None, int | None]:
         if part is not None and part.instrument is not None:
             return part.instrument, part.chair
     for name in names:
-        words = re.findall(r"[^\W\d_]+", name)
+        words = _WORD.findall(name)
         for size in (3, 2, 1):
             for start in range(len(words) - size, -1, -1):
                 instrument = find_instrument(" ".join(words[start:start + size]))
@@ -294,8 +294,10 @@ def _identify(names: Sequence[str]) -> tuple[str | None, int | None]:
 
 
 _TRUMPETS = r"(?:tpt|trp|trpt|trumpet|tromba|trombe|trompete|trompette|trompeta)"
+# Also matches the sound "brass.trumpet.piccolo": a staff's names include its sounds as words ("trumpet piccolo").
 _PICCOLO_TRUMPET = re.compile(rf"\bpicc?(?:olo|ola)?\.?[\s-]*{_TRUMPETS}\b|\b{_TRUMPETS}\b\.?\s*\(?(?:\w+\s+)?"
-                              rf"picc?(?:olo|ola)?\b|brass\.trumpet\.piccolo", re.IGNORECASE)
+                              rf"picc?(?:olo|ola)?\b", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]+")  # a name's words: letters only, so "Tpt.2" and "Alto-1" split cleanly
 # Words that name a singing voice. A staff named only with them (and numbers) is a choir's voice, not a
 # saxophone or a bass guitar, when it or another such staff in the score has lyrics or a voice sound.
 _VOICE_WORDS = frozenset(
@@ -310,8 +312,13 @@ _SECTION_VOICES = frozenset("soprano sopranos alto altos tenor tenors bass basse
 _CHOIR_PROGRAMS = frozenset({"53", "54", "55"})  # General MIDI Choir Aahs, Voice Oohs, Synth Voice (1-based)
 
 
+def _name_words(names: Sequence[str]) -> list[str]:
+    """The lower-case words of a staff's first (main) name."""
+    return _WORD.findall((names[0] if names else "").lower())
+
+
 def _voice_name(names: Sequence[str]) -> bool:
-    words = [w for w in re.findall(r"[^\W\d_]+", (names[0] if names else "").lower())]
+    words = _name_words(names)
     return bool(words) and all(w in _VOICE_WORDS for w in words) and any(w not in ("i", "ii", "iii", "iv", "v", "vi",
                                                                                     "solo") for w in words)
 
@@ -325,7 +332,7 @@ def _sings(element: Element, declaration: Element | None, names: Sequence[str]) 
             return True
         if any(_text(p) in _CHOIR_PROGRAMS for p in declaration.iter("midi-program")):
             return True
-    return any(w in _ALWAYS_VOICE for w in re.findall(r"[^\W\d_]+", (names[0] if names else "").lower()))
+    return any(w in _ALWAYS_VOICE for w in _name_words(names))
 
 
 def _sound_name(sound: str) -> str:
@@ -507,17 +514,10 @@ def _score_parts(root: Element, hint: PartRef | None) -> list[ScorePart]:
     for element in elements:
         part_id = element.get("id", "")
         declaration = declared.get(part_id)
-        names = []
-        if declaration is not None:
-            names = [_text(declaration.find("part-name")), _text(declaration.find("part-abbreviation")),
-                     *(_text(i) for i in declaration.iter("instrument-name"))]
-            names += [_sound_name(_text(s)) for s in declaration.iter("instrument-sound")]
-        names = [n for n in names if n]
+        names = _names(declaration, sounds=True)
         instrument, chair = _identify(names)
         variant = None
-        if any(_PICCOLO_TRUMPET.search(n) for n in names) or any(
-                _text(s) == "brass.trumpet.piccolo" for s in (declaration.iter("instrument-sound")
-                                                               if declaration is not None else ())):
+        if any(_PICCOLO_TRUMPET.search(n) for n in names):
             instrument, variant = "trumpet", "piccolo"
         elif part_id in voices:
             instrument, chair = "vocals", None
@@ -547,11 +547,14 @@ def _score_parts(root: Element, hint: PartRef | None) -> list[ScorePart]:
     return out
 
 
-def _names(declaration: Element | None) -> list[str]:
+def _names(declaration: Element | None, *, sounds: bool = False) -> list[str]:
+    """A staff's names, main name first; with ``sounds``, its instrument sounds as words too (for ``_identify``)."""
     if declaration is None:
         return []
     names = [_text(declaration.find("part-name")), _text(declaration.find("part-abbreviation")),
              *(_text(i) for i in declaration.iter("instrument-name"))]
+    if sounds:
+        names += [_sound_name(_text(s)) for s in declaration.iter("instrument-sound")]
     return [n for n in names if n]
 
 
@@ -562,7 +565,7 @@ def _choir_voices(elements: Sequence[Element], declared: dict[str, Element]) -> 
     saxophones, even beside a singer's "Voice" staff."""
     named = {e.get("id", ""): e for e in elements if _voice_name(_names(declared.get(e.get("id", ""))))}
     sung = {pid for pid, e in named.items() if _sings(e, declared.get(pid), _names(declared.get(pid)))}
-    words = {w for pid in named for w in re.findall(r"[^\W\d_]+", (_names(declared.get(pid)) or [""])[0].lower())}
+    words = {w for pid in named for w in _name_words(_names(declared.get(pid)))}
     satb = all(words & set(pair) for pair in (("soprano", "s"), ("alto", "a"), ("tenor", "t"), ("bass", "b")))
     if not satb and not any(_section_voice(_names(declared.get(pid))) for pid in sung):
         return sung  # (a saxophone quartet is soprano, alto, tenor and *baritone*)
@@ -571,8 +574,7 @@ def _choir_voices(elements: Sequence[Element], declared: dict[str, Element]) -> 
 
 def _section_voice(names: Sequence[str]) -> bool:
     """Soprano, Alto, Tenor, Bass, Baritone (or S. A. T. B.): the names a choir's voices and a band's saxes share."""
-    words = re.findall(r"[^\W\d_]+", (names[0] if names else "").lower())
-    return any(w in _SECTION_VOICES for w in words)
+    return any(w in _SECTION_VOICES for w in _name_words(names))
 
 
 def _info(root: Element, hint: PartRef | None) -> ScoreInfo:

@@ -549,9 +549,11 @@ def _parse_chord(text: str, notation: str, *, first: bool) -> Chord | None:
     return None
 
 
-def transpose_chord_text(text: str, semitones: int, key: Key | None = None, *, unicode: bool = False) -> str:
-    """A chord symbol moved and respelled; text that isn't a chord symbol is returned unchanged."""
-    chord = parse_chord(text)
+def transpose_chord_text(text: str, semitones: int, key: Key | None = None, *, unicode: bool = False,
+                         notation: str = "") -> str:
+    """A chord symbol moved and respelled; text that isn't a chord symbol ("N.C.", a ChordPro "*annotation") is
+    returned unchanged. ``notation`` is the song's note naming, as for ``parse_chord`` (a German "B" is B♭)."""
+    chord = parse_chord(text, notation)
     if chord is None:
         return text
     return chord.transposed(semitones, key).text(unicode)

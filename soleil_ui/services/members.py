@@ -136,6 +136,15 @@ def _clean_reading(reading: dict[str, Any] | None, instruments: list[dict[str, A
     return cleaned
 
 
+def _set_plays(membership: Membership, instruments: list[dict[str, Any]], reading: dict[str, Any] | None = None
+               ) -> None:
+    """Set what a member plays (primary first) and how they read, both checked before either changes; ``reading``
+    None keeps their earlier choices for the instruments they still play."""
+    cleaned = _clean_instruments(instruments)
+    membership.reading = _clean_reading(membership.reading if reading is None else reading, cleaned)
+    membership.instruments = cleaned
+
+
 async def _my_membership(session: AsyncSession, actor: Actor) -> Membership:
     membership = await session.get(Membership, actor.membership_id)
     if membership is None or membership.band_id != actor.band_id or membership.user_id != actor.user_id:
@@ -145,10 +154,8 @@ async def _my_membership(session: AsyncSession, actor: Actor) -> Membership:
 
 async def set_instruments(session: AsyncSession, actor: Actor, instruments: list[dict[str, Any]]) -> Membership:
     """Change what I play in this band, primary first. Each entry: {"instrument": key, "chair": 1–9 | None}."""
-    cleaned = _clean_instruments(instruments)
     membership = await _my_membership(session, actor)
-    membership.instruments = cleaned
-    membership.reading = _clean_reading(membership.reading, cleaned)
+    _set_plays(membership, instruments)
     session.add(membership)
     return membership
 
@@ -159,14 +166,12 @@ async def save_profile(session: AsyncSession, actor: Actor, *, name: str, instru
     (``reading``: instrument → a ``parts.reading_choices`` key; None keeps what I chose before, for the
     instruments I still play)."""
     clean_name = clean_text(name, "Your name", max_length=120)
-    cleaned = _clean_instruments(instruments)
     user = await session.get(User, actor.user_id)
     if user is None:
         raise NotFound("Your account no longer exists.")
     membership = await _my_membership(session, actor)
+    _set_plays(membership, instruments, reading)
     user.name = clean_name
-    membership.instruments = cleaned
-    membership.reading = _clean_reading(membership.reading if reading is None else reading, cleaned)
     session.add_all([user, membership])
     return membership
 
@@ -178,9 +183,7 @@ async def set_member_instruments(session: AsyncSession, actor: Actor, membership
     for the player who never filled in their profile, or who asks the leader to. Leaders only, this band only."""
     actor.require_leader()
     membership = await _band_member(session, actor, membership_id)
-    cleaned = _clean_instruments(instruments)
-    membership.instruments = cleaned
-    membership.reading = _clean_reading(membership.reading if reading is None else reading, cleaned)
+    _set_plays(membership, instruments, reading)
     session.add(membership)
     return membership
 

@@ -31,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ..db import db
 from ..engraving import detect_kind
 from ..engraving.chordpro import MAX_BYTES as CHORDPRO_MAX_BYTES
-from ..engraving.chordpro import parse_chordpro, split_songbook
+from ..engraving.chordpro import songbook
 from ..errors import BrokenFile, SoleilError, UpstreamUnavailable
 from ..events import Event, hub
 from ..models import (
@@ -46,7 +46,7 @@ from ..models import (
     SyncState,
     utcnow,
 )
-from ..naming import NOT_MUSIC, ParsedName, choose_title, parse_filename, search_key, song_key
+from ..naming import MAX_TITLE, NOT_MUSIC, ParsedName, choose_title, parse_filename, search_key, song_key
 from ..parts import PartRef, best_part, members_from_json, sort_parts
 from ..runtime import Runtime, get_runtime
 from ..sources.base import ChartSource, SourceFile
@@ -382,33 +382,24 @@ async def _songbook(file: SourceFile, parsed: ParsedName, charts: dict[str, Char
     gone_ids.update(before)  # songs no longer in the file go (those still there are seen again below)
     try:
         data = prefetched if prefetched is not None else await asyncio.to_thread(source.fetch, file.id)
-        texts = await asyncio.to_thread(split_songbook, data)
+        songs = await asyncio.to_thread(songbook, data)
     except SoleilError:
         return parsed, prefetched, []
-    if len(texts) < 2:
+    if len(songs) < 2:
         return parsed, data, []
-    titles = [await asyncio.to_thread(_song_title, t) for t in texts]
     stem = file.name.rpartition(".")[0] or file.name
 
     def titled(title: str | None, number: int) -> ParsedName:  # what the name said, under the song's own title
-        title = " ".join((title or f"{parsed.title or stem} {number}").split())[:300]
+        title = " ".join((title or f"{parsed.title or stem} {number}").split())[:MAX_TITLE]
         return replace(parsed, title=title, song_key=song_key(title) or parsed.song_key)
 
     more = []
-    for number, (text, title) in enumerate(zip(texts[1:], titles[1:], strict=True), 2):
+    for number, (text, title) in enumerate(songs[1:], 2):
         body = text.encode("utf-8")
         song_file = replace(file, id=f"{file.id}{SONGBOOK_SONG}{number}", size=len(body),
                             checksum=hashlib.sha256(body).hexdigest())
         more.append((song_file, titled(title, number), body))
-    return titled(titles[0], 1), data, more
-
-
-def _song_title(text: str) -> str | None:
-    """A songbook song's ``{title}``; None when it has none or can't be read (its chart then says why)."""
-    try:
-        return parse_chordpro(text).title
-    except SoleilError:
-        return None
+    return titled(songs[0][1], 1), data, more
 
 
 async def _drop_empty_songs(session: AsyncSession, band_id: int) -> None:
@@ -428,10 +419,10 @@ async def _song_for(band_id: int, parsed: ParsedName, pdf_title: str | None, son
         song = songs.get(parsed.song_key)
         title = choose_title(parsed.title, pdf_title)
         if song is None:
-            song = Song(band_id=band_id, title=title[:300], song_key=parsed.song_key[:300],
+            song = Song(band_id=band_id, title=title[:MAX_TITLE], song_key=parsed.song_key[:MAX_TITLE],
                         search_key=search_key(title))
         elif not song.title_locked and pdf_title and title != song.title:
-            song.title, song.search_key = title[:300], search_key(title)
+            song.title, song.search_key = title[:MAX_TITLE], search_key(title)
         else:
             return song
         session.add(song)
@@ -456,7 +447,7 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
     chart.file_name, chart.folder, chart.mime_type = file.name[:512], "/".join(file.folder)[:1024], file.mime_type
     chart.kind, chart.size, chart.modified_at, chart.synced_at = parsed.kind, file.size, file.modified, utcnow()
     generated = parsed.kind in GENERATED_KINDS
-    part = named_part(parsed, generated)
+    part = own = named_part(parsed, generated)
     if generated and carried is not None and carried.manual:  # the leader's part stands in for the name's
         chart.manual, chart.part_key = True, carried.part_key
         part = PartRef.try_from_key(carried.part_key) or part
@@ -476,7 +467,6 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
         # What the file says, for undoing. A generated file was read with the leader's part as its hint: its name's
         # part if it names one, else what its staves said before the correction.
         if generated:
-            own = named_part(parsed, generated)
             chart.parsed_part_key = own.key() if own is not None else carried.parsed_part_key
         else:
             chart.parsed_part_key = part.key() if part is not None and reason is None else None
