@@ -71,7 +71,7 @@ async def _as_member(session: Any, actor: Actor, member_id: int | None) -> Actor
     for membership, user in await members.list_members(session, actor):
         if membership.id == member_id:
             return replace(actor, membership_id=member_id, instruments=tuple(membership.instruments),
-                           name=user.name or user.email)
+                           reading=dict(membership.reading or {}), name=user.name or user.email)
     raise NotFound("That person isn't in your band.")
 
 

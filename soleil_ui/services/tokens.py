@@ -24,6 +24,7 @@ from ..access import Actor
 from ..errors import Forbidden, InvalidInput, NotFound, NotSignedIn
 from ..models import ApiToken, Band, Membership, Role, User, utcnow
 from ..security import hash_token, new_token
+from .auth import actor_of
 from .validation import clean_text
 
 READ, WRITE = "read", "write"
@@ -139,11 +140,8 @@ async def resolve(session: AsyncSession, secret: str | None) -> Grant:
         raise NotSignedIn("Your access as a substitute has ended. Thanks for playing!")
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         await session.exec(update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now))
-    assert token.id is not None and membership.id is not None and user.id is not None and band.id is not None
-    actor = Actor(user_id=user.id, band_id=band.id, membership_id=membership.id, role=membership.role,
-                  name=user.name or user.email, email=user.email, band_name=band.name,
-                  instruments=tuple(membership.instruments), gig_id=membership.gig_id)
-    return Grant(actor, token.scope, token.id)
+    assert token.id is not None
+    return Grant(actor_of(membership, user, band), token.scope, token.id)
 
 
 def bearer(authorization: str | None) -> str | None:
