@@ -65,7 +65,8 @@ class ApiRoute(APIRoute):
                            for e in exc.errors()]
                 rid = reference_for(exc)
                 log.info("[%s] %s %s: invalid parameters", rid, request.method, request.url.path)
-                return _error(422, api_errors.body("invalid_input", "Some parameters aren't valid.", rid, details))
+                message = "Some parameters aren't valid."
+                return _error(422, api_errors.body(api_errors.INVALID_INPUT, message, rid, details))
             except Exception as exc:
                 rid = log_error(exc, f"{request.method} {request.url.path}")
                 return _error(*api_errors.describe(exc, rid), api_errors.headers_for(exc))

@@ -52,6 +52,11 @@ def _grant(ctx: Context) -> Grant:
     return grant
 
 
+def _invalid(message: str) -> ToolError:
+    """A tool error for a bad argument, with the API's ``invalid_input`` code."""
+    return ToolError(f"{api_errors.INVALID_INPUT}: {message}")
+
+
 async def _answer(work: Awaitable[T]) -> Any:
     """Run a call; SOLEil's errors become tool errors with the API's code, results become plain JSON."""
     try:
@@ -208,9 +213,9 @@ def build_server() -> MCPServer:
             try:
                 values["duration_seconds"] = parse_duration(duration)
             except SoleilError as exc:
-                raise ToolError(f"invalid_input: {exc.user_message}") from None
+                raise _invalid(exc.user_message) from None
         if not values:
-            raise ToolError("invalid_input: Say what to change: key_of_the_night, notes, duration or break_label.")
+            raise _invalid("Say what to change: key_of_the_night, notes, duration or break_label.")
         return await _answer(calls.apply_ops(grant, setlist_id, [{"kind": "edit", "item_id": item_id,
                                                                   "values": values}]))
 
@@ -240,10 +245,10 @@ def build_server() -> MCPServer:
         state = await _answer(calls.live_state(grant))
         if not state["live"] or (setlist_id is not None and state["setlist_id"] != setlist_id):
             if setlist_id is None:
-                raise ToolError("invalid_input: The band isn't live. Give setlist_id to go live on a setlist.")
+                raise _invalid("The band isn't live. Give setlist_id to go live on a setlist.")
             return await _answer(calls.live_start(grant, setlist_id, item_id))
         if item_id is None and step == 0:
-            raise ToolError("invalid_input: Say which tune to call: item_id, or step (1 next, -1 back).")
+            raise _invalid("Say which tune to call: item_id, or step (1 next, -1 back).")
         return await _answer(calls.live_call(grant, item_id=item_id, step=step))
 
     @server.tool(annotations=CHANGE)
