@@ -7,8 +7,9 @@ session cookie is never read here, so there is no CSRF path, and no CORS headers
 Errors come back in one shape (``soleil_ui.api.errors``), from one place: ``ApiRoute`` catches every error a route
 raises (domain errors, bad parameters, surprises) and answers ``{"error": {"code", "message", "request_id"}}``.
 
-Rate limiting: every route depends on ``limit`` (through the router), the one hook where a limiter applies per
-token; a route that needs its own budget adds its own dependency.
+Rate limiting: every route depends on ``grant`` (through the router), which is ``calls.authorize``, the one door
+(token check and per-account budget) the MCP endpoint passes too; a route that needs its own budget adds its own
+dependency.
 """
 
 from __future__ import annotations
@@ -31,11 +32,10 @@ from components.params import MaybeQueryId, PathId, PathInt, QueryInt
 from soleil_ui.api import calls, mcp_server
 from soleil_ui.api import errors as api_errors
 from soleil_ui.api import schemas as s
-from soleil_ui.db import db
 from soleil_ui.errors import InvalidInput, NotFound
 from soleil_ui.rendering import snap_width
 from soleil_ui.runtime import get_runtime
-from soleil_ui.services import chart_pages, library, tokens
+from soleil_ui.services import chart_pages, library
 from soleil_ui.services.tokens import Grant
 
 log = logging.getLogger(__name__)
@@ -78,22 +78,17 @@ _bearer_scheme = HTTPBearer(auto_error=False, description="A personal access tok
 
 
 async def grant(request: Request, _: Annotated[Any, Depends(_bearer_scheme)] = None) -> Grant:
-    """The member and scope behind the request's bearer token; 401 without one (cookies don't count here)."""
-    async with db.session() as session:
-        return await tokens.resolve(session, tokens.bearer(request.headers.get("authorization")))
+    """Every API route passes here first (through the router): the member and scope behind the request's bearer
+    token (401 without one; cookies don't count here), counted as one request of the token's account under
+    ``SOLEIL_LIMIT_API`` (shared with ``/mcp``; 429 ``rate_limited`` with Retry-After when over). FastAPI caches
+    it for the route's own ``Auth``, so a request is resolved and counted once."""
+    return await calls.authorize(request.headers.get("authorization"))
 
 
 Auth = Annotated[Grant, Depends(grant)]
-
-
-async def limit(auth: Auth) -> None:
-    """Every API route passes here first: one request of the token's account under ``SOLEIL_LIMIT_API`` (shared
-    with ``/mcp``), a 429 ``rate_limited`` with Retry-After when over. The grant is resolved once per request
-    (FastAPI caches it for the route's own ``Auth``); an unknown token is a 401 before anything is counted."""
-    await calls.count_request(auth)
 Offset = Annotated[int, Query(ge=0, description="Skip this many items.")]
 Limit = Annotated[int, Query(ge=1, le=s.MAX_LIMIT, description=f"At most this many items (≤ {s.MAX_LIMIT}).")]
-v1 = APIRouter(prefix="/api/v1", route_class=ApiRoute, dependencies=[Depends(limit)])
+v1 = APIRouter(prefix="/api/v1", route_class=ApiRoute, dependencies=[Depends(grant)])
 router = APIRouter(route_class=ApiRoute)  # what main.py includes: v1, the docs, /mcp, and /api's 404
 
 

@@ -19,7 +19,7 @@ from ..errors import InvalidInput, NotFound
 from ..ids import MAX_ID
 from ..models import Chart, utcnow
 from ..parts import PartRef
-from ..services import chart_pages, gigs, library, live, members, setlists
+from ..services import chart_pages, gigs, library, live, members, setlists, tokens
 from ..services.tokens import Grant
 from . import schemas as s
 
@@ -27,10 +27,15 @@ API_PREFIX = "/api/v1"
 MAX_SONGS_AT_ONCE = 100
 
 
-async def count_request(grant: Grant) -> None:
-    """One request of the token's account under ``SOLEIL_LIMIT_API``, for the JSON API and MCP alike (all of a
-    member's tokens share one budget, so making more tokens buys nothing); ``TooManyRequests`` when over."""
+async def authorize(authorization: str | None) -> Grant:
+    """The one door of the JSON API and MCP: the ``Grant`` behind an ``Authorization: Bearer`` header (``NotSignedIn``
+    without a valid token, before anything is counted), then one request of the token's account under
+    ``SOLEIL_LIMIT_API`` (all of a member's tokens share one budget, so making more tokens buys nothing;
+    ``TooManyRequests`` when over)."""
+    async with db.session() as session:
+        grant = await tokens.resolve(session, tokens.bearer(authorization))
     await ratelimit.hit("api", f"user:{grant.actor.user_id}")
+    return grant
 
 
 def _limit(offset: int, limit: int) -> tuple[int, int]:

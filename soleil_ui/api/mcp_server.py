@@ -1,9 +1,10 @@
 """MCP tools for AI assistants, on the official MCP Python SDK, served by the app itself at ``/mcp``.
 
 Streamable HTTP, stateless, JSON answers: every request stands alone and carries its bearer token, so any instance
-can answer any request and nothing lives in one process's memory. ``McpEndpoint`` checks the token with the same
-``tokens.resolve`` as the JSON API (401 otherwise) and hands the ``Grant`` to the tools through the request's scope;
-the tools are thin wrappers over ``calls``, so they follow exactly the rules of the pages and of ``/api/v1``.
+can answer any request and nothing lives in one process's memory. ``McpEndpoint`` lets a request in through the
+JSON API's own door (``calls.authorize``: 401 without a valid token, 429 over the account's budget) and hands the
+``Grant`` to the tools through the request's scope; the tools are thin wrappers over ``calls``, so they follow
+exactly the rules of the pages and of ``/api/v1``.
 A domain error becomes a tool error whose text starts with the API's stable code ("forbidden: …").
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -23,8 +23,7 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from ..db import db
-from ..errors import SoleilError
+from ..errors import SoleilError, current_request_id
 from ..services import tokens
 from ..services.tokens import Grant
 from . import calls
@@ -278,16 +277,14 @@ class McpEndpoint:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if scope.get("method") == "GET":  # stateless JSON: no event stream to hold open (the spec's answer is 405)
-            rid = headers.get("x-request-id", uuid.uuid4().hex[:8])[:32]
-            content = api_errors.body(api_errors.METHOD_NOT_ALLOWED, "This MCP server answers POST requests only.", rid)
+            content = api_errors.body(api_errors.METHOD_NOT_ALLOWED, "This MCP server answers POST requests only.",
+                                      current_request_id())
             await JSONResponse(content, status_code=405, headers={"Allow": "POST, DELETE"})(scope, receive, send)
             return
         try:
-            async with db.session() as session:
-                grant = await tokens.resolve(session, tokens.bearer(headers.get("authorization")))
-            await calls.count_request(grant)  # the API's budget, per token's account (429 rate_limited)
+            grant = await calls.authorize(headers.get("authorization"))  # the API's door and budget
         except SoleilError as exc:
-            rid = headers.get("x-request-id", uuid.uuid4().hex[:8])[:32]
+            rid = current_request_id()  # RequestIdMiddleware's, as in every other answer and log line
             log.info("[%s] %s /mcp: %s", rid, scope.get("method"), exc.detail)
             status, content = api_errors.describe(exc, rid)
             await JSONResponse(content, status_code=status, headers=api_errors.headers_for(exc))(scope, receive, send)
