@@ -22,20 +22,18 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute, APIRouter
 from fastapi.security import HTTPBearer
 from starlette.routing import Route
 
+from components import chart_media
 from components.errors import log_error, reference_for
 from components.params import MaybeQueryId, PathId, PathInt, QueryInt
 from soleil_ui.api import calls, mcp_server
 from soleil_ui.api import errors as api_errors
 from soleil_ui.api import schemas as s
 from soleil_ui.errors import InvalidInput, NotFound
-from soleil_ui.rendering import snap_width
-from soleil_ui.runtime import get_runtime
-from soleil_ui.services import chart_pages, library
 from soleil_ui.services.tokens import Grant
 
 log = logging.getLogger(__name__)
@@ -44,7 +42,6 @@ DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "tex
                "swagger-init.js": "text/javascript"}
 TITLE = "SOLEil API"
 VERSION = "1"
-IMAGE_TYPES = {".webp": "image/webp", ".png": "image/png", ".svg": "image/svg+xml"}
 
 
 def _error(status: int, content: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
@@ -151,39 +148,18 @@ async def history(auth: Auth, song_id: PathId, limit: Annotated[int, Query(ge=1,
 
 
 @v1.get("/media/charts/{chart_id}/pages/{page}", tags=["library"], response_class=FileResponse)
-async def chart_page(auth: Auth, chart_id: PathId, page: PathInt, w: QueryInt = 800) -> Response:
-    """One page of a PDF chart as an image (WebP), ``w`` pixels wide."""
+async def chart_page(request: Request, auth: Auth, chart_id: PathId, page: PathInt, w: QueryInt = 800) -> Response:
+    """One page of a PDF chart as an image (WebP), ``w`` pixels wide; 304 to an ``If-None-Match`` of its ETag."""
     chart = await calls.chart(auth, chart_id)
-    if library.is_generated(chart):
-        spec = library.engrave_spec(chart, chart.part_key or "")
-        url = chart_pages.svg_url(chart_id, chart.checksum, page, chart_pages.BASE_WIDTH, spec)
-        return RedirectResponse(calls.API_PREFIX + url, status_code=303)
-    if not 0 <= page < chart.page_count:
-        raise NotFound("That page doesn't exist.")
-    runtime = get_runtime()
-    path = await runtime.renderer.page_image(chart.checksum, page, snap_width(w),
-                                             lambda: runtime.blobs.read(chart.checksum))
-    return FileResponse(path, media_type=IMAGE_TYPES.get(path.suffix, "image/png"),
-                        headers={"Cache-Control": "private, max-age=31536000, immutable"})
+    return await chart_media.page_image(request, chart, page, w, prefix=calls.API_PREFIX)
 
 
 @v1.get("/media/charts/{chart_id}/svg/{page}", tags=["library"], response_class=FileResponse)
 async def chart_svg(request: Request, auth: Auth, chart_id: PathId, page: PathInt, w: QueryInt = 800) -> Response:
-    """One engraved page (SVG) of a MusicXML or ChordPro chart, in the part and key the query asks for."""
+    """One engraved page (SVG) of a MusicXML or ChordPro chart, in the part and key the query asks for; 304 to an
+    ``If-None-Match`` of its ETag."""
     chart = await calls.chart(auth, chart_id)
-    if not library.is_generated(chart):
-        raise NotFound("That chart has no engraved pages.")
-    spec = chart_pages.spec_from_params(chart, request.query_params)
-    runtime = get_runtime()
-    checksum = chart.checksum
-
-    async def load() -> bytes:
-        return await runtime.blobs.read(checksum)
-
-    path = await runtime.engraver.page_svg(checksum, spec, page, snap_width(w), load)
-    return FileResponse(path, media_type="image/svg+xml", headers={
-        "Cache-Control": "private, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:"})
+    return await chart_media.engraved_page(request, chart, page, w)
 
 
 # --- setlists -----------------------------------------------------------------------------------------------------
