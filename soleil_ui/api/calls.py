@@ -151,13 +151,11 @@ async def last_played(grant: Grant, song_ids: Sequence[int] | None = None, *, q:
             wanted = [(row.song_id, row.title) for row in rows if scope is None or row.song_id in scope]
             if len(wanted) != len(set(song_ids)):
                 raise NotFound(library.NOT_IN_LIBRARY)
-        now = utcnow()
-        result = []
-        for song_id, title in wanted:
-            at = await gigs.last_played(session, grant.actor, song_id)
-            result.append(s.LastPlayed(song_id=song_id, title=title, last_played_at=at,
-                                       days_ago=(now - at).days if at else None))
-    return result
+        played = await gigs.last_played_many(session, grant.actor, [song_id for song_id, _ in wanted])
+    now = utcnow()
+    return [s.LastPlayed(song_id=song_id, title=title, last_played_at=played.get(song_id),
+                         days_ago=(now - played[song_id]).days if song_id in played else None)
+            for song_id, title in wanted]
 
 
 # --- setlists ---------------------------------------------------------------------------------------------------
