@@ -75,6 +75,13 @@ def scopes_for(actor: Actor) -> tuple[str, ...]:
     return SCOPES if actor.is_leader else (READ,)
 
 
+def new_secret() -> tuple[str, str, str]:
+    """A fresh token: the secret (shown once), its hash (all the database keeps) and the leading characters that
+    tell a member's tokens apart. The one place the token format lives (the API benchmark plants tokens with it)."""
+    secret = PREFIX + new_token()
+    return secret, hash_token(secret), secret[:10]
+
+
 async def create_token(session: AsyncSession, actor: Actor, name: str, *, scope: str = READ,
                        days: int = DEFAULT_DAYS) -> tuple[TokenInfo, str]:
     """Make a token for me in this band; returns it and its secret (shown once, never stored in clear)."""
@@ -89,9 +96,9 @@ async def create_token(session: AsyncSession, actor: Actor, name: str, *, scope:
     label = clean_text(name, "Token name", max_length=80)
     if len(await list_tokens(session, actor)) >= MAX_TOKENS:
         raise InvalidInput(f"You have {MAX_TOKENS} tokens already; revoke one you no longer use first.")
-    secret = PREFIX + new_token()
+    secret, token_hash, prefix = new_secret()
     row = ApiToken(band_id=actor.band_id, membership_id=actor.membership_id, name=label,
-                   token_hash=hash_token(secret), prefix=secret[:10], scope=scope,
+                   token_hash=token_hash, prefix=prefix, scope=scope,
                    expires_at=utcnow() + timedelta(days=days))
     session.add(row)
     await session.flush()
