@@ -15,8 +15,6 @@ limits must be raised for the run (the benchmark prints what it found).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import secrets
 import sqlite3
 import sys
 import time
@@ -25,6 +23,7 @@ from contextlib import closing
 import httpx
 
 from bench.common import AppServer, Report, Target, percentile, ratio
+from soleil_ui.services import tokens
 from soleil_ui.settings import Settings
 
 CLIENTS = 50
@@ -39,12 +38,11 @@ def _plant_tokens(server: AppServer, count: int) -> list[str]:
     with closing(sqlite3.connect(server.data_dir / "soleil.db", timeout=10)) as conn:
         for n in range(count):
             membership_id, band_id = rows[n % len(rows)]
-            secret = "sol_" + secrets.token_urlsafe(32)
+            secret, token_hash, prefix = tokens.new_secret()
             conn.execute("INSERT INTO api_token (band_id, membership_id, name, token_hash, prefix, scope, created_at, "
-                         "expires_at) VALUES (?, ?, ?, ?, ?, 'read', '2026-01-01 00:00:00.000000', "
+                         "expires_at) VALUES (?, ?, ?, ?, ?, ?, '2026-01-01 00:00:00.000000', "
                          "'2099-01-01 00:00:00.000000')",
-                         (band_id, membership_id, f"bench {n}", hashlib.sha256(secret.encode()).hexdigest(),
-                          secret[:10]))
+                         (band_id, membership_id, f"bench {n}", token_hash, prefix, tokens.READ))
             made.append(secret)
         conn.commit()
     return made

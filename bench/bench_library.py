@@ -139,10 +139,10 @@ async def _fill_library(titles: list[str]) -> Any:
     """Band, member and songs with charts in the configured database; returns the member's ``Actor``."""
     from sqlmodel import select
 
-    from soleil_ui.access import Actor
     from soleil_ui.db import db
     from soleil_ui.models import Band, Chart, ChartStatus, Membership, Role, Song, User
     from soleil_ui.naming import search_key, song_key
+    from soleil_ui.services.auth import actor_of
 
     now = datetime.now(UTC)
     instruments = [{"instrument": "trumpet", "chair": 1}]
@@ -154,8 +154,7 @@ async def _fill_library(titles: list[str]) -> Any:
         membership = Membership(band_id=band.id, user_id=user.id, role=Role.MEMBER, instruments=instruments)
         session.add(membership)
         await session.flush()
-        actor = Actor(user.id, band.id, membership.id, Role.MEMBER, user.name, user.email, band.name,
-                      tuple(instruments))
+        actor = actor_of(membership, user, band)
     async with db.session() as session:
         conn = await session.connection()
         await conn.execute(Song.__table__.insert(), [  # type: ignore[attr-defined]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from contextvars import ContextVar
 
 from fastapi import Request
 from fastapi.responses import PlainTextResponse
@@ -19,23 +18,16 @@ from nicegui import app, ui
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from soleil_ui.errors import NotSignedIn, SoleilError, TooManyRequests
+from soleil_ui.errors import NotSignedIn, SoleilError, current_request_id, message_for, request_id, retry_headers
 
 log = logging.getLogger("soleil.errors")
-request_id: ContextVar[str] = ContextVar("request_id", default="-")
-UNEXPECTED = "Something went wrong on our side. Nothing was lost; please try again."
-
-
-def message_for(exc: BaseException) -> str:
-    return exc.user_message if isinstance(exc, SoleilError) else UNEXPECTED
 
 
 def reference_for(exc: BaseException) -> str:
     """The id a person can quote: the request's id, remembered on the exception so every report agrees."""
     rid = getattr(exc, "soleil_reference", None)
     if rid is None:
-        rid = request_id.get()
-        rid = uuid.uuid4().hex[:8] if rid == "-" else rid
+        rid = current_request_id()
         try:
             exc.soleil_reference = rid  # type: ignore[attr-defined]
         except AttributeError:
@@ -106,8 +98,7 @@ def _error_page(exc: Exception) -> None:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SoleilError)
     log_error(exc, f"{request.method} {request.url.path}")
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-    return PlainTextResponse(exc.user_message, status_code=exc.status_code, headers=headers)
+    return PlainTextResponse(exc.user_message, status_code=exc.status_code, headers=retry_headers(exc))
 
 
 def install() -> None:

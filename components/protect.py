@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from soleil_ui import ratelimit
 from soleil_ui.db import db
-from soleil_ui.errors import NotSignedIn, TooManyRequests
+from soleil_ui.errors import NotSignedIn, TooManyRequests, retry_headers
 from soleil_ui.security import hash_token
 from soleil_ui.services import auth
 from soleil_ui.settings import get_settings
@@ -106,7 +106,7 @@ def busy_page(exc: TooManyRequests) -> HTMLResponse:
         f'content="width=device-width, initial-scale=1"><title>Busy · SOLEil</title></head>'
         f'<body style="font:16px/1.5 system-ui,sans-serif;max-width:480px;margin:3em auto;padding:0 16px">'
         f'<h1>One moment</h1><p id="message">{text}</p><p><a href="">Try again</a></p></body></html>',
-        status_code=exc.status_code, headers={"Retry-After": str(exc.retry_after)})
+        status_code=exc.status_code, headers=retry_headers(exc))
 
 
 class ProtectMiddleware:

@@ -7,8 +7,9 @@ session cookie is never read here, so there is no CSRF path, and no CORS headers
 Errors come back in one shape (``soleil_ui.api.errors``), from one place: ``ApiRoute`` catches every error a route
 raises (domain errors, bad parameters, surprises) and answers ``{"error": {"code", "message", "request_id"}}``.
 
-Rate limiting: every route depends on ``limit`` (through the router), the one hook where a limiter applies per
-token; a route that needs its own budget adds its own dependency.
+Rate limiting: every route depends on ``grant`` (through the router), which is ``calls.authorize``, the one door
+(token check and per-account budget) the MCP endpoint passes too; a route that needs its own budget adds its own
+dependency.
 """
 
 from __future__ import annotations
@@ -21,21 +22,18 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute, APIRouter
 from fastapi.security import HTTPBearer
 from starlette.routing import Route
 
+from components import chart_media
 from components.errors import log_error, reference_for
 from components.params import MaybeQueryId, PathId, PathInt, QueryInt
 from soleil_ui.api import calls, mcp_server
 from soleil_ui.api import errors as api_errors
 from soleil_ui.api import schemas as s
-from soleil_ui.db import db
 from soleil_ui.errors import InvalidInput, NotFound
-from soleil_ui.rendering import snap_width
-from soleil_ui.runtime import get_runtime
-from soleil_ui.services import chart_pages, library, tokens
 from soleil_ui.services.tokens import Grant
 
 log = logging.getLogger(__name__)
@@ -44,7 +42,6 @@ DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "tex
                "swagger-init.js": "text/javascript"}
 TITLE = "SOLEil API"
 VERSION = "1"
-IMAGE_TYPES = {".webp": "image/webp", ".png": "image/png", ".svg": "image/svg+xml"}
 
 
 def _error(status: int, content: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
@@ -65,7 +62,8 @@ class ApiRoute(APIRoute):
                            for e in exc.errors()]
                 rid = reference_for(exc)
                 log.info("[%s] %s %s: invalid parameters", rid, request.method, request.url.path)
-                return _error(422, api_errors.body("invalid_input", "Some parameters aren't valid.", rid, details))
+                message = "Some parameters aren't valid."
+                return _error(422, api_errors.body(api_errors.INVALID_INPUT, message, rid, details))
             except Exception as exc:
                 rid = log_error(exc, f"{request.method} {request.url.path}")
                 return _error(*api_errors.describe(exc, rid), api_errors.headers_for(exc))
@@ -77,22 +75,17 @@ _bearer_scheme = HTTPBearer(auto_error=False, description="A personal access tok
 
 
 async def grant(request: Request, _: Annotated[Any, Depends(_bearer_scheme)] = None) -> Grant:
-    """The member and scope behind the request's bearer token; 401 without one (cookies don't count here)."""
-    async with db.session() as session:
-        return await tokens.resolve(session, tokens.bearer(request.headers.get("authorization")))
+    """Every API route passes here first (through the router): the member and scope behind the request's bearer
+    token (401 without one; cookies don't count here), counted as one request of the token's account under
+    ``SOLEIL_LIMIT_API`` (shared with ``/mcp``; 429 ``rate_limited`` with Retry-After when over). FastAPI caches
+    it for the route's own ``Auth``, so a request is resolved and counted once."""
+    return await calls.authorize(request.headers.get("authorization"))
 
 
 Auth = Annotated[Grant, Depends(grant)]
-
-
-async def limit(auth: Auth) -> None:
-    """Every API route passes here first: one request of the token's account under ``SOLEIL_LIMIT_API`` (shared
-    with ``/mcp``), a 429 ``rate_limited`` with Retry-After when over. The grant is resolved once per request
-    (FastAPI caches it for the route's own ``Auth``); an unknown token is a 401 before anything is counted."""
-    await calls.count_request(auth)
 Offset = Annotated[int, Query(ge=0, description="Skip this many items.")]
 Limit = Annotated[int, Query(ge=1, le=s.MAX_LIMIT, description=f"At most this many items (≤ {s.MAX_LIMIT}).")]
-v1 = APIRouter(prefix="/api/v1", route_class=ApiRoute, dependencies=[Depends(limit)])
+v1 = APIRouter(prefix="/api/v1", route_class=ApiRoute, dependencies=[Depends(grant)])
 router = APIRouter(route_class=ApiRoute)  # what main.py includes: v1, the docs, /mcp, and /api's 404
 
 
@@ -155,39 +148,18 @@ async def history(auth: Auth, song_id: PathId, limit: Annotated[int, Query(ge=1,
 
 
 @v1.get("/media/charts/{chart_id}/pages/{page}", tags=["library"], response_class=FileResponse)
-async def chart_page(auth: Auth, chart_id: PathId, page: PathInt, w: QueryInt = 800) -> Response:
-    """One page of a PDF chart as an image (WebP), ``w`` pixels wide."""
+async def chart_page(request: Request, auth: Auth, chart_id: PathId, page: PathInt, w: QueryInt = 800) -> Response:
+    """One page of a PDF chart as an image (WebP), ``w`` pixels wide; 304 to an ``If-None-Match`` of its ETag."""
     chart = await calls.chart(auth, chart_id)
-    if library.is_generated(chart):
-        spec = library.engrave_spec(chart, chart.part_key or "")
-        url = chart_pages.svg_url(chart_id, chart.checksum, page, chart_pages.BASE_WIDTH, spec)
-        return RedirectResponse(calls.API_PREFIX + url, status_code=303)
-    if not 0 <= page < chart.page_count:
-        raise NotFound("That page doesn't exist.")
-    runtime = get_runtime()
-    path = await runtime.renderer.page_image(chart.checksum, page, snap_width(w),
-                                             lambda: runtime.blobs.read(chart.checksum))
-    return FileResponse(path, media_type=IMAGE_TYPES.get(path.suffix, "image/png"),
-                        headers={"Cache-Control": "private, max-age=31536000, immutable"})
+    return await chart_media.page_image(request, chart, page, w, prefix=calls.API_PREFIX)
 
 
 @v1.get("/media/charts/{chart_id}/svg/{page}", tags=["library"], response_class=FileResponse)
 async def chart_svg(request: Request, auth: Auth, chart_id: PathId, page: PathInt, w: QueryInt = 800) -> Response:
-    """One engraved page (SVG) of a MusicXML or ChordPro chart, in the part and key the query asks for."""
+    """One engraved page (SVG) of a MusicXML or ChordPro chart, in the part and key the query asks for; 304 to an
+    ``If-None-Match`` of its ETag."""
     chart = await calls.chart(auth, chart_id)
-    if not library.is_generated(chart):
-        raise NotFound("That chart has no engraved pages.")
-    spec = chart_pages.spec_from_params(chart, request.query_params)
-    runtime = get_runtime()
-    checksum = chart.checksum
-
-    async def load() -> bytes:
-        return await runtime.blobs.read(checksum)
-
-    path = await runtime.engraver.page_svg(checksum, spec, page, snap_width(w), load)
-    return FileResponse(path, media_type="image/svg+xml", headers={
-        "Cache-Control": "private, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:"})
+    return await chart_media.engraved_page(request, chart, page, w)
 
 
 # --- setlists -----------------------------------------------------------------------------------------------------

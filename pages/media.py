@@ -7,34 +7,29 @@ browser and the service worker; a changed file gets a new URL rather than a stal
 Engraved pages (MusicXML and ChordPro parts) are SVG: ``/media/charts/{id}/svg/{page}?w=800&part=…`` with the rest
 of ``EngraveSpec.to_params()`` in the query (see ``soleil_ui.services.chart_pages``). They are answered with a strong
 ETag (``engraving.etag_for``), ``nosniff`` and a Content-Security-Policy that lets an SVG opened on its own run
-nothing; NiceGUI's gzip middleware compresses them on the way out (verovio's SVG shrinks about 4×).
+nothing (``components.chart_media``, shared with the API's routes); NiceGUI's gzip middleware compresses them
+on the way out (verovio's SVG shrinks about 4×).
 ``/media/charts/{id}/print.pdf?part=…&ck=…`` is the paper fallback for any part: a PDF chart's own file, or the
 part engraved as a PDF.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 
+from components import chart_media
 from components.guard import SignedIn
 from components.params import QueryInt
 from components.session import throttle
 from soleil_ui.db import db
-from soleil_ui.engraving import CACHE_VERSION, MEDIA_TYPE
-from soleil_ui.engraving import etag_for as engraved_etag
-from soleil_ui.errors import NotFound
-from soleil_ui.models import Chart, Song
+from soleil_ui.engraving import CACHE_VERSION
+from soleil_ui.models import Song
 from soleil_ui.parts import label_for_key
-from soleil_ui.rendering import etag_for, snap_width
 from soleil_ui.runtime import get_runtime
 from soleil_ui.services import chart_pages, library
 
 router = APIRouter()
-IMMUTABLE = "private, max-age=31536000, immutable"
-SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:"
 
 
 @router.get("/media/charts/{chart_id:id}/pages/{page:id}")
@@ -42,21 +37,7 @@ async def chart_page(request: Request, actor: SignedIn, chart_id: int, page: int
     await throttle(request, "media", actor)
     async with db.session() as session:
         chart = await library.get_chart(session, actor, chart_id)
-    if not 0 <= page < chart.page_count:
-        raise NotFound("That page doesn't exist.")
-    if library.is_generated(chart):  # asked for as a PDF page: its own part's engraved page, at the counted width
-        spec = library.engrave_spec(chart, chart.part_key or "")
-        return RedirectResponse(chart_pages.svg_url(chart_id, chart.checksum, page, chart_pages.BASE_WIDTH, spec),
-                                status_code=303)
-    width = snap_width(w)
-    etag = etag_for(chart.checksum, page, width)
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    runtime = get_runtime()
-    path = await runtime.renderer.page_image(chart.checksum, page, width,
-                                             lambda: runtime.blobs.read(chart.checksum))
-    return FileResponse(path, headers=headers, media_type=_image_type(path.suffix))
+    return await chart_media.page_image(request, chart, page, w)
 
 
 @router.get("/media/charts/{chart_id:id}/svg/{page:id}")
@@ -66,18 +47,7 @@ async def chart_svg(request: Request, actor: SignedIn, chart_id: int, page: int,
     await throttle(request, "media", actor)
     async with db.session() as session:
         chart = await library.get_chart(session, actor, chart_id)
-    if not library.is_generated(chart):
-        raise NotFound("That chart has no engraved pages.")
-    spec = chart_pages.spec_from_params(chart, request.query_params)
-    width = snap_width(w)
-    etag = engraved_etag(chart.checksum, spec, page, width)
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff",
-               "Content-Security-Policy": SVG_POLICY}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    runtime = get_runtime()
-    path = await runtime.engraver.page_svg(chart.checksum, spec, page, width, _loader(chart))
-    return FileResponse(path, headers=headers, media_type=MEDIA_TYPE)
+    return await chart_media.engraved_page(request, chart, page, w)
 
 
 @router.get("/media/charts/{chart_id:id}/print.pdf")
@@ -98,32 +68,20 @@ async def chart_print(request: Request, actor: SignedIn, chart_id: int) -> Respo
         part = spec.part.label() + (f" in {library.key_label(spec.concert_key)}" if spec.concert_key else "")
         etag = f'"{chart.checksum}-{spec.cache_key()}-pdf-{CACHE_VERSION}"'
         path = None
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
+    headers = {"ETag": etag, "Cache-Control": chart_media.IMMUTABLE, "X-Content-Type-Options": "nosniff"}
+    if (cached := chart_media.not_modified(request, headers)) is not None:
+        return cached
     if path is None:
-        path = await runtime.engraver.pdf(chart.checksum, spec, _loader(chart), title=title)
+        path = await runtime.engraver.pdf(chart.checksum, spec, chart_media.loader(chart), title=title)
     name = f"{title} - {part}.pdf" if part else f"{title}.pdf"
     return FileResponse(path, headers=headers, media_type="application/pdf", filename=_safe_name(name),
                         content_disposition_type="attachment")
-
-
-def _loader(chart: Chart) -> Callable[[], Awaitable[bytes]]:
-    checksum = chart.checksum
-
-    async def load() -> bytes:
-        return await get_runtime().blobs.read(checksum)
-    return load
 
 
 def _safe_name(name: str) -> str:
     """A download name without path separators or control characters."""
     cleaned = "".join(" " if ch in '/\\"' or ord(ch) < 32 else ch for ch in name)
     return " ".join(cleaned.split())[:150] or "chart.pdf"
-
-
-def _image_type(suffix: str) -> str:
-    return {".webp": "image/webp", ".png": "image/png", ".svg": "image/svg+xml"}.get(suffix, "image/png")
 
 
 @router.get("/media/audio/{track_id:id}")

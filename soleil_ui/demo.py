@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from .access import Actor
 from .db import db
 from .demo_library import DEMO_SONGS, song_length
 from .models import Band, LibrarySource, Membership, Role, Song, User
-from .services import gigs, members, setlists
+from .services import auth, gigs, members, setlists
 from .services.sync import sync_band
 from .settings import Settings
 from .sources.local import LocalFolderSource
@@ -109,12 +108,11 @@ async def _seed(library: Path) -> int:
 
 async def _seed_setlist_and_gig(band_id: int) -> None:
     async with db.session() as session:
-        leader = (await session.exec(select(Membership, User).join(User, col(User.id) == Membership.user_id)
+        leader = (await session.exec(select(Membership, User, Band).join(User, col(User.id) == Membership.user_id)
+                                     .join(Band, col(Band.id) == Membership.band_id)
                                      .where(Membership.band_id == band_id, Membership.role == Role.LEADER))).first()
         assert leader is not None
-        membership, user = leader
-        assert membership.id is not None and user.id is not None
-        actor = Actor(user.id, band_id, membership.id, Role.LEADER, user.name, user.email)
+        actor = auth.actor_of(*leader)
         songs = (await session.exec(select(Song).where(Song.band_id == band_id).order_by(col(Song.title)))).all()
         lengths = {song.title: song_length(song) for song in DEMO_SONGS}
         for song in songs:

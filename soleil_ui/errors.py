@@ -1,11 +1,18 @@
 """One hierarchy of domain errors.
 
-Services raise these; the UI layer maps them to a plain-words message in exactly one place
-(``components/errors.py``). ``user_message`` is safe to show to a person: it never carries
-internal detail, which goes to the log instead.
+Services raise these; ``message_for`` is the one mapping of an error to the words a person sees (pages, the
+API and MCP alike), and ``retry_headers`` the one ``Retry-After``. ``user_message`` is safe to show to a person:
+it never carries internal detail, which goes to the log instead. ``request_id`` is the id of the request being
+answered (set by ``components.errors.RequestIdMiddleware``), the reference a person can quote to the operator.
 """
 
 from __future__ import annotations
+
+import uuid
+from contextvars import ContextVar
+
+UNEXPECTED = "Something went wrong on our side. Nothing was lost; please try again."
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 
 class SoleilError(Exception):
@@ -78,3 +85,19 @@ class ConfigError(SoleilError):
     """A bad setting; start-up stops with one clear line naming the variable."""
 
     status_code = 500
+
+
+def message_for(exc: BaseException) -> str:
+    """What a person is told about an error: its own message, or a calm sentence for a surprise (never internals)."""
+    return exc.user_message if isinstance(exc, SoleilError) else UNEXPECTED
+
+
+def retry_headers(exc: BaseException) -> dict[str, str] | None:
+    """``Retry-After`` for a rate limit or a busy server (when trying again will work); None for other errors."""
+    return {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+
+
+def current_request_id() -> str:
+    """The id of the request being answered; a fresh one outside a request (a background task, a test)."""
+    rid = request_id.get()
+    return uuid.uuid4().hex[:8] if rid == "-" else rid

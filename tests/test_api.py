@@ -92,6 +92,8 @@ async def test_library_reads_in_my_part_with_pages_and_pagination(user: User) ->
     assert part["chart_id"] == song["my_part"]["chart_id"] and part["pages"]
     image = await http.get(part["pages"][0]["url"], headers=ava)
     assert image.status_code == 200 and image.headers["content-type"].startswith("image/")
+    again = await http.get(part["pages"][0]["url"], headers={**ava, "If-None-Match": image.headers["etag"]})
+    assert again.status_code == 304 and again.headers["etag"] == image.headers["etag"]  # the pages' own answer
     assert (await http.get(part["pages"][0]["url"])).status_code == 401  # page images need the token too
     assert_error(await http.get("/api/v1/songs/999999", headers=ava), 404, "not_found")
     assert_error(await http.get("/api/v1/nothing-here", headers=ava), 404, "not_found")

@@ -23,6 +23,8 @@ async def test_my_engraved_part_has_pages_the_token_opens(user: User) -> None:
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     assert svg.text.lstrip().startswith("<svg") and "default-src 'none'" in svg.headers["content-security-policy"]
     assert (await user.http_client.get(url)).status_code == 401
+    again = await user.http_client.get(url, headers={**theo, "If-None-Match": svg.headers["etag"]})
+    assert again.status_code == 304 and "default-src 'none'" in again.headers["content-security-policy"]
 
     tonight = (await user.http_client.get(f"/api/v1/songs/{tune.id}/my-part", params={"key": "D"},
                                           headers=theo)).json()

@@ -219,7 +219,9 @@ async def test_finished_gigs_record_what_was_played() -> None:
         history = await gigs.play_history(session, leader, songs[1])
         assert await gigs.last_played(session, leader, songs[2]) is None
         assert await gigs.settle_history(session, leader.band_id) == 0  # recorded once
+        many = await gigs.last_played_many(session, leader, songs)
     assert gig is not None and when == gig.starts_at
+    assert many == {songs[0]: when, songs[1]: when}  # one query for a list, the same answers
     assert [(h.gig_id, h.gig_title) for h in history] == [(gig_id, "Last week")]
     await _apply(leader, setlist_id, Op.remove(await _first_item(leader, setlist_id)))
     async with db.session() as session:  # editing the setlist later doesn't rewrite history
@@ -227,6 +229,7 @@ async def test_finished_gigs_record_what_was_played() -> None:
         other, _, _ = await _band("Nosy")
         with pytest.raises(NotFound):
             await gigs.last_played(session, other, songs[0])
+        assert await gigs.last_played_many(session, other, songs) == {}  # another band's songs: nothing
 
 
 async def _first_item(leader: Actor, setlist_id: int) -> int:

@@ -9,13 +9,15 @@ import pytest
 from sqlmodel import select
 
 from soleil_ui.access import Actor
+from soleil_ui.api import calls
 from soleil_ui.db import db
 from soleil_ui.errors import Forbidden, InvalidInput, NotFound
 from soleil_ui.models import Membership, Role, Song
 from soleil_ui.models import User as Account
-from soleil_ui.services import auth, library, members, offline, setlists
+from soleil_ui.services import auth, library, members, offline, setlists, tokens
 from soleil_ui.services.sync import sync_configured
 from soleil_ui.settings import Settings
+from tests.api_helpers import token_for
 from tests.library_helpers import add_member, band_with_member, titled_pdf
 
 pytestmark = pytest.mark.usefixtures("core")
@@ -75,6 +77,30 @@ async def test_a_bassists_preference_changes_the_stand_the_setlist_and_the_filte
     async with db.session() as session:  # a choice for an instrument no longer played goes with it
         await members.set_instruments(session, chords, [{"instrument": "tuba", "chair": None}])
     assert (await _again(chords)).reading == {}
+
+
+async def test_an_api_token_reads_the_part_the_stand_gives(tmp_path: Path) -> None:
+    """A token acts as the same member as the pages: the API and MCP (``calls``) give a bassist who reads chords
+    the Chords part the stand gives, and a leader asking "what does the bassist read?" hears the same."""
+    leader = await band_with_member("Token Tide", [{"instrument": "keys", "chair": None}], role=Role.LEADER,
+                                    library=_folder(tmp_path / "lib"))
+    bassist, _ = await add_member(leader.band_id, "bass@example.org", BASS)
+    await sync_configured(leader.band_id, prerender=False)
+    async with db.session() as session:
+        await members.save_profile(session, bassist, name="Sam", instruments=BASS, reading={"bass": "chords"})
+    chords = await _again(bassist)
+    secret = await token_for(chords)
+    async with db.session() as session:
+        low = (await session.exec(select(Song).where(Song.title == "Low Tide"))).one()
+        stand = await library.chart_for_member(session, chords, low.id or 0)
+        grant = await tokens.resolve(session, secret)
+    assert stand.part_label == "Chords"
+    assert grant.actor.reading == {"bass": "chords"}
+    by_token = await calls.my_part(grant, low.id or 0, pages=False)
+    assert (by_token.chart_id, by_token.part_label) == (stand.chart_id, "Chords")
+    leader_grant = tokens.Grant(leader, tokens.READ, 0)
+    asked = await calls.my_part(leader_grant, low.id or 0, member_id=chords.membership_id, pages=False)
+    assert (asked.chart_id, asked.part_label) == (stand.chart_id, "Chords")
 
 
 async def test_a_lead_sheet_reader_finds_lead_sheets_in_my_part(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from ..errors import InvalidInput, NotFound
 from ..ids import MAX_ID
 from ..models import Chart, utcnow
 from ..parts import PartRef
-from ..services import chart_pages, gigs, library, live, members, setlists
+from ..services import chart_pages, gigs, library, live, members, setlists, tokens
 from ..services.tokens import Grant
 from . import schemas as s
 
@@ -27,10 +27,15 @@ API_PREFIX = "/api/v1"
 MAX_SONGS_AT_ONCE = 100
 
 
-async def count_request(grant: Grant) -> None:
-    """One request of the token's account under ``SOLEIL_LIMIT_API``, for the JSON API and MCP alike (all of a
-    member's tokens share one budget, so making more tokens buys nothing); ``TooManyRequests`` when over."""
+async def authorize(authorization: str | None) -> Grant:
+    """The one door of the JSON API and MCP: the ``Grant`` behind an ``Authorization: Bearer`` header (``NotSignedIn``
+    without a valid token, before anything is counted), then one request of the token's account under
+    ``SOLEIL_LIMIT_API`` (all of a member's tokens share one budget, so making more tokens buys nothing;
+    ``TooManyRequests`` when over)."""
+    async with db.session() as session:
+        grant = await tokens.resolve(session, tokens.bearer(authorization))
     await ratelimit.hit("api", f"user:{grant.actor.user_id}")
+    return grant
 
 
 def _limit(offset: int, limit: int) -> tuple[int, int]:
@@ -71,7 +76,7 @@ async def _as_member(session: Any, actor: Actor, member_id: int | None) -> Actor
     for membership, user in await members.list_members(session, actor):
         if membership.id == member_id:
             return replace(actor, membership_id=member_id, instruments=tuple(membership.instruments),
-                           name=user.name or user.email)
+                           reading=dict(membership.reading or {}), name=user.name or user.email)
     raise NotFound("That person isn't in your band.")
 
 
@@ -146,13 +151,11 @@ async def last_played(grant: Grant, song_ids: Sequence[int] | None = None, *, q:
             wanted = [(row.song_id, row.title) for row in rows if scope is None or row.song_id in scope]
             if len(wanted) != len(set(song_ids)):
                 raise NotFound(library.NOT_IN_LIBRARY)
-        now = utcnow()
-        result = []
-        for song_id, title in wanted:
-            at = await gigs.last_played(session, grant.actor, song_id)
-            result.append(s.LastPlayed(song_id=song_id, title=title, last_played_at=at,
-                                       days_ago=(now - at).days if at else None))
-    return result
+        played = await gigs.last_played_many(session, grant.actor, [song_id for song_id, _ in wanted])
+    now = utcnow()
+    return [s.LastPlayed(song_id=song_id, title=title, last_played_at=played.get(song_id),
+                         days_ago=(now - played[song_id]).days if song_id in played else None)
+            for song_id, title in wanted]
 
 
 # --- setlists ---------------------------------------------------------------------------------------------------

@@ -18,23 +18,23 @@ from ..errors import (
     SoleilError,
     TooManyRequests,
     UpstreamUnavailable,
+    message_for,
+    retry_headers,
 )
 
-UNEXPECTED = "Something went wrong on our side. Nothing was lost; please try again."
+INVALID_INPUT = "invalid_input"
 # Most specific first: NotSignedIn is a Forbidden, BrokenFile is a 422 like InvalidInput.
 CODES: tuple[tuple[type[SoleilError], str], ...] = (
     (NotSignedIn, "unauthorized"),
     (Forbidden, "forbidden"),
     (NotFound, "not_found"),
     (BrokenFile, "broken_file"),
-    (InvalidInput, "invalid_input"),
+    (InvalidInput, INVALID_INPUT),
     (Conflict, "conflict"),
     (UpstreamUnavailable, "unavailable"),
     (TooManyRequests, "rate_limited"),
 )
-ROUTE_NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"
-RATE_LIMITED = "rate_limited"  # the rate limiter (429 with Retry-After)
 
 
 def code_for(exc: BaseException) -> tuple[int, str]:
@@ -55,14 +55,11 @@ def body(code: str, message: str, request_id: str, details: list[dict[str, Any]]
 
 def headers_for(exc: BaseException) -> dict[str, str] | None:
     """HTTP headers an error's answer carries: when to try again after a limit, how to authenticate after a 401."""
-    if isinstance(exc, TooManyRequests):
-        return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, NotSignedIn):
         return {"WWW-Authenticate": "Bearer"}
-    return None
+    return retry_headers(exc)
 
 
 def describe(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any]]:
     status, code = code_for(exc)
-    message = exc.user_message if isinstance(exc, SoleilError) else UNEXPECTED
-    return status, body(code, message, request_id)
+    return status, body(code, message_for(exc), request_id)

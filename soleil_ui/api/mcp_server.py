@@ -1,9 +1,10 @@
 """MCP tools for AI assistants, on the official MCP Python SDK, served by the app itself at ``/mcp``.
 
 Streamable HTTP, stateless, JSON answers: every request stands alone and carries its bearer token, so any instance
-can answer any request and nothing lives in one process's memory. ``McpEndpoint`` checks the token with the same
-``tokens.resolve`` as the JSON API (401 otherwise) and hands the ``Grant`` to the tools through the request's scope;
-the tools are thin wrappers over ``calls``, so they follow exactly the rules of the pages and of ``/api/v1``.
+can answer any request and nothing lives in one process's memory. ``McpEndpoint`` lets a request in through the
+JSON API's own door (``calls.authorize``: 401 without a valid token, 429 over the account's budget) and hands the
+``Grant`` to the tools through the request's scope; the tools are thin wrappers over ``calls``, so they follow
+exactly the rules of the pages and of ``/api/v1``.
 A domain error becomes a tool error whose text starts with the API's stable code ("forbidden: …").
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -23,8 +23,7 @@ from pydantic import BaseModel
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from ..db import db
-from ..errors import SoleilError
+from ..errors import SoleilError, current_request_id
 from ..services import tokens
 from ..services.tokens import Grant
 from . import calls
@@ -50,6 +49,11 @@ def _grant(ctx: Context) -> Grant:
     if not isinstance(grant, Grant):
         raise ToolError("unauthorized: " + tokens.NO_TOKEN)
     return grant
+
+
+def _invalid(message: str) -> ToolError:
+    """A tool error for a bad argument, with the API's ``invalid_input`` code."""
+    return ToolError(f"{api_errors.INVALID_INPUT}: {message}")
 
 
 async def _answer(work: Awaitable[T]) -> Any:
@@ -208,9 +212,9 @@ def build_server() -> MCPServer:
             try:
                 values["duration_seconds"] = parse_duration(duration)
             except SoleilError as exc:
-                raise ToolError(f"invalid_input: {exc.user_message}") from None
+                raise _invalid(exc.user_message) from None
         if not values:
-            raise ToolError("invalid_input: Say what to change: key_of_the_night, notes, duration or break_label.")
+            raise _invalid("Say what to change: key_of_the_night, notes, duration or break_label.")
         return await _answer(calls.apply_ops(grant, setlist_id, [{"kind": "edit", "item_id": item_id,
                                                                   "values": values}]))
 
@@ -240,10 +244,10 @@ def build_server() -> MCPServer:
         state = await _answer(calls.live_state(grant))
         if not state["live"] or (setlist_id is not None and state["setlist_id"] != setlist_id):
             if setlist_id is None:
-                raise ToolError("invalid_input: The band isn't live. Give setlist_id to go live on a setlist.")
+                raise _invalid("The band isn't live. Give setlist_id to go live on a setlist.")
             return await _answer(calls.live_start(grant, setlist_id, item_id))
         if item_id is None and step == 0:
-            raise ToolError("invalid_input: Say which tune to call: item_id, or step (1 next, -1 back).")
+            raise _invalid("Say which tune to call: item_id, or step (1 next, -1 back).")
         return await _answer(calls.live_call(grant, item_id=item_id, step=step))
 
     @server.tool(annotations=CHANGE)
@@ -273,16 +277,14 @@ class McpEndpoint:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if scope.get("method") == "GET":  # stateless JSON: no event stream to hold open (the spec's answer is 405)
-            rid = headers.get("x-request-id", uuid.uuid4().hex[:8])[:32]
-            content = api_errors.body(api_errors.METHOD_NOT_ALLOWED, "This MCP server answers POST requests only.", rid)
+            content = api_errors.body(api_errors.METHOD_NOT_ALLOWED, "This MCP server answers POST requests only.",
+                                      current_request_id())
             await JSONResponse(content, status_code=405, headers={"Allow": "POST, DELETE"})(scope, receive, send)
             return
         try:
-            async with db.session() as session:
-                grant = await tokens.resolve(session, tokens.bearer(headers.get("authorization")))
-            await calls.count_request(grant)  # the API's budget, per token's account (429 rate_limited)
+            grant = await calls.authorize(headers.get("authorization"))  # the API's door and budget
         except SoleilError as exc:
-            rid = headers.get("x-request-id", uuid.uuid4().hex[:8])[:32]
+            rid = current_request_id()  # RequestIdMiddleware's, as in every other answer and log line
             log.info("[%s] %s /mcp: %s", rid, scope.get("method"), exc.detail)
             status, content = api_errors.describe(exc, rid)
             await JSONResponse(content, status_code=status, headers=api_errors.headers_for(exc))(scope, receive, send)

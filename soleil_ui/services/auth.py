@@ -55,7 +55,12 @@ async def resolve(session: AsyncSession, token: str | None) -> Actor:
             raise NotSignedIn("Your access as a substitute has ended. Thanks for playing!")
         raise NotSignedIn("You're not a member of any band yet. Ask your band leader for an invite.")
     chosen = next((r for r in rows if r[0].band_id == record.band_id), rows[0])
-    membership, user, band = chosen
+    return actor_of(*chosen)
+
+
+def actor_of(membership: Membership, user: User, band: Band) -> Actor:
+    """The acting member a membership stands for: the one way every door (a page's session, an API or MCP token)
+    builds an ``Actor``, so each sees the same instruments, reading preferences and scope."""
     assert membership.id is not None and user.id is not None and band.id is not None
     return Actor(user_id=user.id, band_id=band.id, membership_id=membership.id, role=membership.role,
                  name=user.name or user.email, email=user.email, band_name=band.name,

@@ -24,6 +24,7 @@ from ..access import Actor
 from ..errors import Forbidden, InvalidInput, NotFound, NotSignedIn
 from ..models import ApiToken, Band, Membership, Role, User, utcnow
 from ..security import hash_token, new_token
+from .auth import actor_of
 from .validation import clean_text
 
 READ, WRITE = "read", "write"
@@ -74,6 +75,13 @@ def scopes_for(actor: Actor) -> tuple[str, ...]:
     return SCOPES if actor.is_leader else (READ,)
 
 
+def new_secret() -> tuple[str, str, str]:
+    """A fresh token: the secret (shown once), its hash (all the database keeps) and the leading characters that
+    tell a member's tokens apart. The one place the token format lives (the API benchmark plants tokens with it)."""
+    secret = PREFIX + new_token()
+    return secret, hash_token(secret), secret[:10]
+
+
 async def create_token(session: AsyncSession, actor: Actor, name: str, *, scope: str = READ,
                        days: int = DEFAULT_DAYS) -> tuple[TokenInfo, str]:
     """Make a token for me in this band; returns it and its secret (shown once, never stored in clear)."""
@@ -88,9 +96,9 @@ async def create_token(session: AsyncSession, actor: Actor, name: str, *, scope:
     label = clean_text(name, "Token name", max_length=80)
     if len(await list_tokens(session, actor)) >= MAX_TOKENS:
         raise InvalidInput(f"You have {MAX_TOKENS} tokens already; revoke one you no longer use first.")
-    secret = PREFIX + new_token()
+    secret, token_hash, prefix = new_secret()
     row = ApiToken(band_id=actor.band_id, membership_id=actor.membership_id, name=label,
-                   token_hash=hash_token(secret), prefix=secret[:10], scope=scope,
+                   token_hash=token_hash, prefix=prefix, scope=scope,
                    expires_at=utcnow() + timedelta(days=days))
     session.add(row)
     await session.flush()
@@ -139,11 +147,8 @@ async def resolve(session: AsyncSession, secret: str | None) -> Grant:
         raise NotSignedIn("Your access as a substitute has ended. Thanks for playing!")
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         await session.exec(update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now))
-    assert token.id is not None and membership.id is not None and user.id is not None and band.id is not None
-    actor = Actor(user_id=user.id, band_id=band.id, membership_id=membership.id, role=membership.role,
-                  name=user.name or user.email, email=user.email, band_name=band.name,
-                  instruments=tuple(membership.instruments), gig_id=membership.gig_id)
-    return Grant(actor, token.scope, token.id)
+    assert token.id is not None
+    return Grant(actor_of(membership, user, band), token.scope, token.id)
 
 
 def bearer(authorization: str | None) -> str | None:

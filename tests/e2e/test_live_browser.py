@@ -5,18 +5,15 @@ without a reload. The leader goes live; each member taps Follow and their stand 
 own part. Then two app processes on one PostgreSQL database act as one: an edit and live calls made through one
 instance reach a page served by the other (LISTEN/NOTIFY).
 
-The database is seeded before the app starts (``python -c SEED``: migrations, the demo band, and what each member's
+The database is seeded before the app starts (``tests.demo_seed``: migrations, the demo band, and what each member's
 part is for the first songs), so the test knows ids and expected charts without racing the app's start-up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
-import subprocess
-import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,46 +22,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests import demo_seed
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _pg_admin
+from tests.demo_seed import SETLIST, app_env
 from tests.e2e import processes
-from tests.e2e.conftest import REPO_ROOT
+
+__all__ = ["SETLIST", "app_env", "seed"]  # the other app-process browser tests seed and start apps the same way
 
 pytestmark = pytest.mark.browser
 MEMBERS = ["Ava Brooks", "Luis Ortega", "Theo Marsh"]  # trumpet, alto sax, trombone
-SETLIST = "Friday at the Blue Room"
-SEED = f"""
-import asyncio, json
-from sqlmodel import select
-from soleil_ui import runtime
-from soleil_ui.db import db
-from soleil_ui.demo import ensure_demo
-from soleil_ui.models import Membership, Setlist, User
-from soleil_ui.services import auth, setlists
-from soleil_ui.settings import get_settings
-
-async def seed():
-    settings = get_settings()
-    runtime.configure(settings)
-    await db.migrate()
-    await ensure_demo(settings)
-    out = {{"people": {{}}, "plans": {{}}}}
-    async with db.session() as session:
-        out["setlist"] = (await session.exec(select(Setlist.id).where(Setlist.name == {SETLIST!r}))).one()
-        out["songs"] = {{}}
-        for user, membership in (await session.exec(select(User, Membership).join(
-                Membership, Membership.user_id == User.id))).all():
-            out["people"][user.name] = user.id
-            if user.name in {MEMBERS!r}:
-                actor = await auth.resolve(session, await auth.start_session(session, user.id, membership.band_id))
-                plan = await setlists.stand_plan(session, actor, out["setlist"])
-                out["plans"][user.name] = {{s.title: s.chart.id if s.chart else None for s in plan.stops}}
-                out["songs"] = {{s.item_id: s.title for s in plan.stops}}
-    runtime.get_runtime().renderer.close()
-    await db.dispose()
-    print("SEEDED " + json.dumps(out))
-
-asyncio.run(seed())
-"""
 
 
 @pytest.fixture
@@ -86,18 +52,8 @@ def live_server(live_server: Any) -> Any:
 
 
 def seed(env: dict[str, str]) -> dict[str, Any]:
-    child = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "NICEGUI_", "PYTEST_"))}
-    done = subprocess.run([sys.executable, "-c", SEED], cwd=REPO_ROOT, env={**child, **env}, capture_output=True,
-                          text=True, timeout=180, check=False)
-    line = next((line for line in done.stdout.splitlines() if line.startswith("SEEDED ")), None)
-    assert line, done.stdout + done.stderr
-    return json.loads(line.removeprefix("SEEDED "))
-
-
-def app_env(tmp_path: Path, database_url: str, library: Path) -> dict[str, str]:
-    return {"SOLEIL_DATA_DIR": str(tmp_path / "data"), "SOLEIL_DATABASE_URL": database_url,
-            "SOLEIL_SECRET_KEY": "e2e-live-secret-key-" + "x" * 32, "SOLEIL_DEMO": "1",
-            "SOLEIL_LIBRARY_DIR": str(library), "SOLEIL_SYNC_INTERVAL": "0", "SOLEIL_LOG_LEVEL": "WARNING"}
+    """The demo band, with what each of ``MEMBERS`` reads for the setlist's songs (``seeded["plans"][name]``)."""
+    return demo_seed.seed(env, "plans", MEMBERS)
 
 
 def sign_in(context: Any, url: str, user_id: int) -> Page:
