@@ -63,6 +63,7 @@ PAGES = [health, login, auth_google, join, welcome, profile, members, bands, hom
 # heartbeat (SOLEIL_PING_INTERVAL + SOLEIL_PING_TIMEOUT; NiceGUI would derive 96 s + 48 s from the window) finds a
 # silently dead link on both ends. Meanwhile the stand works on in the browser (components/static/stand.js) and shows
 # how old its news is.
+LANGUAGE = "en-US"  # the language every page is written in (members have no language setting; the UI is English)
 MESSAGE_HISTORY = 1000  # messages kept per page for the replay; a busier outage reloads the page instead
 
 
@@ -209,6 +210,7 @@ def _run_ui(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         title="SOLEil",
+        language=LANGUAGE,  # <html lang>: screen readers pick their voice by it
         favicon="☀️",
         reload=False,
         show=False,

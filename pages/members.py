@@ -111,7 +111,7 @@ async def _member_list(actor: Actor) -> None:
                     if is_leader:
                         ui.badge("Leader", color="secondary")
                     elif membership.role == Role.SUB:
-                        ui.badge("Sub", color="accent")
+                        ui.badge("Sub", color="accent", text_color="dark")
                     with ui.button(icon="more_vert").props(f'flat round aria-label="Manage {user.name or user.email}"'):
                         with ui.menu():
                             if membership.role != Role.MEMBER:
