@@ -23,6 +23,7 @@ from nicegui import app, background_tasks, helpers, ui
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+import components.design
 import components.errors
 from components.protect import ProtectMiddleware, SecureCookiesMiddleware
 from pages import (
@@ -174,6 +175,7 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 def build(settings: Settings) -> None:
     """Register routes, pages and lifecycle hooks on NiceGUI's app."""
     components.errors.install()
+    components.design.install()
     _middleware(settings)
     lifespan = app.router.lifespan_context
     for module in PAGES:

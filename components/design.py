@@ -9,7 +9,7 @@ focus colours from the custom properties ``apply()`` sets.
 
 from __future__ import annotations
 
-from nicegui import ui
+from nicegui import app, ui
 from nicegui.elements.mixins.text_element import TextElement
 
 PRIMARY = "#b3541e"  # white on it 5.0:1; as text on the page background 4.6:1
@@ -52,8 +52,13 @@ PALETTE_CSS = f"""
 }}
 """
 
-# Quasar renders a menu's items as list items, inside role=menu: screen readers then find no items at all
-ui.menu_item.default_props("role=menuitem")
+
+def install() -> None:
+    """Once, when the app is built: defaults every page needs for assistive technology."""
+    # Quasar renders a menu's items as list items, inside role=menu: screen readers then found no items at all
+    ui.menu_item.default_props("role=menuitem")
+    # Quasar's loading bar (shown while a page talks to the server) is a progress bar: it needs a name
+    app.config.quasar_config.setdefault("loadingBar", {})["aria-label"] = "Loading"
 
 
 def apply() -> None:

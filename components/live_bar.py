@@ -254,7 +254,7 @@ class LiveConsole:
         if self.people.is_deleted:
             return
         icons = {"following": ("play_circle", "positive"), "detached": ("visibility", "primary"),
-                 "away": ("cloud_off", "grey-5")}
+                 "away": ("cloud_off", "grey-8")}
         for person in people:
             icon, color = icons[person.state]
             chip = self._chips.get(person.membership_id)

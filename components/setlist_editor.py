@@ -147,7 +147,8 @@ class _Row:
                 # the way a reader opens the song: a link by role, reached by Tab, opened with Enter or Space
                 with ui.column().classes("gap-0 grow min-w-0 cursor-pointer rounded-borders") \
                         .props("role=link tabindex=0 data-testid=open-song").on("click", self._open) \
-                        .on("keydown.enter.prevent", self._open).on("keydown.space.prevent", self._open):
+                        .on("keydown.enter.prevent", self._open).on("keydown.space.prevent", self._open) \
+                        .mark(f"open-{entry.item_id}"):
                     self.title = ui.label(entry.label).classes("font-medium truncate w-full")
                     self.caption = ui.label().classes("text-xs text-grey-7 w-full")
                 self.badge = ui.badge("", color="grey-8").classes("shrink-0").props("rounded")
@@ -372,7 +373,7 @@ class SetlistView:
 
     def edit_song(self, row: _Row) -> None:
         entry = row.entry
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+        with ui.dialog().props('aria-label="Key, note, duration"') as dialog, ui.card().classes("w-full max-w-md"):
             ui.label(entry.label).classes("text-lg font-medium")
             key = ui.input("Key the band plays it in", value=entry.musical_key or "",
                            placeholder="e.g. B♭ or F#m").props("outlined dense").classes("w-full").mark("edit-key")
@@ -394,7 +395,7 @@ class SetlistView:
         dialog.open()
 
     def edit_break(self, row: _Row) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+        with ui.dialog().props('aria-label="Rename set"') as dialog, ui.card().classes("w-full max-w-md"):
             label = ui.input("Set name", value=row.entry.label).props("outlined dense maxlength=120") \
                 .classes("w-full")
 
@@ -408,7 +409,7 @@ class SetlistView:
         dialog.open()
 
     def rename(self) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+        with ui.dialog().props('aria-label="Rename setlist"') as dialog, ui.card().classes("w-full max-w-md"):
             name = ui.input("Setlist name", value=self.snapshot.name).props("outlined dense maxlength=120") \
                 .classes("w-full").mark("rename-input")
 
@@ -441,7 +442,7 @@ class SetlistView:
             if after is not None:
                 state["after"] = result.item_id  # the next pick lands after this one
 
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-lg h-[80vh]"):
+        with ui.dialog().props('aria-label="Add songs"') as dialog, ui.card().classes("w-full max-w-lg h-[80vh]"):
             with ui.row().classes("w-full items-center"):
                 ui.label("Add songs" if at is None else f"Add songs to {at.entry.label}").classes(
                     "text-lg font-medium grow")
@@ -460,7 +461,7 @@ class SetlistView:
     async def show_history(self) -> None:
         async with db.session() as session:
             recent = await setlists.history(session, self.actor, self.setlist_id, limit=30)
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-lg"):
+        with ui.dialog().props('aria-label="Changes"') as dialog, ui.card().classes("w-full max-w-lg"):
             ui.label("Changes").classes("text-lg font-medium")
             if not recent:
                 ui.label("No changes yet.").classes("text-grey-7")
@@ -481,7 +482,7 @@ class SetlistView:
         ui.navigate.to(f"/setlists/{copy.id}")
 
     def confirm_delete(self) -> None:
-        with ui.dialog() as dialog, ui.card():
+        with ui.dialog().props('aria-label="Delete setlist"') as dialog, ui.card():
             ui.label(f"Delete {self.snapshot.name}?").classes("text-lg font-medium")
             ui.label("Its songs stay in the library. Gigs playing it keep their date.").classes("text-grey-8")
 
