@@ -36,6 +36,7 @@ body {{ background: {BACKGROUND}; }}
 :focus-visible {{ outline: 3px solid var(--soleil-focus); outline-offset: 2px; }}
 .q-header :focus-visible, .bg-secondary :focus-visible {{ outline-color: var(--soleil-focus-on-dark); }}
 .q-item:focus-visible, .q-tab:focus-visible {{ outline-offset: -3px; }}
+.q-field__native:focus-visible, .q-field input:focus-visible {{ outline: none; }} /* the field's own border shows it */
 a.nicegui-link, a.nicegui-link:visited {{ color: {LINK}; }}
 /* below Tailwind's utilities, so a page sizes its heading with text-2xl and the like; above Quasar's 6rem h1 */
 @layer components {{

@@ -73,10 +73,10 @@ export default {
         :aria-label="'Chart: ' + shownTitle" :data-page="page" :data-pages="shownPages.length" :data-per-view="perView"
         :data-song="songIndex === null ? '' : songIndex" :data-online="String(online)">
       <h1 class="sl-sr">{{ shownTitle }}</h1>
-      <button class="sl-show" type="button" :aria-expanded="String(toolbar)" aria-keyshortcuts="t"
-          data-testid="stand-show-controls" @click="act($event, 'toolbar')">
+      <button class="sl-show" type="button" aria-label="Stand controls" :aria-expanded="String(toolbar)"
+          aria-keyshortcuts="t" data-testid="stand-show-controls" @click="act($event, 'toolbar')">
         <span class="material-icons" aria-hidden="true">{{ toolbar ? "expand_less" : "tune" }}</span>
-        <span>{{ toolbar ? "Hide controls" : "Show controls" }}</span></button>
+        <span>Stand controls</span></button>
       <div ref="viewport" class="sl-viewport" data-testid="stand-viewport"
           @pointerdown="onDown" @pointermove="onMove" @pointerup="onUp" @pointercancel="onCancel"
           @contextmenu.prevent @dragstart.prevent>

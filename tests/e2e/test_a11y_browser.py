@@ -125,19 +125,28 @@ def sign_in(context: Any, url: str, user_id: int) -> Page:
     return page
 
 
-def visit(page: Page, url: str) -> None:
-    response = page.goto(url, wait_until="domcontentloaded")
-    assert response is not None and response.status < 500, url
+def visit(page: Page, url: str, *, navigate: bool = True) -> None:
+    """Open ``url`` (or wait for the navigation already started to it) until the page works."""
+    if navigate:
+        response = page.goto(url, wait_until="commit")
+        assert response is not None and response.status < 500, url
+    page.wait_for_load_state("domcontentloaded")
     if not url.endswith(("/offline", "/auth/logout")):  # NiceGUI pages: wait until the socket is up
         page.wait_for_function("() => window.socket && window.socket.connected")
 
 
-def axe(page: Page, where: str, found: dict[str, list[str]], tally: dict[str, int]) -> None:
-    """Run axe on what the page shows now; note serious and critical violations, a missing h1 or lang."""
+def start_axe(page: Page) -> None:
+    """Start axe on what the page shows now, without waiting: the three roles' pages are checked side by side."""
     if not page.evaluate("() => !!window.axe"):
         page.add_script_tag(path=str(AXE))
+    page.evaluate(f"() => {{ window.__axe = null; ({AXE_RUN})().then((r) => (window.__axe = r)); }}")
+
+
+def axe_result(page: Page, where: str, found: dict[str, list[str]], tally: dict[str, int]) -> None:
+    """Note the started run's serious and critical violations, and a missing lang or a page without one h1."""
+    page.wait_for_function("() => window.__axe !== null", timeout=30_000)
     problems = []
-    for violation in page.evaluate(AXE_RUN):
+    for violation in page.evaluate("() => window.__axe"):
         if violation["impact"] in FAIL_ON:
             tally[violation["id"]] = tally.get(violation["id"], 0) + len(violation["nodes"])
             problems.append(f"{violation['id']} ({violation['impact']}): {violation['nodes'][:3]}")
@@ -147,6 +156,11 @@ def axe(page: Page, where: str, found: dict[str, list[str]], tally: dict[str, in
         problems.append(f"{page.locator('h1').count()} level-one headings")
     if problems:
         found[where] = problems
+
+
+def axe(page: Page, where: str, found: dict[str, list[str]], tally: dict[str, int]) -> None:
+    start_axe(page)
+    axe_result(page, where, found, tally)
 
 
 def test_leader_calls_a_song_and_the_stand_says_it(new_context: Callable[..., Any],
@@ -230,18 +244,25 @@ def test_every_page_and_state_passes_axe(new_context: Callable[..., Any], app: t
     url, ids = app
     found: dict[str, list[str]] = {}
     tally: dict[str, int] = {}
-    checked = 0
     signed_out = new_context(**PHONE, bypass_csp=True).new_page()
     visit(signed_out, url + "/login")
     axe(signed_out, "signed out: /login", found, tally)
-    checked += 1
-    for who in (LEADER, MEMBER, SUB):
-        page = sign_in(new_context(**PHONE, bypass_csp=True), url, ids["people"][who])
-        for path in pages(ids) + (ONCE if who == LEADER else []):
-            visit(page, url + path)
-            axe(page, f"{who}: {path}", found, tally)
+    checked = 1
+    people = {who: sign_in(new_context(**PHONE, bypass_csp=True), url, ids["people"][who])
+              for who in (LEADER, MEMBER, SUB)}
+    routes = pages(ids)
+    for path in routes + ONCE:  # the three at once: each step opens the route on every page, then checks each
+        here = {who: page for who, page in people.items() if path in routes or who == LEADER}
+        for who, page in here.items():
+            response = page.goto(url + path, wait_until="commit")
+            assert response is not None and response.status < 500, (who, path)
+        for page in here.values():
+            visit(page, url + path, navigate=False)
+            start_axe(page)
+        for who, page in here.items():
+            axe_result(page, f"{who}: {path}", found, tally)
             checked += 1
-        # what a tap shows: the account menu; the stand's toolbar, in night mode
+    for who, page in people.items():  # what a tap shows: the account menu; the stand's toolbar, in night mode
         visit(page, url + "/")
         page.get_by_role("button", name="Account").click()
         expect(page.get_by_role("menuitem", name="Profile")).to_be_visible()
@@ -253,14 +274,14 @@ def test_every_page_and_state_passes_axe(new_context: Callable[..., Any], app: t
         axe(page, f"{who}: the stand in night mode, toolbar open", found, tally)
         page.get_by_test_id("stand-night").click()  # day again (night mode is kept per member)
         checked += 2
-        if who == LEADER:  # a setlist row's menu, and the dialog it opens
-            visit(page, f"{url}/setlists/{ids['setlist']}")
-            page.locator("[data-item-id]").nth(1).get_by_role("button", name="More").click()
-            expect(page.get_by_role("menuitem", name="Key, note, duration")).to_be_visible()
-            axe(page, f"{who}: a setlist row's menu open", found, tally)
-            page.get_by_role("menuitem", name="Key, note, duration").click()
-            expect(page.get_by_role("dialog")).to_be_visible()
-            axe(page, f"{who}: the song's dialog open", found, tally)
-            checked += 2
+    page = people[LEADER]  # a setlist row's menu, and the dialog it opens
+    visit(page, f"{url}/setlists/{ids['setlist']}")
+    page.locator("[data-item-id]").nth(1).get_by_role("button", name="More").click()
+    expect(page.get_by_role("menuitem", name="Key, note, duration")).to_be_visible()
+    axe(page, f"{LEADER}: a setlist row's menu open", found, tally)
+    page.get_by_role("menuitem", name="Key, note, duration").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    axe(page, f"{LEADER}: the song's dialog open", found, tally)
+    checked += 2
     print(f"\naxe: {checked} page states; serious or critical violations by rule (elements): {tally or 'none'}")
     assert not found, "\n".join(f"{where}: {problems}" for where, problems in found.items())
