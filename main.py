@@ -23,6 +23,7 @@ from nicegui import app, background_tasks, helpers, ui
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+import components.design
 import components.errors
 from components.protect import ProtectMiddleware, SecureCookiesMiddleware
 from pages import (
@@ -63,6 +64,7 @@ PAGES = [health, login, auth_google, join, welcome, profile, members, bands, hom
 # heartbeat (SOLEIL_PING_INTERVAL + SOLEIL_PING_TIMEOUT; NiceGUI would derive 96 s + 48 s from the window) finds a
 # silently dead link on both ends. Meanwhile the stand works on in the browser (components/static/stand.js) and shows
 # how old its news is.
+LANGUAGE = "en-US"  # the language every page is written in (members have no language setting; the UI is English)
 MESSAGE_HISTORY = 1000  # messages kept per page for the replay; a busier outage reloads the page instead
 
 
@@ -173,6 +175,7 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 def build(settings: Settings) -> None:
     """Register routes, pages and lifecycle hooks on NiceGUI's app."""
     components.errors.install()
+    components.design.install()
     _middleware(settings)
     lifespan = app.router.lifespan_context
     for module in PAGES:
@@ -209,6 +212,7 @@ def _run_ui(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         title="SOLEil",
+        language=LANGUAGE,  # <html lang>: screen readers pick their voice by it
         favicon="☀️",
         reload=False,
         show=False,

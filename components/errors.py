@@ -20,6 +20,8 @@ from starlette.responses import Response
 
 from soleil_ui.errors import NotSignedIn, SoleilError, current_request_id, message_for, request_id, retry_headers
 
+from . import design
+
 log = logging.getLogger("soleil.errors")
 
 
@@ -65,15 +67,19 @@ class RequestIdMiddleware(BaseHTTPMiddleware):
             request_id.reset(token)
 
 
-def error_content(exc: BaseException) -> None:
-    """The calm explanation a person sees instead of a page: the message, a reference, a way on."""
+def error_content(exc: BaseException, *, heading: bool = False) -> None:
+    """The calm explanation a person sees instead of a page: the message, a reference, a way on. ``heading``: the
+    message is the page's level-one heading (a page with no frame, whose top bar would have one)."""
     rid = reference_for(exc)
     signed_out = isinstance(exc, NotSignedIn)
     with ui.column().classes("w-full items-center gap-4 p-8 text-center"):
         ui.icon("music_off" if not signed_out else "lock").classes("text-6xl text-grey-6")
-        ui.label(message_for(exc)).classes("text-lg")
+        if heading:
+            design.heading(message_for(exc)).classes("text-lg font-normal")
+        else:
+            ui.label(message_for(exc)).classes("text-lg")
         if not isinstance(exc, SoleilError):
-            ui.label(f"Reference: {rid}").classes("text-sm text-grey-6")
+            ui.label(f"Reference: {rid}").classes("text-sm text-grey-7")
         ui.button("Sign in" if signed_out else "Back to the start", on_click=lambda: ui.navigate.to(
             "/login" if signed_out else "/")).props("unelevated")
 
@@ -91,8 +97,9 @@ def set_page_status(exc: BaseException) -> None:
 
 
 def _error_page(exc: Exception) -> None:
+    design.apply()  # the page failed before its frame set the colours
     set_page_status(exc)
-    error_content(exc)  # NiceGUI passes the exception on to app.on_exception, which logs it
+    error_content(exc, heading=True)  # NiceGUI passes the exception on to app.on_exception, which logs it
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -13,24 +13,16 @@ from nicegui import ui
 from soleil_ui.access import Actor
 from soleil_ui.errors import SoleilError
 
-from . import errors, pwa
+from . import design, errors, pwa
 from .session import band_switcher, guard_page
 
 NAV = [("home", "Home", "/"), ("library_music", "Library", "/library"), ("queue_music", "Setlists", "/setlists"),
        ("event", "Gigs", "/gigs")]
 
-THEME_CSS = """
-html, body { overflow-x: hidden; }
-body { background: #f6f5f2; }
-.soleil-main { max-width: 960px; margin: 0 auto; width: 100%; }
-.q-footer .q-tab { min-height: 56px; }
-"""
-
 
 def theme() -> None:
     """Colours and base CSS; called by every page, signed in or not."""
-    ui.colors(primary="#b3541e", secondary="#2f4858", accent="#f2a541", positive="#3a7d44", negative="#b00020")
-    ui.add_css(THEME_CSS)
+    design.apply()
     ui.on_exception(errors.notify_error)
     pwa.head()  # manifest, theme colour, icons, the service worker: installable, offline sets
 
@@ -45,7 +37,7 @@ def page_frame(actor: Actor, title: str, *, active: str = "", back: str | None =
             ui.button(icon="arrow_back", on_click=lambda: ui.navigate.to(back)).props(
                 'flat round color=white aria-label="Back"')
         with ui.column().classes("gap-0 grow min-w-0"):
-            ui.label(title or actor.band_name).classes("text-lg font-medium truncate")
+            design.heading(title or actor.band_name).classes("truncate")
             if title:
                 ui.label(actor.band_name).classes("text-xs opacity-80 truncate")
         with ui.button(icon="account_circle").props('flat round color=white aria-label="Account"'):

@@ -121,7 +121,7 @@ class FilesView:
         """The correction dialog; Save corrects and closes it (an error leaves it open with the message)."""
         what, part, chair = split_part(row.chart.part_key if row.chart.status == ChartStatus.OK else None)
         title_text = row.title or library.parsed_name(row.chart).title
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+        with ui.dialog().props('aria-label="Correct a file"') as dialog, ui.card().classes("w-full max-w-md"):
             ui.label(f"What is “{row.chart.file_name}”?").classes("break-all")
             title = ui.input("Song title", value=title_text).props("outlined maxlength=300").classes("w-full") \
                 .mark("correct-title")

@@ -258,7 +258,7 @@ class LiveConsole:
 
     def _show_presence(self, people: list[live.Presence]) -> None:
         icons = {"following": ("play_circle", "positive"), "detached": ("visibility", "primary"),
-                 "away": ("cloud_off", "grey-5")}
+                 "away": ("cloud_off", "grey-8")}
         for person in people:
             icon, color = icons[person.state]
             chip = self._chips.get(person.membership_id)

@@ -32,12 +32,13 @@ from soleil_ui.events import Event
 from soleil_ui.services import prepare
 from soleil_ui.services.prepare import PREPARE_TOPIC
 
+from . import design
 from .live import listen
 from .session import actor_or_none, csrf_for, token_of
 
 log = logging.getLogger(__name__)
-THEME_COLOR = "#2f4858"
-ACCENT_COLOR = "#b3541e"
+THEME_COLOR = design.SECONDARY  # the installed app's bar and icon
+ACCENT_COLOR = design.PRIMARY
 
 HEAD_HTML = f"""
 <link rel="manifest" href="/manifest.webmanifest">

@@ -129,8 +129,13 @@ class _Row:
         self.element.mark(f"row-{entry.item_id}")
         with self.element:
             if leader:
-                ui.icon("drag_indicator", size="22px").classes("sl-drag text-grey-6 cursor-grab").props(
-                    'role=button aria-label="Drag to reorder" data-testid=drag-handle')
+                # focusable too: on the keyboard, the arrow keys move the row as the up/down buttons do
+                with ui.element("span").classes("sl-drag cursor-grab inline-flex rounded-borders").props(
+                        'role=button tabindex=0 aria-label="Drag to reorder" aria-keyshortcuts="ArrowUp ArrowDown" '
+                        'data-testid=drag-handle') \
+                        .on("keydown.up.prevent", lambda: view.key_step(self, -1)) \
+                        .on("keydown.down.prevent", lambda: view.key_step(self, 1)):
+                    ui.icon("drag_indicator", size="22px").classes("text-grey-7")
             if entry.is_break:
                 self.number = None
                 with ui.column().classes("gap-0 grow min-w-0"):
@@ -139,10 +144,14 @@ class _Row:
                 self.badge = None
             else:
                 self.number = ui.label().classes("w-6 text-right text-grey-7 text-sm shrink-0")
-                with ui.column().classes("gap-0 grow min-w-0 cursor-pointer").on("click", self._open):
+                # the way a reader opens the song: a link by role, reached by Tab, opened with Enter or Space
+                with ui.column().classes("gap-0 grow min-w-0 cursor-pointer rounded-borders") \
+                        .props("role=link tabindex=0 data-testid=open-song").on("click", self._open) \
+                        .on("keydown.enter.prevent", self._open).on("keydown.space.prevent", self._open) \
+                        .mark(f"open-{entry.item_id}"):
                     self.title = ui.label(entry.label).classes("font-medium truncate w-full")
                     self.caption = ui.label().classes("text-xs text-grey-7 w-full")
-                self.badge = ui.badge("", color="grey-6").classes("shrink-0").props("rounded")
+                self.badge = ui.badge("", color="grey-8").classes("shrink-0").props("rounded")
                 if leader:
                     self.badge.set_visibility(False)
             if leader:
@@ -173,7 +182,7 @@ class _Row:
         _set(self.caption, caption_for(entry, mark, leader=leader))
         if not leader:
             text, color = ("your part", "primary") if mark and mark.playable else (
-                ("other part", "orange-9") if mark and mark.chart_id else ("no part", "grey-6"))
+                ("other part", "other-part") if mark and mark.chart_id else ("no part", "grey-8"))
             if self.badge.text != text:
                 self.badge.set_text(text)
                 self.badge.props(f"color={color}")
@@ -330,6 +339,12 @@ class SetlistView:
         after = rest[target - 1] if target > 0 else None
         await self.apply(Op.move(row.item_id, after_id=after, index=target, key=_key()))
 
+    async def key_step(self, row: _Row, delta: int) -> None:
+        """A move by arrow key on the row's handle; the handle keeps the focus where the row went."""
+        await self.step(row, delta)
+        ui.run_javascript(f"document.querySelector('[data-item-id=\"{row.item_id}\"] [data-testid=drag-handle]')"
+                          "?.focus()")
+
     async def _dropped(self, e: SortableEventArguments) -> None:
         """A drag ended: the row is already where the finger left it; tell the server as "after the row above"."""
         rows = {r.element.id: r for r in self.rows.values()}
@@ -358,7 +373,7 @@ class SetlistView:
 
     def edit_song(self, row: _Row) -> None:
         entry = row.entry
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+        with ui.dialog().props('aria-label="Key, note, duration"') as dialog, ui.card().classes("w-full max-w-md"):
             ui.label(entry.label).classes("text-lg font-medium")
             key = ui.input("Key the band plays it in", value=entry.musical_key or "",
                            placeholder="e.g. B♭ or F#m").props("outlined dense").classes("w-full").mark("edit-key")
@@ -380,7 +395,7 @@ class SetlistView:
         dialog.open()
 
     def edit_break(self, row: _Row) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+        with ui.dialog().props('aria-label="Rename set"') as dialog, ui.card().classes("w-full max-w-md"):
             label = ui.input("Set name", value=row.entry.label).props("outlined dense maxlength=120") \
                 .classes("w-full")
 
@@ -394,7 +409,7 @@ class SetlistView:
         dialog.open()
 
     def rename(self) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+        with ui.dialog().props('aria-label="Rename setlist"') as dialog, ui.card().classes("w-full max-w-md"):
             name = ui.input("Setlist name", value=self.snapshot.name).props("outlined dense maxlength=120") \
                 .classes("w-full").mark("rename-input")
 
@@ -427,7 +442,7 @@ class SetlistView:
             if after is not None:
                 state["after"] = result.item_id  # the next pick lands after this one
 
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-lg h-[80vh]"):
+        with ui.dialog().props('aria-label="Add songs"') as dialog, ui.card().classes("w-full max-w-lg h-[80vh]"):
             with ui.row().classes("w-full items-center"):
                 ui.label("Add songs" if at is None else f"Add songs to {at.entry.label}").classes(
                     "text-lg font-medium grow")
@@ -446,7 +461,7 @@ class SetlistView:
     async def show_history(self) -> None:
         async with db.session() as session:
             recent = await setlists.history(session, self.actor, self.setlist_id, limit=30)
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-lg"):
+        with ui.dialog().props('aria-label="Changes"') as dialog, ui.card().classes("w-full max-w-lg"):
             ui.label("Changes").classes("text-lg font-medium")
             if not recent:
                 ui.label("No changes yet.").classes("text-grey-7")
@@ -467,7 +482,7 @@ class SetlistView:
         ui.navigate.to(f"/setlists/{copy.id}")
 
     def confirm_delete(self) -> None:
-        with ui.dialog() as dialog, ui.card():
+        with ui.dialog().props('aria-label="Delete setlist"') as dialog, ui.card():
             ui.label(f"Delete {self.snapshot.name}?").classes("text-lg font-medium")
             ui.label("Its songs stay in the library. Gigs playing it keep their date.").classes("text-grey-8")
 

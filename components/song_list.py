@@ -68,6 +68,6 @@ class SongList:
                 if row.playable:
                     ui.icon("music_note", color="primary").props('aria-label="Your part is here"')
                 elif row.chart_id is not None:
-                    ui.badge("other part", color="orange-9").props('aria-label="Not in your part"')
+                    ui.badge("other part", color="other-part").props('aria-label="Not in your part"')
                 else:
-                    ui.badge("no part", color="grey-6").props('aria-label="No chart you can read"')
+                    ui.badge("no part", color="grey-8").props('aria-label="No chart you can read"')

@@ -37,6 +37,12 @@ offline stands in (``components/static/offline.js``). Either way the reader's pl
 localStorage, so a reload within half an hour, or the offline stand (``/offline``), opens right there; while the
 socket is down a small "offline · last update 3 min ago" label shows, and NiceGUI's "Connection lost" box is hidden.
 
+For the keyboard and screen readers: the keys pedals send turn pages as always; "t" (not a pedal key) shows and
+hides the toolbar, and so does a "Stand controls" button, first in the tab order and drawn only while it has the focus.
+The song is the page's (visually hidden) level-one heading and the document's title; a polite live region
+(``data-testid="stand-announce"``) says "Now: Brass Tacks, your B♭ part" when the song changes (a leader's call or the
+reader's own move), and "Offline: pages still turn" / "Back online".
+
 Browser test hooks on the root element (``data-testid="stand"``): ``data-page`` (first visible page index),
 ``data-pages``, ``data-per-view`` (1 or 2), ``data-zoom``, ``data-ready`` (indices of decoded pages in the preload
 cache) and ``data-wake-lock`` (pending/active/released/denied/unsupported).

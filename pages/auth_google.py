@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
-from components import oidc
+from components import design, oidc
 from components.errors import log_error, message_for
 from components.layout import theme
 from components.session import sign_in, take_invite, throttle
@@ -69,7 +69,7 @@ def _calm_page(icon: str, title: str, text: str, *, button: str = "Back to sign-
     ui.page_title(f"{title} · SOLEil")
     with ui.column().classes("w-full max-w-md mx-auto p-6 gap-4 items-center text-center"):
         ui.icon(icon).classes("text-6xl text-grey-6")
-        ui.label(title).classes("text-2xl font-medium")
+        design.heading(title).classes("text-2xl font-medium")
         ui.label(text).classes("text-base text-grey-8").mark("message")
         ui.button(button, icon="login", on_click=lambda: ui.navigate.to(target)) \
             .props("unelevated size=lg").classes("w-full")

@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
+from components import design
 from components.guard import member_page
 from components.layout import page_frame, theme
 from components.session import actor_or_none, switch_band, token_of
@@ -92,6 +93,6 @@ async def new_band_page(request: Request) -> RedirectResponse | None:
         theme()
         ui.page_title("New band · SOLEil")
         with ui.column().classes("w-full max-w-md mx-auto p-4 gap-4"):
-            ui.label("Create your band").classes("text-2xl font-medium")
+            design.heading("Create your band").classes("text-2xl font-medium")
             form()
     return None

@@ -319,7 +319,7 @@ def _substitutes(actor: Actor, gig_id: int, subs: list[tuple[gigs.Membership, gi
 
 
 def _confirm_delete(actor: Actor, gig: Gig) -> None:
-    with ui.dialog() as dialog, ui.card():
+    with ui.dialog().props('aria-label="Delete gig"') as dialog, ui.card():
         ui.label(f"Delete {gig.title}?").classes("text-lg font-medium")
         ui.label("Its substitutes lose access.").classes("text-grey-8")
 

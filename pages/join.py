@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
+from components import design
 from components.errors import log_error, message_for, set_page_status
 from components.layout import theme
 from components.session import actor_or_none, remember_invite, switch_band, throttle
@@ -39,8 +40,8 @@ async def join_page(request: Request, token: str) -> RedirectResponse | None:
         log_error(exc, "join")
         set_page_status(exc)
         with _frame("Invite"):
-            ui.icon("link_off").classes("text-6xl text-grey-6")
-            ui.label(message_for(exc)).classes("text-lg").mark("message")
+            ui.icon("link_off").classes("text-6xl text-grey-6").props("aria-hidden=true")
+            design.heading(message_for(exc)).classes("text-lg font-normal").mark("message")
             target = "/" if actor is not None else "/login"
             ui.button("Continue", on_click=lambda: ui.navigate.to(target)).props("unelevated")
         return None
@@ -51,7 +52,7 @@ async def join_page(request: Request, token: str) -> RedirectResponse | None:
     remember_invite(request, token)
     with _frame("Join"):
         ui.icon("groups").classes("text-6xl text-primary")
-        ui.label(invited).classes("text-2xl font-medium").mark("invited")
+        design.heading(invited).classes("text-2xl font-medium").mark("invited")
         if get_settings().google_configured:
             ui.label("Sign in to join. Your invite is kept while you do.").classes("text-grey-8")
             ui.button("Sign in with Google", icon="login", on_click=lambda: ui.navigate.to("/auth/google")) \
@@ -73,7 +74,7 @@ def _ask(request: Request, actor: Actor, token: str, band_name: str, invited: st
 
     with _frame("Join"):
         ui.icon("groups").classes("text-6xl text-primary")
-        ui.label(invited).classes("text-2xl font-medium").mark("invited")
+        design.heading(invited).classes("text-2xl font-medium").mark("invited")
         ui.label(f"You're signed in as {actor.name} ({actor.email}). Joining shows {band_name} your name and email "
                  f"and switches this device to {band_name}; you stay in {actor.band_name}.").classes("text-grey-8")
         ui.button(f"Join {band_name}", icon="group_add", on_click=join).props("unelevated size=lg") \

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from nicegui import APIRouter, ui
 
+from components import design
 from components.layout import theme
 from components.session import CSRF_FIELD, actor_or_none, csrf_for, require_csrf, sign_in, sign_out, throttle
 from soleil_ui.demo import demo_people
@@ -32,8 +33,8 @@ async def login_page(request: Request) -> RedirectResponse | None:
     ui.page_title("Sign in · SOLEil")
     with ui.column().classes("w-full max-w-md mx-auto p-4 gap-4"):
         with ui.row().classes("items-center gap-2"):
-            ui.icon("wb_sunny").classes("text-4xl text-primary")
-            ui.label("SOLEil").classes("text-3xl font-semibold")
+            ui.icon("wb_sunny").classes("text-4xl text-primary").props("aria-hidden=true")
+            design.heading("SOLEil").classes("text-3xl font-semibold")
         ui.label("Your band's charts, setlists and gigs on every stand.").classes("text-grey-8")
         if settings.google_configured:
             ui.button("Sign in with Google", icon="login", on_click=lambda: ui.navigate.to("/auth/google")) \
@@ -48,11 +49,15 @@ async def login_page(request: Request) -> RedirectResponse | None:
                                       if i.get("instrument") in INSTRUMENTS)
                     role = "Leader · " if membership.role == "leader" else ""
                     form = post_form(f"/auth/demo/{user.id}", token)
-                    with form, ui.card().tight().classes("w-full cursor-pointer").props(
-                            f'role=button aria-label="Enter as {user.name}"').on(
-                            "click", js_handler=f"() => document.getElementById('{form.html_id}').submit()"):
+                    submit = f"document.getElementById('{form.html_id}').submit()"
+                    # a button by role, focus and keys (Enter, Space); its name is its visible text after "Enter as"
+                    with form, ui.card().tight().classes("w-full cursor-pointer").props("role=button tabindex=0") \
+                            .on("click", js_handler=f"() => {submit}") \
+                            .on("keydown", js_handler="(e) => { if (e.key === 'Enter' || e.key === ' ') "
+                                                      f"{{ e.preventDefault(); {submit}; }} }}"):
                         with ui.row().classes("items-center p-3 gap-3 no-wrap"):
-                            ui.icon("person").classes("text-2xl text-secondary")
+                            ui.label("Enter as").classes("soleil-sr-only")
+                            ui.icon("person").classes("text-2xl text-secondary").props("aria-hidden=true")
                             with ui.column().classes("gap-0"):
                                 ui.label(user.name).classes("font-medium")
                                 ui.label(f"{role}{parts}").classes("text-sm text-grey-7")

@@ -83,7 +83,7 @@ async def _member_list(actor: Actor) -> None:
     def edit_playing(membership: Membership, user: User) -> None:
         """The member form for someone else: what they play and how they read (their name is theirs to change)."""
         who = user.name or user.email
-        with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+        with ui.dialog().props('aria-label="Edit member"') as dialog, ui.card().classes("w-full max-w-md"):
             async def save(_name: str, instruments: list[dict[str, Any]], reading: dict[str, str]) -> None:
                 async with db.session() as session:
                     await members.set_member_instruments(session, actor, membership.id or 0,
@@ -111,7 +111,7 @@ async def _member_list(actor: Actor) -> None:
                     if is_leader:
                         ui.badge("Leader", color="secondary")
                     elif membership.role == Role.SUB:
-                        ui.badge("Sub", color="accent")
+                        ui.badge("Sub", color="accent", text_color="dark")
                     with ui.button(icon="more_vert").props(f'flat round aria-label="Manage {user.name or user.email}"'):
                         with ui.menu():
                             if membership.role != Role.MEMBER:
@@ -124,7 +124,7 @@ async def _member_list(actor: Actor) -> None:
                             ui.menu_item("What they play…", on_click=lambda m=membership, u=user: edit_playing(m, u)) \
                                 .mark(f"playing-{mid}")
                             ui.menu_item("Remove from band", on_click=lambda: dialog.open()).mark(f"remove-{mid}")
-            with ui.dialog() as dialog, ui.card():
+            with ui.dialog().props('aria-label="Remove member"') as dialog, ui.card():
                 ui.label(f"Remove {user.name or user.email} from {actor.band_name}? Their open pages close now; "
                          "you can invite them again later.")
                 with ui.row().classes("w-full justify-end"):

@@ -45,7 +45,7 @@ async def profile_page(actor: Actor) -> None:
         ui.label("Signed in").classes("text-sm uppercase text-grey-7")
         ui.button("Sign out", icon="logout", on_click=pwa.sign_out) \
             .props("outline").classes("w-full").mark("sign-out")
-        with ui.dialog() as confirm, ui.card():
+        with ui.dialog().props('aria-label="Sign out everywhere"') as confirm, ui.card():
             ui.label("Sign out on every phone, tablet and computer? You'll sign in again on each.")
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=confirm.close).props("flat")

@@ -62,7 +62,7 @@ async def setlists_page(actor: Actor) -> None:
 
 
 def _new_setlist(actor: Actor) -> None:
-    with ui.dialog() as dialog, ui.card().classes("w-full max-w-md"):
+    with ui.dialog().props('aria-label="New setlist"') as dialog, ui.card().classes("w-full max-w-md"):
         name = ui.input("Name", placeholder="Friday at the Blue Room").props(
             "outlined autofocus maxlength=120").classes("w-full").mark("new-setlist-name")
 

@@ -72,6 +72,11 @@ export default {
         :class="{ 'sl-night': isNight, 'sl-fit-width': fitWidth, 'sl-zoomed': zoomed, 'sl-two-up': perView === 2 }"
         :aria-label="'Chart: ' + shownTitle" :data-page="page" :data-pages="shownPages.length" :data-per-view="perView"
         :data-song="songIndex === null ? '' : songIndex" :data-online="String(online)">
+      <h1 class="sl-sr">{{ shownTitle }}</h1>
+      <button class="sl-show" type="button" aria-label="Stand controls" :aria-expanded="String(toolbar)"
+          aria-keyshortcuts="t" data-testid="stand-show-controls" @click="act($event, 'toolbar')">
+        <span class="material-icons" aria-hidden="true">{{ toolbar ? "expand_less" : "tune" }}</span>
+        <span>Stand controls</span></button>
       <div ref="viewport" class="sl-viewport" data-testid="stand-viewport"
           @pointerdown="onDown" @pointermove="onMove" @pointerup="onUp" @pointercancel="onCancel"
           @contextmenu.prevent @dragstart.prevent>
@@ -82,7 +87,8 @@ export default {
       </div>
       <div class="sl-indicator" :class="{ 'sl-flash': flash, 'sl-off': toolbar }" data-testid="stand-indicator"
           aria-live="polite">{{ indicator }}</div>
-      <div v-if="!online" class="sl-offline" data-testid="stand-offline" role="status">{{ offlineText }}</div>
+      <div v-if="!online" class="sl-offline" data-testid="stand-offline">{{ offlineText }}</div>
+      <div class="sl-sr" aria-live="polite" aria-atomic="true" data-testid="stand-announce">{{ announcement }}</div>
       <template v-if="toolbar">
         <div class="sl-bar sl-top" role="toolbar" aria-label="Chart" data-testid="stand-toolbar">
           <button class="sl-btn" aria-label="Close chart" data-testid="stand-close" @click="act($event, 'close')">
@@ -111,7 +117,7 @@ export default {
                 data-testid="stand-fit" @click="act($event, 'fit')">
               <span class="material-icons" aria-hidden="true">width_wide</span>
               <span class="sl-label">Width</span></button>
-            <button class="sl-btn sl-toggle" aria-label="Two pages side by side" :aria-pressed="String(perView === 2)"
+            <button class="sl-btn sl-toggle" aria-label="2 pages side by side" :aria-pressed="String(perView === 2)"
                 data-testid="stand-two-up" :disabled="!wide" @click="act($event, 'single')">
               <span class="material-icons" aria-hidden="true">import_contacts</span>
               <span class="sl-label">2 pages</span></button>
@@ -152,6 +158,7 @@ export default {
       online: !this.standalone,
       lastUp: this.offline_since || Date.now(),
       now: Date.now(),
+      announcement: "", // said politely by screen readers: the song now on the stand, offline, back online
     };
   },
   computed: {
@@ -180,6 +187,10 @@ export default {
       if (this.orphan) return this.songList?.[this.orphan.at]?.title;
       return this.song ? this.songList[this.songIndex + 1]?.title : this.next_title;
     },
+    nowText() {
+      const part = (this.shownPart || "").split(" · ")[0]; // the part, without the setlist's key and notes
+      return part ? `Now: ${this.shownTitle}, your ${part} part` : `Now: ${this.shownTitle}`;
+    },
     offlineText() {
       return `offline · last update ${ago(this.now - this.lastUp)}`;
     },
@@ -204,6 +215,18 @@ export default {
     },
     isNight(on) {
       store("night", on); // the offline stand opens in the same mode
+    },
+    nowText(text) {
+      this.announcement = text; // a leader's call, or the reader's own move to another song
+    },
+    shownTitle: {
+      handler(title) {
+        if (title) document.title = `${title} · SOLEil`;
+      },
+      immediate: true,
+    },
+    online(up) {
+      this.announcement = up ? "Back online" : "Offline: pages still turn";
     },
     perView: { handler: "render", flush: "post" },
     fitWidth: { handler: "render", flush: "post" },
@@ -705,6 +728,8 @@ export default {
         this.goTo(0);
       } else if (key === "End") {
         this.goTo(this.shownPages.length - this.perView);
+      } else if (key === "t" || key === "T") {
+        this.toolbar = !this.toolbar; // the toolbar for the keyboard (a tap in the middle shows it too)
       } else return;
       e.preventDefault();
     },
@@ -719,6 +744,7 @@ export default {
         else this.$emit("close");
       }
       else if (what === "song") this.songStep(arg);
+      else if (what === "toolbar") this.toolbar = !this.toolbar;
       else if (what === "prev") this.prev();
       else if (what === "next") this.next();
       else if (what === "night") {
