@@ -24,9 +24,9 @@ from soleil_ui.events import Event, hub
 from soleil_ui.live_follow import Heard, Listener, LiveTimeline
 from soleil_ui.services import live
 from soleil_ui.services.live import LiveState
+from soleil_ui.services.setlist_view import Snapshot, load_snapshot
 
 from .live import listen
-from .setlist_editor import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
 

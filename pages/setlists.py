@@ -14,11 +14,12 @@ from components.layout import page_frame
 from components.live import listen
 from components.live_bar import LiveBanner, LiveConsole, LiveWatcher, track_presence
 from components.session import throttle
-from components.setlist_editor import SetlistView, load_snapshot
+from components.setlist_editor import SetlistView
 from soleil_ui import stage_print
 from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.services import live, page_data, setlists
+from soleil_ui.services.setlist_view import load_snapshot
 from soleil_ui.services.setlists import format_duration
 
 router = APIRouter()
