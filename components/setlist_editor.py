@@ -20,9 +20,8 @@ from nicegui import background_tasks, ui
 from nicegui.events import SortableEventArguments
 
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.events import Event
-from soleil_ui.services import library, setlists
+from soleil_ui.services import library, setlists, work
 from soleil_ui.services.library import SongPage, SongRow
 from soleil_ui.services.setlist_view import Snapshot, load_snapshot
 from soleil_ui.services.setlists import Op, SetlistEntry, SetSummary, format_duration, parse_duration
@@ -225,8 +224,7 @@ class SetlistView:
 
     # --- leader's edits ----------------------------------------------------------------------------------------
     async def apply(self, op: Op, done: str | None = None) -> setlists.OpResult:
-        async with db.session() as session:
-            result = await setlists.apply_op(session, self.actor, self.setlist_id, op)
+        result = await work.act(setlists.apply_op, self.actor, self.setlist_id, op)
         if not result.effective and op.kind in ("move", "remove", "edit"):
             self._say("That entry changed meanwhile; the list is up to date now.")
         elif done:
@@ -272,8 +270,7 @@ class SetlistView:
         await self.apply(Op.remove(row.item_id, key=_key()), f"Removed {row.entry.label}. Undo brings it back.")
 
     async def undo(self) -> None:
-        async with db.session() as session:
-            result = await setlists.undo(session, self.actor, self.setlist_id, key=_key())
+        result = await work.act(setlists.undo, self.actor, self.setlist_id, key=_key())
         if result is None:
             ui.notify("Nothing left to undo.", position="top")
             return
@@ -345,8 +342,7 @@ class SetlistView:
             state["after"] = order[end - 1].item_id
 
         async def search(text: str, offset: int) -> SongPage:
-            async with db.session() as session:
-                return await library.search_songs(session, self.actor, text, offset=offset)
+            return await work.act(library.search_songs, self.actor, text, offset=offset)
 
         async def picked(song: SongRow) -> None:
             after = state["after"]
@@ -372,8 +368,7 @@ class SetlistView:
             await self.on_call(row.item_id)
 
     async def show_history(self) -> None:
-        async with db.session() as session:
-            recent = await setlists.history(session, self.actor, self.setlist_id, limit=30)
+        recent = await work.act(setlists.history, self.actor, self.setlist_id, limit=30)
         with ui.dialog() as dialog, ui.card().classes("w-full max-w-lg"):
             ui.label("Changes").classes("text-lg font-medium")
             if not recent:
@@ -390,8 +385,7 @@ class SetlistView:
         dialog.open()
 
     async def duplicate(self) -> None:
-        async with db.session() as session:
-            copy = await setlists.duplicate_setlist(session, self.actor, self.setlist_id)
+        copy = await work.act(setlists.duplicate_setlist, self.actor, self.setlist_id)
         ui.navigate.to(f"/setlists/{copy.id}")
 
     def confirm_delete(self) -> None:
@@ -400,8 +394,7 @@ class SetlistView:
             ui.label("Its songs stay in the library. Gigs playing it keep their date.").classes("text-grey-8")
 
             async def delete() -> None:
-                async with db.session() as session:
-                    await setlists.delete_setlist(session, self.actor, self.setlist_id)
+                await work.act(setlists.delete_setlist, self.actor, self.setlist_id)
                 dialog.close()
                 ui.navigate.to("/setlists")
 

@@ -18,14 +18,13 @@ from nicegui import background_tasks, ui
 from sqlalchemy.exc import SQLAlchemyError
 
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.errors import SoleilError
 from soleil_ui.events import Event
 from soleil_ui.live_follow import Follower, chip_view, follows_call, replanned_index
-from soleil_ui.services import live, setlists
+from soleil_ui.services import live, setlists, work
 from soleil_ui.services.library import KeyPref
 from soleil_ui.services.live import LiveState
-from soleil_ui.services.setlists import StandPlan
+from soleil_ui.services.setlist_plan import StandPlan
 from soleil_ui.services.stand_view import StandSet, load_stand_set
 from soleil_ui.stand_contract import StandPage
 
@@ -161,8 +160,7 @@ class SetlistStand:
         live_state = self._live_here()
         if self.drives and not e.resync and live_state is not None and e.item_id is not None \
                 and live_state.current_item_id != e.item_id:
-            async with db.session() as session:
-                new = await live.move(session, self.actor, live_state.live_id, item_id=e.item_id)
+            new = await work.act(live.move, self.actor, live_state.live_id, item_id=e.item_id)
             self.watcher.wrote(new)
         self._render_chip()
 
@@ -171,8 +169,7 @@ class SetlistStand:
         step = 1 if direction == "next" else -1
         live_state = self._live_here()
         if self.drives and live_state is not None:  # the leader's next/previous call the song for everyone
-            async with db.session() as session:
-                new = await live.move(session, self.actor, live_state.live_id, step=step)
+            new = await work.act(live.move, self.actor, live_state.live_id, step=step)
             self.watcher.wrote(new)
             return
         self.show(self.index + step)

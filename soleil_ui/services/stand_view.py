@@ -19,11 +19,11 @@ from ..models import Chart, Song
 from ..parts import PartRef
 from ..shared_loads import SharedLoads
 from ..stand_contract import StandSong
-from . import chart_pages, library, live, members, setlist_view, setlists
+from . import chart_pages, library, live, members, setlist_plan, setlist_view, setlists
 from .chart_pages import Page
 from .library import KeyPref
 from .live import LiveState
-from .setlists import StandPlan
+from .setlist_plan import StandPlan
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ async def load_stand_set(actor: Actor, setlist_id: int, prefs: Mapping[int, KeyP
     """The setlist for this reader, at least version ``wanted``; the caller has checked they may see it."""
     async def load() -> StandSet:
         async with db.session() as session:
-            plan = await setlists.stand_plan(session, actor, setlist_id, prefs)
+            plan = await setlist_plan.stand_plan(session, actor, setlist_id, prefs)
         return StandSet(plan, await chart_pages.stand_songs(plan))
 
     key = ("stand", actor.band_id, setlist_id, setlist_view.reader_profile(actor), prefs_key(prefs))

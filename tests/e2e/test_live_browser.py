@@ -39,7 +39,7 @@ from soleil_ui import runtime
 from soleil_ui.db import db
 from soleil_ui.demo import ensure_demo
 from soleil_ui.models import Membership, Setlist, User
-from soleil_ui.services import auth, setlists
+from soleil_ui.services import auth, setlist_plan, setlists
 from soleil_ui.settings import get_settings
 
 async def seed():
@@ -56,7 +56,7 @@ async def seed():
             out["people"][user.name] = user.id
             if user.name in {MEMBERS!r}:
                 actor = await auth.resolve(session, await auth.start_session(session, user.id, membership.band_id))
-                plan = await setlists.stand_plan(session, actor, out["setlist"])
+                plan = await setlist_plan.stand_plan(session, actor, out["setlist"])
                 out["plans"][user.name] = {{s.title: s.chart.id if s.chart else None for s in plan.stops}}
                 out["songs"] = {{s.item_id: s.title for s in plan.stops}}
     runtime.get_runtime().renderer.close()
