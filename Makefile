@@ -40,6 +40,7 @@ chromium:
 # Coverage floors, from the run's own data: the core (soleil_ui/) 90 %, the UI (pages/ and components/) 85 %.
 test: install-test chromium
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 	@printf 'coverage of soleil_ui/: %s %%\n' "$$($(BIN)/coverage report --include='soleil_ui/*' --format=total)"
 	@printf 'coverage of pages/ and components/: %s %%\n' "$$($(BIN)/coverage report --include='pages/*,components/*' --format=total)"
@@ -48,6 +49,7 @@ test: install-test chromium
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: install-test chromium
 	$(BIN)/python -m bench
@@ -58,4 +60,4 @@ container-check:
 	./.ci/container-check
 
 clean:
-	rm -rf $(VENV) .pytest_cache .coverage* htmlcov
+	rm -rf $(VENV) .pytest_cache .mypy_cache .coverage* htmlcov

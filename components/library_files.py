@@ -9,10 +9,9 @@ from __future__ import annotations
 from nicegui import ui
 
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.models import ChartStatus
 from soleil_ui.parts import ALL_PARTS, MAX_CHAIR, PartRef, Role
-from soleil_ui.services import library, library_files
+from soleil_ui.services import library, library_files, work
 from soleil_ui.services.library_files import FileRow
 
 WHAT = {"part": "A part", "score": "A full score", "lyrics": "A lyrics sheet", "chords": "A chord chart"}
@@ -64,9 +63,8 @@ class FilesView:
         await self.show()
 
     async def show(self) -> None:
-        async with db.session() as session:
-            page = await library_files.library_files(session, self.actor, text=self.search.value or "",
-                                                     show=self.filter.value or "all", limit=self.limit)
+        page = await work.act(library_files.library_files, self.actor, text=self.search.value or "",
+                              show=self.filter.value or "all", limit=self.limit)
         self.box.clear()
         with self.box:
             ui.label(f"{page.total} files").classes("text-sm text-grey-7").mark("file-count")
@@ -112,8 +110,7 @@ class FilesView:
                         .props("flat dense no-caps").mark(f"undo-{row.chart_id}")
 
     async def _undo(self, row: FileRow) -> None:
-        async with db.session() as session:
-            await library.undo_correction(session, self.actor, row.chart_id)
+        await work.act(library.undo_correction, self.actor, row.chart_id)
         ui.notify("Back to what the file name says.", type="positive")
         await self.show()
 
@@ -135,9 +132,8 @@ class FilesView:
             seat.bind_visibility_from(which, "value", backward=lambda v: str(v or "").startswith("instrument:"))
 
             async def save() -> None:
-                async with db.session() as session:
-                    await library.assign_chart(session, self.actor, row.chart_id, song_title=title.value or "",
-                                               part_key=join_part(kind.value, which.value, int(seat.value or 0)))
+                await work.act(library.assign_chart, self.actor, row.chart_id, song_title=title.value or "",
+                               part_key=join_part(kind.value, which.value, int(seat.value or 0)))
                 dialog.close()
                 ui.notify("Corrected. It stays so through later syncs; undo it any time.", type="positive")
                 await self.show()

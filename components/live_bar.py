@@ -18,15 +18,14 @@ from nicegui import background_tasks, ui
 from sqlalchemy.exc import SQLAlchemyError
 
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.errors import SoleilError
 from soleil_ui.events import Event, hub
 from soleil_ui.live_follow import Heard, Listener, LiveTimeline
-from soleil_ui.services import live
+from soleil_ui.services import live, work
 from soleil_ui.services.live import LiveState
+from soleil_ui.services.setlist_view import Snapshot, load_snapshot
 
 from .live import listen
-from .setlist_editor import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +92,7 @@ class LiveWatcher:
 
     async def reread(self) -> None:
         try:
-            async with db.session() as session:
-                state = await live.current(session, self.actor)
+            state = await work.act(live.current, self.actor)
         except (SQLAlchemyError, OSError):  # the database is away: the next reconnect or event tries again
             log.warning("could not re-read live state", exc_info=True)
             return
@@ -216,13 +214,11 @@ class LiveConsole:
             self._want_presence()
 
     async def start(self, item_id: int | None = None) -> None:
-        async with db.session() as session:
-            state = await live.start(session, self.actor, self.setlist_id, item_id=item_id)
+        state = await work.act(live.start, self.actor, self.setlist_id, item_id=item_id)
         self.watcher.wrote(state)
 
     async def stop(self) -> None:
-        async with db.session() as session:
-            await live.stop(session, self.actor)
+        await work.act(live.stop, self.actor)
         await self.watcher.reread()
 
     async def move(self, *, step: int = 0, item_id: int | None = None) -> None:
@@ -231,8 +227,7 @@ class LiveConsole:
             await self.start(item_id)
             return
         assert state is not None
-        async with db.session() as session:
-            new = await live.move(session, self.actor, state.live_id, step=step, item_id=item_id)
+        new = await work.act(live.move, self.actor, state.live_id, step=step, item_id=item_id)
         self.watcher.wrote(new)
 
     def _want_presence(self) -> None:
@@ -248,8 +243,7 @@ class LiveConsole:
             await asyncio.sleep(0.3)  # many pages join at once when a gig starts: one read for the burst
             self._presence_stale = False
             try:
-                async with db.session() as session:
-                    people = await live.presence(session, self.actor)
+                people = await work.act(live.presence, self.actor)
             except SQLAlchemyError:  # the next presence event reads again
                 log.warning("could not read presence", exc_info=True)
                 return
@@ -289,15 +283,8 @@ def track_presence(actor: Actor, following: Callable[[], bool]) -> Callable[[], 
 
     async def write(kind: str) -> None:
         try:
-            async with in_order, db.session() as session:
-                if kind == "join":
-                    await live.join(session, actor, key, following=following())
-                elif kind == "away":
-                    await live.set_presence(session, actor, key, connected=False)
-                elif kind == "follow":
-                    await live.set_presence(session, actor, key, following=following())
-                else:
-                    await live.leave(session, actor, key)
+            async with in_order:
+                await work.act(live.record_presence, actor, key, kind, following=following())
         except Exception:
             log.warning("could not record presence (%s)", kind, exc_info=True)
 
@@ -319,8 +306,7 @@ def _keep_alive() -> None:
         while True:
             await asyncio.sleep(live.TOUCH_EVERY)
             try:
-                async with db.session() as session:
-                    await live.touch_instance(session, hub.instance_id)
+                await work.before_actor(live.touch_instance, hub.instance_id)
             except Exception:
                 log.warning("could not refresh presence", exc_info=True)
 

@@ -27,10 +27,9 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from soleil_ui import ratelimit
-from soleil_ui.db import db
 from soleil_ui.errors import NotSignedIn, TooManyRequests, retry_headers
 from soleil_ui.security import hash_token
-from soleil_ui.services import auth
+from soleil_ui.services import auth, work
 from soleil_ui.settings import get_settings
 
 from .session import SESSION_KEY
@@ -66,8 +65,7 @@ async def _account(token: str) -> int | None:
     key = hash_token(token)
     if key not in _accounts:
         try:
-            async with db.session() as session:
-                _accounts[key] = (await auth.resolve(session, token)).user_id
+            _accounts[key] = (await work.before_actor(auth.resolve, token)).user_id
         except NotSignedIn:
             _accounts[key] = None
     return _accounts[key]

@@ -27,9 +27,8 @@ from nicegui import Client, background_tasks, ui
 from sqlalchemy.exc import SQLAlchemyError
 
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.events import Event
-from soleil_ui.services import prepare
+from soleil_ui.services import prepare, work
 from soleil_ui.services.prepare import PREPARE_TOPIC
 
 from . import design
@@ -145,8 +144,7 @@ def prepare_button(actor: Actor, setlist_id: int, name: str = "") -> ui.element 
 
     async def show() -> None:
         try:
-            async with db.session() as session:
-                request = (await prepare.standing(session, actor)).get(setlist_id)
+            request = (await work.act(prepare.standing, actor)).get(setlist_id)
         except SQLAlchemyError:  # the database is away: the next event or visit shows it
             log.warning("could not read the prepare requests", exc_info=True)
             return
@@ -161,14 +159,12 @@ def prepare_button(actor: Actor, setlist_id: int, name: str = "") -> ui.element 
             button.props("color=primary")
 
     async def ask() -> None:
-        async with db.session() as session:
-            await prepare.ask(session, actor, setlist_id, audio=bool(audio.value))
+        await work.act(prepare.ask, actor, setlist_id, audio=bool(audio.value))
         await show()
         ui.notify(f"Asked every device to get “{name or 'the set'}” ready offline.", type="positive")
 
     async def cancel() -> None:
-        async with db.session() as session:
-            await prepare.cancel(session, actor, setlist_id)
+        await work.act(prepare.cancel, actor, setlist_id)
         await show()
 
     def heard(event: Event) -> None:

@@ -15,11 +15,10 @@ from nicegui import Client, background_tasks, ui
 
 from soleil_ui import ratelimit
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.errors import Forbidden, NotSignedIn
 from soleil_ui.events import Event
 from soleil_ui.security import csrf_token, new_token, tokens_equal
-from soleil_ui.services import auth, members
+from soleil_ui.services import auth, members, work
 from soleil_ui.settings import get_settings
 
 from . import params  # noqa: F401  (registers the {x:id} path converter before any page's route is declared)
@@ -74,26 +73,20 @@ async def actor_or_none(request: Request) -> Actor | None:
 
 async def current_actor(request: Request) -> Actor:
     """The signed-in member, or ``NotSignedIn``. Checked on every request, so a revoked session stops at once."""
-    async with db.session() as session:
-        return await auth.resolve(session, token_of(request))
+    return await work.before_actor(auth.resolve, token_of(request))
 
 
 async def sign_in(request: Request, user_id: int, band_id: int | None) -> None:
     """Start a fresh server-side session (a new token every sign-in, so a planted cookie is worthless)."""
     previous = token_of(request)
-    async with db.session() as session:
-        if previous:
-            await auth.end_session(session, previous)
-        token = await auth.start_session(session, user_id, band_id, request.headers.get("user-agent", ""))
+    token = await work.before_actor(auth.replace_session, previous, user_id, band_id,
+                                    request.headers.get("user-agent", ""))
     request.session[SESSION_KEY] = token
 
 
 async def sign_out(request: Request) -> None:
     actor = await actor_or_none(request)
-    async with db.session() as session:
-        await auth.end_session(session, token_of(request))
-        if actor is not None:  # other tabs on this cookie re-check and leave
-            members.session_ended(session, actor.band_id, actor.user_id)
+    await work.before_actor(members.sign_out, token_of(request), actor)  # other tabs on this cookie re-check
     request.session.pop(SESSION_KEY, None)
 
 
@@ -111,8 +104,7 @@ async def switch_band(request: Request | None, band_id: int) -> None:
     token = token_of(request)
     if token is None:
         raise NotSignedIn()
-    async with db.session() as session:
-        await auth.switch_band(session, token, band_id)
+    await work.before_actor(auth.switch_band, token, band_id)
 
 
 def guard_page(actor: Actor) -> None:
@@ -135,8 +127,7 @@ def guard_page(actor: Actor) -> None:
 
 async def _recheck(client: Client, token: str | None, actor: Actor) -> None:
     try:
-        async with db.session() as session:
-            now: Actor | None = await auth.resolve(session, token)
+        now: Actor | None = await work.before_actor(auth.resolve, token)
     except NotSignedIn:
         now = None
     if client.is_deleted:
@@ -163,8 +154,7 @@ def band_switcher(actor: Actor) -> None:
         ui.navigate.to("/")
 
     async def fill() -> None:
-        async with db.session() as session:
-            bands = await auth.user_bands(session, actor.user_id)
+        bands = await work.before_actor(auth.user_bands, actor.user_id)
         if holder.is_deleted:
             return
         with holder:

@@ -3,8 +3,8 @@
 Live edits are pushed, never rebuilt: every row is built once and then *changed in place* (its texts, badge and
 position) when the setlist's version moves on, so an edit reaches 200 open pages without re-rendering any of them,
 a reader's scroll position stays where it was, and an open dialog stays open. A page hears ``setlist:{id}`` on the
-hub, then fetches the new state through ``loads`` — one query per instance, version and instrument profile, shared by
-every page waiting for it — and applies it.
+hub, then fetches the new state through ``setlist_view.load_snapshot`` — one query per instance, version and
+instrument profile, shared by every page waiting for it — and applies it.
 
 Leaders edit with operations (``services.setlists.Op``): drag a row by its handle (SortableJS, bundled with NiceGUI,
 works with a finger), the up/down buttons, a row's menu (key, note, duration, remove), "Add songs" (the library's
@@ -13,94 +13,21 @@ song picker) and "Add break"; "Undo" reverses the latest change, whoever made it
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable
 
 from nicegui import background_tasks, ui
 from nicegui.events import SortableEventArguments
 
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.events import Event
-from soleil_ui.services import library, setlist_view, setlists
+from soleil_ui.services import library, setlists, work
 from soleil_ui.services.library import SongPage, SongRow
-from soleil_ui.services.setlist_view import Snapshot
+from soleil_ui.services.setlist_view import Snapshot, load_snapshot
 from soleil_ui.services.setlists import Op, SetlistEntry, SetSummary, format_duration, parse_duration
 
 from .live import listen
 from .song_list import SongList
-
-T = TypeVar("T")
-
-
-class SharedLoads(Generic[T]):
-    """Coalesce identical reads across pages: one load per key in flight, and the newest result kept.
-
-    ``get(key, wanted, load)`` returns a result whose ``version`` is at least ``wanted``, starting a load only when
-    neither the kept result nor the one in flight can be it.
-    """
-
-    def __init__(self, size: int = 256) -> None:
-        self._kept: OrderedDict[Hashable, Any] = OrderedDict()
-        self._flying: dict[Hashable, asyncio.Future[Any]] = {}
-        self._size = size
-        self._database: object = None  # what the kept results were read from
-        self.loads = 0  # how many loads actually ran (tests, benchmarks)
-
-    async def get(self, key: Hashable, wanted: int, load: Callable[[], Awaitable[T]], *, force: bool = False) -> T:
-        if self._database is not db.engine:  # another database (a restore, the next test): ids mean other things
-            self._kept.clear()
-            self._flying.clear()
-            self._database = db.engine
-        result: T | None = None
-        for _ in range(3):
-            kept = self._kept.get(key)
-            if kept is not None and kept.version >= wanted and not force:
-                return kept
-            flying = self._flying.get(key)
-            if flying is None or flying.get_loop() is not asyncio.get_running_loop():
-                flying = asyncio.ensure_future(self._load(key, load))
-                self._flying[key] = flying
-            result = await asyncio.shield(flying)
-            force = False
-            if result.version >= wanted:  # type: ignore[attr-defined]
-                return result
-        assert result is not None
-        return result
-
-    async def _load(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
-        try:
-            self.loads += 1
-            result = await load()
-            kept = self._kept.get(key)
-            if kept is None or kept.version <= result.version:  # type: ignore[attr-defined]
-                self._kept[key] = result
-                self._kept.move_to_end(key)
-                while len(self._kept) > self._size:
-                    self._kept.popitem(last=False)
-            return result
-        finally:
-            self._flying.pop(key, None)
-
-    def forget(self, key: Hashable) -> None:
-        self._kept.pop(key, None)
-
-
-def profile(actor: Actor) -> str:
-    """What makes "my part" differ between members: their instruments, how they read, and leading."""
-    return library.reader_key(actor)
-
-
-loads: SharedLoads[Snapshot] = SharedLoads()
-
-
-async def load_snapshot(actor: Actor, setlist_id: int, wanted: int = -1, *, force: bool = False) -> Snapshot:
-    """The setlist as this member reads it, shared by every page of the same reader profile."""
-    return await loads.get((actor.band_id, setlist_id, profile(actor)), wanted,
-                           lambda: setlist_view.read_snapshot(actor, setlist_id), force=force)
 
 
 def caption_for(entry: SetlistEntry, mark: SongRow | None, *, leader: bool) -> str:
@@ -306,8 +233,7 @@ class SetlistView:
 
     # --- leader's edits ----------------------------------------------------------------------------------------
     async def apply(self, op: Op, done: str | None = None) -> setlists.OpResult:
-        async with db.session() as session:
-            result = await setlists.apply_op(session, self.actor, self.setlist_id, op)
+        result = await work.act(setlists.apply_op, self.actor, self.setlist_id, op)
         if not result.effective and op.kind in ("move", "remove", "edit"):
             self._say("That entry changed meanwhile; the list is up to date now.")
         elif done:
@@ -359,8 +285,7 @@ class SetlistView:
         await self.apply(Op.remove(row.item_id, key=_key()), f"Removed {row.entry.label}. Undo brings it back.")
 
     async def undo(self) -> None:
-        async with db.session() as session:
-            result = await setlists.undo(session, self.actor, self.setlist_id, key=_key())
+        result = await work.act(setlists.undo, self.actor, self.setlist_id, key=_key())
         if result is None:
             ui.notify("Nothing left to undo.", position="top")
             return
@@ -432,8 +357,7 @@ class SetlistView:
             state["after"] = order[end - 1].item_id
 
         async def search(text: str, offset: int) -> SongPage:
-            async with db.session() as session:
-                return await library.search_songs(session, self.actor, text, offset=offset)
+            return await work.act(library.search_songs, self.actor, text, offset=offset)
 
         async def picked(song: SongRow) -> None:
             after = state["after"]
@@ -459,8 +383,7 @@ class SetlistView:
             await self.on_call(row.item_id)
 
     async def show_history(self) -> None:
-        async with db.session() as session:
-            recent = await setlists.history(session, self.actor, self.setlist_id, limit=30)
+        recent = await work.act(setlists.history, self.actor, self.setlist_id, limit=30)
         with ui.dialog().props('aria-label="Changes"') as dialog, ui.card().classes("w-full max-w-lg"):
             ui.label("Changes").classes("text-lg font-medium")
             if not recent:
@@ -477,8 +400,7 @@ class SetlistView:
         dialog.open()
 
     async def duplicate(self) -> None:
-        async with db.session() as session:
-            copy = await setlists.duplicate_setlist(session, self.actor, self.setlist_id)
+        copy = await work.act(setlists.duplicate_setlist, self.actor, self.setlist_id)
         ui.navigate.to(f"/setlists/{copy.id}")
 
     def confirm_delete(self) -> None:
@@ -487,8 +409,7 @@ class SetlistView:
             ui.label("Its songs stay in the library. Gigs playing it keep their date.").classes("text-grey-8")
 
             async def delete() -> None:
-                async with db.session() as session:
-                    await setlists.delete_setlist(session, self.actor, self.setlist_id)
+                await work.act(setlists.delete_setlist, self.actor, self.setlist_id)
                 dialog.close()
                 ui.navigate.to("/setlists")
 

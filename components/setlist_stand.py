@@ -4,15 +4,13 @@ The whole setlist goes to the browser once (``Stand(songs=…)``: every song's p
 engraved, in the entry's key of the night and with the member's own key/octave): previous/next song happen there at
 once, and a leader's call sends each follower one small ``showSong(index)`` message, however long the setlist is.
 A setlist edit re-sends the list. The lists are built once per setlist version for every member who reads the same
-parts (``load_stand_set``), so a band going live costs one load, not one per phone.
+parts (``stand_view.load_stand_set``), so a band going live costs one load, not one per phone.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
@@ -20,19 +18,18 @@ from nicegui import background_tasks, ui
 from sqlalchemy.exc import SQLAlchemyError
 
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.errors import SoleilError
 from soleil_ui.events import Event
 from soleil_ui.live_follow import Follower, chip_view, follows_call, replanned_index
-from soleil_ui.services import chart_pages, live, setlists
+from soleil_ui.services import live, setlists, work
 from soleil_ui.services.library import KeyPref
 from soleil_ui.services.live import LiveState
-from soleil_ui.services.setlists import StandPlan
-from soleil_ui.stand_contract import StandPage, StandSong
+from soleil_ui.services.setlist_plan import StandPlan
+from soleil_ui.services.stand_view import StandSet, load_stand_set
+from soleil_ui.stand_contract import StandPage
 
 from .live import listen
 from .live_bar import LiveWatcher, track_presence
-from .setlist_editor import SharedLoads, profile
 from .stand import Stand, StandSongChangeEventArguments
 
 log = logging.getLogger(__name__)
@@ -78,37 +75,6 @@ def _set_prop(element: ui.element, name: str, value: str) -> None:
     """Change a prop only when it changes: every assignment sends the element to the browser."""
     if element.props.get(name) != value:
         element.props[name] = value
-
-
-@dataclass(frozen=True, slots=True)
-class StandSet:
-    """A setlist as one kind of reader sees it: the plan and the stand's ``songs`` (shared, never mutated)."""
-
-    plan: StandPlan
-    songs: list[StandSong]
-
-    @property
-    def version(self) -> int:
-        return self.plan.version
-
-
-stand_sets: SharedLoads[StandSet] = SharedLoads()
-
-
-def prefs_key(prefs: Mapping[int, KeyPref]) -> str:
-    return json.dumps(sorted((song, p.musical_key, p.octave_shift) for song, p in prefs.items()))
-
-
-async def load_stand_set(actor: Actor, setlist_id: int, prefs: Mapping[int, KeyPref], wanted: int = -1, *,
-                         force: bool = False) -> StandSet:
-    """The setlist for this reader, at least version ``wanted``; the caller has checked they may see it."""
-    async def load() -> StandSet:
-        async with db.session() as session:
-            plan = await setlists.stand_plan(session, actor, setlist_id, prefs)
-        return StandSet(plan, await chart_pages.stand_songs(plan))
-
-    key = ("stand", actor.band_id, setlist_id, profile(actor), prefs_key(prefs))
-    return await stand_sets.get(key, wanted, load, force=force)
 
 
 class SetlistStand:
@@ -194,8 +160,7 @@ class SetlistStand:
         live_state = self._live_here()
         if self.drives and not e.resync and live_state is not None and e.item_id is not None \
                 and live_state.current_item_id != e.item_id:
-            async with db.session() as session:
-                new = await live.move(session, self.actor, live_state.live_id, item_id=e.item_id)
+            new = await work.act(live.move, self.actor, live_state.live_id, item_id=e.item_id)
             self.watcher.wrote(new)
         self._render_chip()
 
@@ -204,8 +169,7 @@ class SetlistStand:
         step = 1 if direction == "next" else -1
         live_state = self._live_here()
         if self.drives and live_state is not None:  # the leader's next/previous call the song for everyone
-            async with db.session() as session:
-                new = await live.move(session, self.actor, live_state.live_id, step=step)
+            new = await work.act(live.move, self.actor, live_state.live_id, step=step)
             self.watcher.wrote(new)
             return
         self.show(self.index + step)

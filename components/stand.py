@@ -285,10 +285,6 @@ class Stand(ui.element, component="static/stand.js"):
         """The pages of the chart shown (a song of ``songs`` once one was selected)."""
         return list(self._song_pages if self._song_pages is not None else self._props["pages"])
 
-    def go_to(self, page: int) -> None:
-        """Turn to a page from the server (e.g. a band leader's cue). Fire-and-forget."""
-        self.run_method("goTo", int(page))
-
     # --- what the stand tells the server -----------------------------------------------------------------------
     def on_page_change(self, handler: Handler[StandPageChangeEventArguments]) -> Stand:
         self._page_change_handlers.append(handler)

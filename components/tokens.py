@@ -11,8 +11,7 @@ from datetime import datetime
 from nicegui import ui
 
 from soleil_ui.access import Actor
-from soleil_ui.db import db
-from soleil_ui.services import tokens
+from soleil_ui.services import tokens, work
 
 LIFETIMES = {30: "30 days", 90: "90 days", 365: "A year"}
 
@@ -36,8 +35,7 @@ async def tokens_section(actor: Actor) -> None:
     listing = ui.column().classes("w-full gap-1").mark("token-list")
 
     async def refresh() -> None:
-        async with db.session() as session:
-            mine = await tokens.list_tokens(session, actor)
+        mine = await work.act(tokens.list_tokens, actor)
         listing.clear()
         with listing:
             if not mine:
@@ -52,15 +50,13 @@ async def tokens_section(actor: Actor) -> None:
                         .mark(f"revoke-{info.id}")
 
     async def revoke(token_id: int) -> None:
-        async with db.session() as session:
-            await tokens.revoke_token(session, actor, token_id)
+        await work.act(tokens.revoke_token, actor, token_id)
         ui.notify("Token revoked: programs using it are turned away from now on.")
         await refresh()
 
     async def create() -> None:
-        async with db.session() as session:
-            info, secret = await tokens.create_token(session, actor, name.value or "", scope=scope.value,
-                                                     days=int(days.value))
+        info, secret = await work.act(tokens.create_token, actor, name.value or "", scope=scope.value,
+                                      days=int(days.value))
         name.value = ""
         shown.clear()
         with shown:

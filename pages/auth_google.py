@@ -14,9 +14,8 @@ from components import design, oidc
 from components.errors import log_error, message_for
 from components.layout import theme
 from components.session import sign_in, take_invite, throttle
-from soleil_ui.db import db
 from soleil_ui.errors import SoleilError
-from soleil_ui.services import invites
+from soleil_ui.services import invites, work
 from soleil_ui.settings import get_settings
 
 router = APIRouter()
@@ -48,9 +47,8 @@ async def google_callback(request: Request) -> RedirectResponse:
     link = take_invite(request)
     try:
         identity = await oidc.finish(request)
-        async with db.session() as session:
-            outcome = await invites.complete_sign_in(session, identity, link_token=link,
-                                                     admin_emails=get_settings().admin_email_set)
+        outcome = await work.before_actor(invites.complete_sign_in, identity, link_token=link,
+                                          admin_emails=get_settings().admin_email_set)
     except SoleilError as exc:
         return _problem(request, exc)
     if outcome.user_id is None:

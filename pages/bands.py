@@ -14,9 +14,8 @@ from components.guard import member_page
 from components.layout import page_frame, theme
 from components.session import actor_or_none, switch_band, token_of
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.errors import NotSignedIn
-from soleil_ui.services import members, page_data
+from soleil_ui.services import members, page_data, work
 
 router = APIRouter()
 
@@ -58,8 +57,7 @@ async def new_band_page(request: Request) -> RedirectResponse | None:
     """Administrators (SOLEIL_ADMIN_EMAILS) create a band and lead it; they may have no band yet."""
     actor = await actor_or_none(request)
     try:
-        async with db.session() as session:
-            user = await members.signed_in_user(session, token_of(request))
+        user = await work.before_actor(members.signed_in_user, token_of(request))
     except NotSignedIn:
         return RedirectResponse("/login", status_code=303)
     assert user.id is not None
@@ -77,8 +75,7 @@ async def new_band_page(request: Request) -> RedirectResponse | None:
             .props("outlined").classes("w-full").mark("band-zone")
 
         async def create() -> None:
-            async with db.session() as session:
-                band = await members.found_band(session, user_id, name.value or "", timezone=zone.value or "UTC")
+            band = await work.before_actor(members.found_band, user_id, name.value or "", timezone=zone.value or "UTC")
             assert band.id is not None
             await switch_band(request, band.id)
             ui.navigate.to("/welcome")

@@ -9,8 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from soleil_ui.db import db
-from soleil_ui.services import gigs
+from soleil_ui.services import gigs, work
 from soleil_ui.settings import get_settings
 
 router = APIRouter()
@@ -19,8 +18,7 @@ router = APIRouter()
 @router.get("/calendar/{secret}.ics")
 async def calendar_feed(request: Request, secret: str) -> Response:
     base_url = get_settings().public_url or str(request.base_url)
-    async with db.session() as session:
-        body = await gigs.calendar_ics(session, secret, base_url=base_url)
+    body = await work.before_actor(gigs.calendar_ics, secret, base_url=base_url)
     return Response(body, media_type="text/calendar; charset=utf-8", headers={
         "Cache-Control": "private, max-age=300", "Content-Disposition": 'inline; filename="gigs.ics"',
         "X-Robots-Tag": "noindex"})

@@ -23,9 +23,8 @@ from google_auth_oauthlib.flow import Flow
 
 from components.guard import SignedIn
 from components.session import throttle
-from soleil_ui.db import db
 from soleil_ui.errors import InvalidInput, UpstreamUnavailable
-from soleil_ui.services import library_source
+from soleil_ui.services import library_source, work
 from soleil_ui.settings import get_settings
 from soleil_ui.sources.drive import METADATA_SCOPE, parse_folder_id
 
@@ -106,17 +105,15 @@ async def callback(request: Request, actor: SignedIn, state: str = "", code: str
         raise InvalidInput("Google refused the Drive connection (the code was used or expired). Try again.") from exc
     access_token = flow.credentials.token
     if verifying:
-        async with db.session() as session:
-            if pending.get("folder"):
-                await library_source.connect_drive(session, actor, pending["folder"], access_token=access_token)
-            else:
-                await library_source.verify_drive(session, actor, access_token=access_token)
+        if pending.get("folder"):
+            await work.act(library_source.connect_drive, actor, pending["folder"], access_token=access_token)
+        else:
+            await work.act(library_source.verify_drive, actor, access_token=access_token)
         return RedirectResponse("/library/files?verified=1", status_code=303)
     refresh_token = flow.credentials.refresh_token
     if not refresh_token:
         raise InvalidInput("Google didn't give lasting access. Remove SOLEil in your Google account's "
                            "third-party access page, then connect again.")
-    async with db.session() as session:
-        await library_source.connect_drive(session, actor, pending["folder"], refresh_token=refresh_token,
-                                           token_uri=metadata["token_endpoint"], access_token=access_token)
+    await work.act(library_source.connect_drive, actor, pending["folder"], refresh_token=refresh_token,
+                   token_uri=metadata["token_endpoint"], access_token=access_token)
     return RedirectResponse("/library/files?connected=1", status_code=303)

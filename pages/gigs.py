@@ -15,10 +15,9 @@ from components.layout import page_frame
 from components.live_bar import LiveBanner, LiveWatcher
 from components.member_form import CHAIR_OPTIONS, INSTRUMENT_OPTIONS
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.errors import InvalidInput
 from soleil_ui.models import Gig
-from soleil_ui.services import gigs, page_data
+from soleil_ui.services import gigs, page_data, work
 from soleil_ui.settings import get_settings
 
 router = APIRouter()
@@ -33,8 +32,7 @@ def availability_toggle(actor: Actor, gig_id: int, value: str | None) -> None:
     """My answer for a gig, saved as I tap it."""
     async def answer(status: str | None) -> None:
         if status:
-            async with db.session() as session:
-                await gigs.set_availability(session, actor, gig_id, status)
+            await work.act(gigs.set_availability, actor, gig_id, status)
             ui.notify(f"Saved: {ANSWERS[status].lower()}", position="top")
 
     ui.toggle(ANSWERS, value=value, on_change=lambda e: answer(e.value)).props(
@@ -89,8 +87,7 @@ def calendar_card(actor: Actor, has_feed: bool, created: datetime | None, zone: 
         shown = ui.column().classes("w-full gap-1")
 
         async def make() -> None:
-            async with db.session() as session:
-                token = await gigs.new_feed(session, actor)
+            token = await work.act(gigs.new_feed, actor)
             url = f"{base_url.rstrip('/')}/calendar/{token}.ics"
             shown.clear()
             with shown:
@@ -103,8 +100,7 @@ def calendar_card(actor: Actor, has_feed: bool, created: datetime | None, zone: 
             status.set_text("Your private calendar link is on. Making a new one turns the old one off.")
 
         async def turn_off() -> None:
-            async with db.session() as session:
-                await gigs.revoke_feed(session, actor, actor.membership_id)
+            await work.act(gigs.revoke_feed, actor, actor.membership_id)
             shown.clear()
             status.set_text("Your calendar link is off.")
 
@@ -115,8 +111,7 @@ def calendar_card(actor: Actor, has_feed: bool, created: datetime | None, zone: 
 
 
 async def feeds_panel(actor: Actor, zone: ZoneInfo) -> None:
-    async with db.session() as session:
-        rows = [r for r in await gigs.feeds(session, actor) if r.created_at is not None]
+    rows = [r for r in await work.act(gigs.feeds, actor) if r.created_at is not None]
     if not rows:
         return
     with ui.expansion("Members' calendar links", icon="key").classes("w-full bg-white rounded-borders"):
@@ -127,8 +122,7 @@ async def feeds_panel(actor: Actor, zone: ZoneInfo) -> None:
                 ui.label(f"{row.name} (made {row.created_at.astimezone(zone):%d %b}{used})").classes("grow")
 
                 async def revoke(membership_id: int = row.membership_id, name: str = row.name) -> None:
-                    async with db.session() as session:
-                        await gigs.revoke_feed(session, actor, membership_id)
+                    await work.act(gigs.revoke_feed, actor, membership_id)
                     ui.notify(f"{name}'s calendar link no longer works.", position="top")
 
                 ui.button("Revoke", on_click=revoke).props("flat dense color=negative") \
@@ -207,11 +201,10 @@ async def gig_form(actor: Actor, gig: Gig | None) -> None:
         fields = {"title": title.value, "starts_at": starts_at, "load_in_at": load_in_at, "ends_at": ends_at,
                   "venue": venue.value, "address": address.value, "dress_code": dress.value, "notes": notes.value,
                   "setlist_id": setlist.value}
-        async with db.session() as session:
-            if gig is None:
-                saved = await gigs.create_gig(session, actor, **fields)
-            else:
-                saved = await gigs.update_gig(session, actor, gig.id or 0, **fields)
+        if gig is None:
+            saved = await work.act(gigs.create_gig, actor, **fields)
+        else:
+            saved = await work.act(gigs.update_gig, actor, gig.id or 0, **fields)
         ui.navigate.to(f"/gigs/{saved.id}")
 
     ui.button("Save gig", icon="check", on_click=save).props("unelevated size=lg").classes("w-full") \
@@ -293,8 +286,7 @@ def _substitutes(actor: Actor, gig_id: int, subs: list[tuple[gigs.Membership, gi
             ui.label(f"{person.name or person.email} · {person.email}").classes("grow")
 
             async def remove(membership_id: int = membership.id or 0) -> None:
-                async with db.session() as session:
-                    await gigs.remove_sub(session, actor, membership_id)
+                await work.act(gigs.remove_sub, actor, membership_id)
                 ui.navigate.reload()
 
             ui.button(icon="person_remove", on_click=remove).props('flat round aria-label="Remove substitute"')
@@ -308,10 +300,9 @@ def _substitutes(actor: Actor, gig_id: int, subs: list[tuple[gigs.Membership, gi
             chair = ui.select(CHAIR_OPTIONS, value=0, label="Chair").props("outlined dense").classes("w-28")
 
         async def invite() -> None:
-            async with db.session() as session:
-                await gigs.invite_sub(session, actor, gig_id, email=email.value or "", name=name.value or "",
-                                      instruments=[{"instrument": instrument.value, "chair": chair.value or None}]
-                                      if instrument.value else [])
+            await work.act(gigs.invite_sub, actor, gig_id, email=email.value or "", name=name.value or "",
+                           instruments=[{"instrument": instrument.value, "chair": chair.value or None}]
+                           if instrument.value else [])
             ui.notify("Substitute added. They sign in with that email.", position="top")
             ui.navigate.reload()
 
@@ -324,8 +315,7 @@ def _confirm_delete(actor: Actor, gig: Gig) -> None:
         ui.label("Its substitutes lose access.").classes("text-grey-8")
 
         async def delete() -> None:
-            async with db.session() as session:
-                await gigs.delete_gig(session, actor, gig.id or 0)
+            await work.act(gigs.delete_gig, actor, gig.id or 0)
             dialog.close()
             ui.navigate.to("/gigs")
 

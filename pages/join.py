@@ -15,9 +15,8 @@ from components.errors import log_error, message_for, set_page_status
 from components.layout import theme
 from components.session import actor_or_none, remember_invite, switch_band, throttle
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.errors import SoleilError
-from soleil_ui.services import invites
+from soleil_ui.services import invites, work
 from soleil_ui.settings import get_settings
 
 router = APIRouter()
@@ -34,8 +33,7 @@ async def join_page(request: Request, token: str) -> RedirectResponse | None:
     actor = await actor_or_none(request)
     try:
         await throttle(request, "join", actor)
-        async with db.session() as session:
-            band, inviter = await invites.link_inviter(session, token)
+        band, inviter = await work.before_actor(invites.link_inviter, token)
     except SoleilError as exc:
         log_error(exc, "join")
         set_page_status(exc)
@@ -67,8 +65,7 @@ def _ask(request: Request, actor: Actor, token: str, band_name: str, invited: st
 
     async def join() -> None:
         await throttle(request, "join", actor)
-        async with db.session() as session:
-            membership, new = await invites.accept_link(session, actor.user_id, token)
+        membership, new = await work.before_actor(invites.accept_link, actor.user_id, token)
         await switch_band(request, membership.band_id)
         ui.navigate.to("/welcome" if new else "/")
 

@@ -10,8 +10,7 @@ from components.live_bar import LiveBanner, LiveWatcher
 from components.params import QueryText
 from components.song_list import SongList
 from soleil_ui.access import Actor
-from soleil_ui.db import db
-from soleil_ui.services import library, live
+from soleil_ui.services import library, page_data, work
 from soleil_ui.services.library import SongPage
 
 router = APIRouter()
@@ -22,12 +21,9 @@ router = APIRouter()
 async def library_page(actor: Actor, q: QueryText = "") -> None:
 
     async def search(text: str, offset: int, part: str = "") -> SongPage:
-        async with db.session() as session:
-            return await library.search_songs(session, actor, text, part=part, offset=offset)
+        return await work.act(library.search_songs, actor, text, part=part, offset=offset)
 
-    async with db.session() as session:
-        filters = await library.part_filters(session, actor)
-        state = await live.current(session, actor)
+    filters, state = await page_data.library_screen(actor)
     with page_frame(actor, "Library", active="Library"):
         LiveBanner(actor, LiveWatcher(actor, state))
         songs = SongList(search, lambda row: ui.navigate.to(f"/songs/{row.song_id}"), initial=q[:200],

@@ -22,12 +22,10 @@ from components import chart_media
 from components.guard import SignedIn
 from components.params import QueryInt
 from components.session import throttle
-from soleil_ui.db import db
 from soleil_ui.engraving import CACHE_VERSION
-from soleil_ui.models import Song
 from soleil_ui.parts import label_for_key
 from soleil_ui.runtime import get_runtime
-from soleil_ui.services import chart_pages, library
+from soleil_ui.services import chart_pages, library, work
 
 router = APIRouter()
 
@@ -35,8 +33,7 @@ router = APIRouter()
 @router.get("/media/charts/{chart_id:id}/pages/{page:id}")
 async def chart_page(request: Request, actor: SignedIn, chart_id: int, page: int, w: QueryInt = 800) -> Response:
     await throttle(request, "media", actor)
-    async with db.session() as session:
-        chart = await library.get_chart(session, actor, chart_id)
+    chart = await work.act(library.get_chart, actor, chart_id)
     return await chart_media.page_image(request, chart, page, w)
 
 
@@ -45,8 +42,7 @@ async def chart_svg(request: Request, actor: SignedIn, chart_id: int, page: int,
                     w: QueryInt = chart_pages.BASE_WIDTH) -> Response:
     """One engraved page of a MusicXML or ChordPro chart, in the part and key the query asks for."""
     await throttle(request, "media", actor)
-    async with db.session() as session:
-        chart = await library.get_chart(session, actor, chart_id)
+    chart = await work.act(library.get_chart, actor, chart_id)
     return await chart_media.engraved_page(request, chart, page, w)
 
 
@@ -54,10 +50,7 @@ async def chart_svg(request: Request, actor: SignedIn, chart_id: int, page: int,
 async def chart_print(request: Request, actor: SignedIn, chart_id: int) -> Response:
     """Any part as a PDF to print or keep: a PDF chart's own bytes; a generated part engraved on Letter paper."""
     await throttle(request, "media", actor)
-    async with db.session() as session:
-        chart = await library.get_chart(session, actor, chart_id)
-        song = await session.get(Song, chart.song_id) if chart.song_id else None
-    title = song.title if song is not None else chart.file_name.rsplit(".", 1)[0]
+    chart, title = await work.act(library.chart_to_print, actor, chart_id)
     runtime = get_runtime()
     if not library.is_generated(chart):
         path = await runtime.blobs.local_path(chart.checksum)
@@ -88,7 +81,6 @@ def _safe_name(name: str) -> str:
 async def audio(request: Request, actor: SignedIn, track_id: int) -> Response:
     """Reference audio with HTTP Range, so the player can seek without downloading the whole file."""
     await throttle(request, "media", actor)
-    async with db.session() as session:
-        track = await library.get_audio(session, actor, track_id)
+    track = await work.act(library.get_audio, actor, track_id)
     path = await get_runtime().blobs.local_path(track.checksum)  # this instance's copy: Range is served from disk
     return FileResponse(path, media_type=track.mime_type, headers={"Cache-Control": "private, max-age=3600"})

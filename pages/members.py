@@ -12,10 +12,9 @@ from components.guard import member_page
 from components.layout import page_frame
 from components.member_form import member_form
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.models import Invite, Membership, Role, User
 from soleil_ui.parts import INSTRUMENTS, reading_choices
-from soleil_ui.services import invites, members
+from soleil_ui.services import invites, members, work
 from soleil_ui.settings import get_settings
 
 router = APIRouter()
@@ -60,23 +59,20 @@ async def members_page(actor: Actor, request: Request) -> None:
 async def _member_list(actor: Actor) -> None:
     @ui.refreshable
     async def roster() -> None:
-        async with db.session() as session:
-            rows = await members.roster(session, actor)
+        rows = await work.act(members.roster, actor)
         ui.label(f"{len(rows)} in {actor.band_name}").classes("text-sm uppercase text-grey-7")
         with ui.list().props("separator").classes("w-full bg-white rounded-borders"):
             for membership, user in rows:
                 _member_row(membership, user, actor)
 
     async def set_role(membership_id: int, role: str) -> None:
-        async with db.session() as session:
-            await members.set_role(session, actor, membership_id, role)
+        await work.act(members.set_role, actor, membership_id, role)
         ui.notify("Role changed.", type="positive")
         roster.refresh()
 
     async def remove(membership_id: int, dialog: ui.dialog) -> None:
         dialog.close()
-        async with db.session() as session:
-            await members.remove_member(session, actor, membership_id)
+        await work.act(members.remove_member, actor, membership_id)
         ui.notify("Removed from the band.", type="positive")
         roster.refresh()
 
@@ -85,9 +81,8 @@ async def _member_list(actor: Actor) -> None:
         who = user.name or user.email
         with ui.dialog().props('aria-label="Edit member"') as dialog, ui.card().classes("w-full max-w-md"):
             async def save(_name: str, instruments: list[dict[str, Any]], reading: dict[str, str]) -> None:
-                async with db.session() as session:
-                    await members.set_member_instruments(session, actor, membership.id or 0,
-                                                         instruments=instruments, reading=reading)
+                await work.act(members.set_member_instruments, actor, membership.id or 0,
+                               instruments=instruments, reading=reading)
                 dialog.close()
                 ui.notify(f"Saved what {who} plays.", type="positive")
                 roster.refresh()
@@ -140,8 +135,7 @@ async def _invite_section(actor: Actor, base_url: str) -> None:
 
     @ui.refreshable
     async def pending_list() -> None:
-        async with db.session() as session:
-            rows = await invites.pending(session, actor)
+        rows = await work.act(invites.pending, actor)
         if not rows:
             ui.label("No open invites.").classes("text-grey-7")
         with ui.list().props("separator").classes("w-full bg-white rounded-borders"):
@@ -154,8 +148,7 @@ async def _invite_section(actor: Actor, base_url: str) -> None:
                             .mark(f"withdraw-{invite.id}")
 
     async def withdraw(invite_id: int | None) -> None:
-        async with db.session() as session:
-            await invites.revoke(session, actor, invite_id or 0)
+        await work.act(invites.revoke, actor, invite_id or 0)
         ui.notify("Invite withdrawn.", type="positive")
         pending_list.refresh()
 
@@ -166,8 +159,7 @@ async def _invite_section(actor: Actor, base_url: str) -> None:
             .mark("invite-email")
 
         async def add_email() -> None:
-            async with db.session() as session:
-                invite = await invites.invite_email(session, actor, email.value or "")
+            invite = await work.act(invites.invite_email, actor, email.value or "")
             ui.notify(f"{invite.email} can now sign in and join.", type="positive")
             email.value = ""
             pending_list.refresh()
@@ -185,9 +177,8 @@ async def _invite_section(actor: Actor, base_url: str) -> None:
         shown.visible = False
 
         async def make_link() -> None:
-            async with db.session() as session:
-                _invite, token = await invites.create_link(session, actor, email=tied.value or None,
-                                                           days=int(days.value or 7))
+            _invite, token = await work.act(invites.create_link, actor, email=tied.value or None,
+                                            days=int(days.value or 7))
             shown.value = f"{base_url}/join/{token}"
             shown.visible = True
             ui.clipboard.write(shown.value)

@@ -12,8 +12,7 @@ from components.layout import page_frame
 from components.member_form import member_form
 from components.tokens import tokens_section
 from soleil_ui.access import Actor
-from soleil_ui.db import db
-from soleil_ui.services import members, page_data
+from soleil_ui.services import members, page_data, work
 
 router = APIRouter()
 
@@ -24,13 +23,11 @@ async def profile_page(actor: Actor) -> None:
     bands = await page_data.my_bands(actor)
 
     async def save(name: str, instruments: list[dict[str, Any]], reading: dict[str, str]) -> None:
-        async with db.session() as session:
-            await members.save_profile(session, actor, name=name, instruments=instruments, reading=reading)
+        await work.act(members.save_profile, actor, name=name, instruments=instruments, reading=reading)
         ui.notify("Saved. Your stand follows it from the next song you open.", type="positive")
 
     async def everywhere() -> None:
-        async with db.session() as session:
-            await members.sign_out_everywhere(session, actor)
+        await work.act(members.sign_out_everywhere, actor)
         pwa.sign_out()  # clears this browser's cookie and offline sets too
 
     with page_frame(actor, "Profile", back="/"):

@@ -22,10 +22,9 @@ from components.layout import page_frame
 from components.params import MaybeQueryId
 from components.session import throttle
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.errors import NotFound
 from soleil_ui.ids import parse_ids
-from soleil_ui.services import offline, page_data, prepare
+from soleil_ui.services import offline, page_data, prepare, work
 
 router = APIRouter()
 STATIC = Path(__file__).resolve().parent.parent / "components" / "static"
@@ -172,8 +171,7 @@ async def scope(request: Request, actor: MaybeSignedIn) -> JSONResponse:
     """Whose offline data this browser may use now (None: nobody signed in), and the sets leaders asked for."""
     if actor is None:
         return JSONResponse({"scope": None, "prepare": []}, headers=NO_STORE)
-    async with db.session() as session:
-        requests = await prepare.standing(session, actor)
+    requests = await work.act(prepare.standing, actor)
     return JSONResponse({"scope": offline.scope_of(actor), "band": actor.band_name,
                          "prepare": [r.to_json() for r in requests.values()]},
                         headers=NO_STORE)
@@ -184,8 +182,7 @@ async def offline_manifest(request: Request, actor: SignedIn, setlist_id: int, a
     """Everything this member's device keeps for a setlist: songs in their part, page URLs at the device's widths."""
     await throttle(request, "work", actor)
     widths = parse_ids(request.query_params.getlist("w"), limit=4)
-    async with db.session() as session:
-        found = await offline.offline_set(session, actor, setlist_id, widths=widths, audio=audio)
+    found = await work.act(offline.offline_set, actor, setlist_id, widths=widths, audio=audio)
     return JSONResponse(found.to_json(), headers=NO_STORE)
 
 
@@ -194,8 +191,7 @@ async def offline_status(request: Request, actor: SignedIn) -> JSONResponse:
     """The current digest of each set a device keeps (``?id=3&id=7&audio=7``); None: gone, or no longer mine."""
     ids = parse_ids(request.query_params.getlist("id"))
     audio = parse_ids(request.query_params.getlist("audio"))
-    async with db.session() as session:
-        found = await offline.digests(session, actor, ids, audio=audio)
+    found = await work.act(offline.digests, actor, ids, audio=audio)
     return JSONResponse({"digests": {str(k): v for k, v in found.items()}}, headers=NO_STORE)
 
 

@@ -15,11 +15,11 @@ from components.layout import page_frame
 from components.live import listen
 from components.live_bar import LiveBanner, LiveConsole, LiveWatcher, track_presence
 from components.session import throttle
-from components.setlist_editor import SetlistView, load_snapshot
+from components.setlist_editor import SetlistView
 from soleil_ui import stage_print
 from soleil_ui.access import Actor
-from soleil_ui.db import db
-from soleil_ui.services import live, page_data, setlists
+from soleil_ui.services import live, page_data, setlist_plan, setlists, work
+from soleil_ui.services.setlist_view import load_snapshot
 from soleil_ui.services.setlists import format_duration
 
 router = APIRouter()
@@ -52,8 +52,7 @@ async def setlists_page(actor: Actor) -> None:
                                 ui.item_label(f"Updated {setlist.updated_at:%d %b %Y}").props("caption")
 
         async def reload() -> None:
-            async with db.session() as session:
-                show(await setlists.list_setlists(session, actor))
+            show(await work.act(setlists.list_setlists, actor))
 
         show(lists)
         # A handful of rows that change only when a leader creates, renames or deletes a list: rebuilt on change.
@@ -67,8 +66,7 @@ def _new_setlist(actor: Actor) -> None:
             "outlined autofocus maxlength=120").classes("w-full").mark("new-setlist-name")
 
         async def create() -> None:
-            async with db.session() as session:
-                setlist = await setlists.create_setlist(session, actor, name.value)
+            setlist = await work.act(setlists.create_setlist, actor, name.value)
             dialog.close()
             ui.navigate.to(f"/setlists/{setlist.id}")
 
@@ -119,8 +117,7 @@ async def setlist_page(actor: Actor, setlist_id: int) -> None:
 async def stage_print_pdf(request: Request, actor: SignedIn, setlist_id: int) -> Response:
     """The stage print: big type, one page per set, for the band's members only."""
     await throttle(request, "work", actor)
-    async with db.session() as session:
-        setlist, sets = await setlists.print_sets(session, actor, setlist_id)
+    setlist, sets = await work.act(setlist_plan.print_sets, actor, setlist_id)
     pages = [stage_print.PrintPage(part.label, [
         stage_print.PrintSong(song.number, song.label, song.musical_key, song.notes,
                               format_duration(song.duration_seconds)) for song in part.songs],

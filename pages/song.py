@@ -10,10 +10,9 @@ from nicegui import APIRouter, ui
 from components.guard import member_page
 from components.layout import page_frame
 from soleil_ui.access import Actor
-from soleil_ui.db import db
 from soleil_ui.engraving.theory import Key
 from soleil_ui.models import Chart
-from soleil_ui.services import chart_pages, library, page_data
+from soleil_ui.services import chart_pages, library, page_data, work
 from soleil_ui.services.library import KeyPref, SongDetail
 
 router = APIRouter()
@@ -109,10 +108,8 @@ def my_part(actor: Actor, detail: SongDetail, chart: Chart | None) -> None:
                 .props("outlined dense").mark("pref-octave")
 
         async def save() -> None:
-            async with db.session() as session:
-                state["pref"] = await library.set_member_pref(
-                    session, actor, detail.song.id or 0, musical_key=key.value or None,
-                    octave_shift=int(octave.value or 0))
+            state["pref"] = await work.act(library.set_member_pref, actor, detail.song.id or 0,
+                                           musical_key=key.value or None, octave_shift=int(octave.value or 0))
             ui.notify("Saved for you: " + describe(state["pref"]), type="positive")
             block.refresh()
 

@@ -14,11 +14,12 @@ from components.layout import theme
 from components.live_bar import LiveWatcher
 from components.params import MaybeQueryId, MaybeQueryText
 from components.session import guard_page
-from components.setlist_stand import SetlistStand, load_stand_set
+from components.setlist_stand import SetlistStand
 from components.stand import STAND_VIEWPORT, Stand
 from soleil_ui.access import Actor
 from soleil_ui.errors import NotFound
 from soleil_ui.services import stand_view
+from soleil_ui.services.stand_view import load_stand_set
 from soleil_ui.stand_contract import StandPage
 
 Pages = list[StandPage]

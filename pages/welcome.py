@@ -10,8 +10,7 @@ from components.guard import member_page
 from components.layout import page_frame
 from components.member_form import member_form
 from soleil_ui.access import Actor
-from soleil_ui.db import db
-from soleil_ui.services import members
+from soleil_ui.services import members, work
 
 router = APIRouter()
 
@@ -21,8 +20,7 @@ router = APIRouter()
 async def welcome_page(actor: Actor) -> None:
 
     async def save(name: str, instruments: list[dict[str, Any]], reading: dict[str, str]) -> None:
-        async with db.session() as session:
-            await members.save_profile(session, actor, name=name, instruments=instruments, reading=reading)
+        await work.act(members.save_profile, actor, name=name, instruments=instruments, reading=reading)
         ui.navigate.to("/")
 
     with page_frame(actor, "Welcome", active="Home"):

@@ -103,8 +103,8 @@ async def backup(target: Path) -> str:
                 name = blob_name(checksum)
                 _add_bytes(archive, f"data/blobs/{name[:2]}/{name}", data)
     tmp.replace(target)
-    rows = sum(len(v) for k, v in tables.items() if k != "alembic_version")
-    return f"Backup written to {target}: {rows} rows at schema {revision}."
+    count = sum(len(v) for k, v in tables.items() if k != "alembic_version")
+    return f"Backup written to {target}: {count} rows at schema {revision}."
 
 
 def _referenced(tables: dict[str, list[dict[str, Any]]]) -> set[str]:

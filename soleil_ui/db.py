@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -70,12 +70,19 @@ class Database:
     def __init__(self) -> None:
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._on_configure: list[Callable[[], None]] = []
         self.url: str = ""
 
     def configure(self, url: str) -> None:
         self.url = url
         self._engine = create_engine(url)
         self._sessions = async_sessionmaker(self._engine, class_=AsyncSession, expire_on_commit=False)
+        for forget in self._on_configure:  # what was read from the previous database means nothing now
+            forget()
+
+    def on_configure(self, forget: Callable[[], None]) -> None:
+        """Call ``forget`` whenever the database is (re)configured: caches of what it said register here."""
+        self._on_configure.append(forget)
 
     @property
     def engine(self) -> AsyncEngine:

@@ -266,12 +266,9 @@ def _curve(pdf: FPDF, width: float, start: Point, *segments: tuple[Point, Point,
         for step in range(1, 9):
             t = step / 8
             weights = ((1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3)
-            points.append(
-                tuple(
-                    sum(w * c for w, c in zip(weights, axis, strict=True))
-                    for axis in zip(begin, control1, control2, end, strict=True)
-                )
-            )
+            x, y = (sum(w * c for w, c in zip(weights, axis, strict=True))
+                    for axis in zip(begin, control1, control2, end, strict=True))
+            points.append((x, y))
     pdf.set_line_width(width)
     pdf.polyline(points)
 
@@ -348,7 +345,7 @@ def _treble_clef(pdf: FPDF, x: float, bottom: float) -> None:
         ((0.65, 3.0), (1.0, 0.0), (1.05, -1.0)),
         ((1.1, -1.75), (0.2, -1.8), (0.2, -1.1)),
     )
-    _curve(pdf, 0.45, p(0.95, 1.0), *(tuple(p(*point) for point in curve) for curve in curves))
+    _curve(pdf, 0.45, p(0.95, 1.0), *((p(*a), p(*b), p(*c)) for a, b, c in curves))
     cx, cy = p(0.45, -1.05)
     pdf.ellipse(cx - 0.6, cy - 0.6, 1.2, 1.2, style="F")
 
@@ -406,7 +403,8 @@ _RHYTHMS = {
 
 def _notes(rng: Random, beats: int) -> list[Note]:
     """One bar of melody: a rhythm from the stock patterns (negative = rest) and a stepwise random walk."""
-    notes, beat, step = [], 0.0, rng.randint(1, 8)
+    notes: list[Note] = []
+    beat, step = 0.0, rng.randint(1, 8)
     for length in rng.choice(_RHYTHMS[beats]):
         if length < 0:
             notes.append((beat, -length, None))

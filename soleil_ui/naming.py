@@ -340,7 +340,9 @@ def _instrument_phrase(toks: Sequence[_Tok], lead_ok: bool) -> _Found | None:
     """[chairs] [key] [ordinal] instrument [chairs] [in key] [clef] — "1. Trompete in B", "Bb Trumpet 2",
     "Horns I/II", "Euphonium T.C.", "trumpetB1", "3° & 4° Corno in Fa"."""
     w = tuple(t.word for t in toks)
-    j, chairs, keys, clef, ordinal, joined = 0, [], [], None, None, False
+    chairs: list[int] = []
+    keys: list[str] = []
+    j, clef, ordinal, joined = 0, None, None, False
     key, size = None, 0
     while j < len(w):
         key, size = _longest_instrument(toks, w, j)

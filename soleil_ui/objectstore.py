@@ -208,7 +208,7 @@ class S3Store:
     async def has(self, checksum: str) -> bool:
         async with self._guard(exclusive=False) as session:
             result = await session.exec(update(StoredObject).where(col(StoredObject.checksum) == checksum)
-                                        .values(touched_at=utcnow()))  # type: ignore[call-overload]
+                                        .values(touched_at=utcnow()))
             return bool(result.rowcount)
 
     async def put(self, checksum: str, data: bytes) -> None:
@@ -219,7 +219,7 @@ class S3Store:
         async with self._guard(exclusive=False) as session:  # the collector can't delete between upsert and upload
             values = {"checksum": checksum, "sha256": sha, "size": len(data), "touched_at": utcnow()}
             insert = sqlite_insert if db.is_sqlite else pg_insert
-            await session.exec(insert(StoredObject).values(**values).on_conflict_do_update(  # type: ignore[call-overload]
+            await session.exec(insert(StoredObject).values(**values).on_conflict_do_update(
                 index_elements=["checksum"], set_={k: v for k, v in values.items() if k != "checksum"}))
             if not await self._call(self._exists, key):
                 await self._call(self._upload, key, data, sha)
@@ -365,16 +365,16 @@ class SharedPages:
         now = utcnow()
         insert = sqlite_insert if db.is_sqlite else pg_insert
         async with db.session() as session:
-            await session.exec(delete(RenderLease).where(  # type: ignore[call-overload]
+            await session.exec(delete(RenderLease).where(
                 col(RenderLease.key) == name, col(RenderLease.expires_at) < now))
-            result = await session.exec(insert(RenderLease).values(  # type: ignore[call-overload]
+            result = await session.exec(insert(RenderLease).values(
                 key=name, holder=self.store.holder, expires_at=now + timedelta(seconds=LEASE_SECONDS),
             ).on_conflict_do_nothing(index_elements=["key"]))
             return bool(result.rowcount)
 
     async def release(self, name: str) -> None:
         async with db.session() as session:
-            await session.exec(delete(RenderLease).where(  # type: ignore[call-overload]
+            await session.exec(delete(RenderLease).where(
                 col(RenderLease.key) == name, col(RenderLease.holder) == self.store.holder))
 
 

@@ -70,7 +70,7 @@ class DatabaseStorage(Storage):
 
     async def reset(self) -> int | None:
         async with self.database.engine.begin() as connection:
-            return (await connection.execute(sa.delete(TABLE))).rowcount  # type: ignore[attr-defined]
+            return (await connection.execute(sa.delete(TABLE))).rowcount
 
     async def clear(self, key: str) -> None:
         async with self.database.engine.begin() as connection:
@@ -80,4 +80,4 @@ class DatabaseStorage(Storage):
         """Delete windows that are over (the next hit would restart them anyway)."""
         async with self.database.engine.begin() as connection:
             result = await connection.execute(sa.delete(TABLE).where(TABLE.c.expires_at <= time.time()))
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            return int(result.rowcount)

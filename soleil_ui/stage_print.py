@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from fpdf import FPDF
 
@@ -76,14 +77,16 @@ def _layout_height(sheet: _Sheet, page: PrintPage, size: float) -> float:
     width = sheet.w - 2 * MARGIN
     for song in page.songs:
         sheet.set_font(sheet.family, "B", size)
-        lines = max(1, len(sheet.multi_cell(width - size * pt * NUMBER_EM, size * pt * 1.15,
-                                            sheet.text_for(song.title), dry_run=True, output="LINES")))
+        lines = max(1, len(cast(list[str], sheet.multi_cell(width - size * pt * NUMBER_EM, size * pt * 1.15,
+                                                            sheet.text_for(song.title), dry_run=True,
+                                                            output="LINES"))))
         height += lines * size * pt * 1.15
         if song.musical_key or song.notes:
             sheet.set_font(sheet.family, "", small)
             detail = " · ".join(x for x in (song.musical_key or "", song.notes) if x)
-            height += len(sheet.multi_cell(width - size * pt * NUMBER_EM, small * pt * 1.2, sheet.text_for(detail),
-                                           dry_run=True, output="LINES")) * small * pt * 1.2
+            height += len(cast(list[str], sheet.multi_cell(  # output="LINES": the wrapped lines
+                width - size * pt * NUMBER_EM, small * pt * 1.2, sheet.text_for(detail), dry_run=True,
+                output="LINES"))) * small * pt * 1.2
         height += size * pt * 0.35
     return height
 

@@ -54,9 +54,9 @@ async def _tokens(session: Any, actor: Actor, out: dict[str, Any]) -> None:
 async def _plans(session: Any, actor: Actor, out: dict[str, Any]) -> None:
     """The chart each song of the setlist opens on this member's stand (``plans[name][title]``) and the setlist's
     songs (``songs[item id]``)."""
-    from soleil_ui.services import setlists
+    from soleil_ui.services import setlist_plan
 
-    plan = await setlists.stand_plan(session, actor, out["setlist"])
+    plan = await setlist_plan.stand_plan(session, actor, out["setlist"])
     out.setdefault("plans", {})[actor.name] = {s.title: s.chart.id if s.chart else None for s in plan.stops}
     out["songs"] = {s.item_id: s.title for s in plan.stops}
 

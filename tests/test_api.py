@@ -190,7 +190,7 @@ async def test_documentation_is_served_by_the_app(user: User) -> None:
 
 
 async def test_a_leaders_open_editor_shows_an_api_change_in_place(user: User) -> None:
-    from tests.test_ui_setlists import enter_as, rows_order
+    from tests.factories import enter_as, rows_order
 
     morgan = await enter_as(user, "Morgan Lee")
     async with db.session() as session:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from nicegui.testing import User
 
 from tests.api_helpers import actor_named, bearer, token_for
-from tests.test_ui_generated import generated_library, ready, song
+from tests.generated_helpers import generated_library, ready, song
 
 __all__ = ["generated_library"]  # the library of one score, one chord sheet and one PDF, set before the app starts
 

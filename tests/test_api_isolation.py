@@ -19,7 +19,7 @@ from soleil_ui.models import ApiToken, Chart, ChartStatus, Gig, Membership, Role
 from soleil_ui.security import hash_token
 from soleil_ui.services import live, members, setlists, tokens
 from tests.api_helpers import DEMO_SETLIST, actor_named, bearer, token_for
-from tests.test_setlists_ops import _band, _member
+from tests.factories import band_with_songs, member_of
 
 pytestmark = pytest.mark.usefixtures("demo_env")
 BODIES: dict[tuple[str, str], Any] = {
@@ -67,8 +67,8 @@ def _api_routes() -> list[tuple[str, str, APIRoute]]:
 
 
 async def _other_band_tokens() -> dict[str, str]:
-    leader, _, _ = await _band("Other Band", songs=3)
-    member = await _member(leader, "player@other.org")
+    leader, _, _ = await band_with_songs("Other Band", songs=3)
+    member = await member_of(leader, "player@other.org")
     async with db.session() as session:  # a substitute can't make a token: one planted in the table opens nothing
         sub = await members.get_or_create_user(session, "sub@other.org", "Sub")
         assert sub.id

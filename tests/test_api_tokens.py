@@ -19,8 +19,7 @@ from soleil_ui.errors import Forbidden, InvalidInput, NotFound, NotSignedIn
 from soleil_ui.models import ApiToken, Membership, Role, utcnow
 from soleil_ui.security import hash_token
 from soleil_ui.services import members, tokens
-from tests.test_gigs import _gig, _sub
-from tests.test_setlists_ops import _band, _member
+from tests.factories import band_with_songs, member_of, new_gig, new_sub
 
 
 async def _resolve(secret: str) -> tokens.Grant:
@@ -35,8 +34,8 @@ async def _make(actor: Actor, scope: str = tokens.READ, **kwargs: object) -> str
 
 @pytest.mark.usefixtures("core")
 async def test_a_token_acts_as_its_member_within_its_scope(tmp_path: Path) -> None:
-    leader, _, _ = await _band("Scoped")
-    ava = await _member(leader, "ava@scoped.org")
+    leader, _, _ = await band_with_songs("Scoped")
+    ava = await member_of(leader, "ava@scoped.org")
     write = await _make(leader, tokens.WRITE)
     grant = await _resolve(write)
     assert grant.actor == leader and grant.scope == tokens.WRITE
@@ -75,8 +74,8 @@ async def test_a_token_acts_as_its_member_within_its_scope(tmp_path: Path) -> No
 
 @pytest.mark.usefixtures("core")
 async def test_tokens_end_when_revoked_expired_or_the_membership_ends() -> None:
-    leader, _, _ = await _band("Ending")
-    ava = await _member(leader, "ava@ending.org")
+    leader, _, _ = await band_with_songs("Ending")
+    ava = await member_of(leader, "ava@ending.org")
     for secret in (None, "", "sol_unknown", "not-even-ours", "sol_" + "x" * 300):
         with pytest.raises(NotSignedIn):
             await _resolve(secret)  # type: ignore[arg-type]
@@ -106,9 +105,9 @@ async def test_tokens_end_when_revoked_expired_or_the_membership_ends() -> None:
 
 @pytest.mark.usefixtures("core")
 async def test_substitutes_cannot_make_tokens_and_a_subs_token_ends_with_the_gig() -> None:
-    leader, _, _ = await _band("Subbing")
-    gig_id = await _gig(leader, "Tonight", days=0.1)
-    sub = await _sub(leader, gig_id)
+    leader, _, _ = await band_with_songs("Subbing")
+    gig_id = await new_gig(leader, "Tonight", days=0.1)
+    sub = await new_sub(leader, gig_id)
     assert tokens.scopes_for(sub) == ()
     with pytest.raises(Forbidden, match="Substitutes"):
         await _make(sub)
@@ -134,7 +133,7 @@ async def test_substitutes_cannot_make_tokens_and_a_subs_token_ends_with_the_gig
 
 @pytest.mark.usefixtures("demo_env")
 async def test_profile_makes_lists_and_revokes_tokens_shown_once(user: User) -> None:
-    from tests.test_ui_setlists import enter_as
+    from tests.factories import enter_as
 
     ava = await enter_as(user, "Ava Brooks")
     await user.open("/profile")

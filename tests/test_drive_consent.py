@@ -24,13 +24,13 @@ from soleil_ui.runtime import get_runtime
 from soleil_ui.settings import get_settings
 from tests.fakes.drive_server import FakeDrive
 from tests.library_helpers import leader_token, session_cookie
-from tests.test_signin_oidc import app, oidc_env, oidc_provider, provider_account  # noqa: F401  (fixtures)
+from tests.oidc_helpers import app, oidc_env, oidc_provider, provider_account  # noqa: F401  (fixtures)
 
 FOLDER = "1AbCdEfGhIjKlMnOpQrStUvWxYz012345"
 
 
 @pytest.fixture
-def drive(monkeypatch: pytest.MonkeyPatch, app_env: object, oidc_provider: str,  # noqa: F811
+def drive(monkeypatch: pytest.MonkeyPatch, app_env: object, oidc_provider: str,
           tmp_path: Path) -> Iterator[FakeDrive]:
     """The fake Drive, trusting the local provider's tokens (no service account: the leader's grant reads)."""
     with FakeDrive(page_size_cap=3) as fake:
@@ -47,14 +47,14 @@ def _plain_http_token_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
 
-async def _as_leader(app: User) -> int:  # noqa: F811
+async def _as_leader(app: User) -> int:
     band_id, token = await leader_token("Consent Band", "lead@example.org")
     app.http_client.cookies.set("session", session_cookie(token, get_runtime().settings.effective_secret_key()))
     return band_id
 
 
 async def test_leader_grants_drive_access_and_the_refresh_token_is_stored_encrypted(
-        drive: FakeDrive, app: User, oidc_env: str) -> None:  # noqa: F811
+        drive: FakeDrive, app: User, oidc_env: str) -> None:
     folder = drive.add_folder("Lead's charts", shared_with=("lead-sub",))
     band_id = await _as_leader(app)
     await provider_account(oidc_env, "lead-sub", "lead@example.org")
@@ -88,7 +88,7 @@ async def test_leader_grants_drive_access_and_the_refresh_token_is_stored_encryp
     assert replay.status_code == 422 and "stale" in replay.text
 
 
-async def test_forged_state_and_members_are_refused(app: User, oidc_env: str) -> None:  # noqa: F811
+async def test_forged_state_and_members_are_refused(app: User, oidc_env: str) -> None:
     await _as_leader(app)
     await app.http_client.get(f"/auth/drive/start?folder={FOLDER}")
     forged = await app.http_client.get("/auth/drive/callback?state=forged&code=abc")
@@ -99,7 +99,7 @@ async def test_forged_state_and_members_are_refused(app: User, oidc_env: str) ->
     assert bad.status_code == 422 and "Google Drive folder link" in bad.text
 
 
-async def _grant(app: User, folder: str, sub: str) -> httpx.Response:  # noqa: F811
+async def _grant(app: User, folder: str, sub: str) -> httpx.Response:
     start = await app.http_client.get(f"/auth/drive/start?folder={folder}")
     async with httpx.AsyncClient() as browser:
         answer = await browser.post(start.headers["location"], data={"sub": sub})
@@ -107,7 +107,7 @@ async def _grant(app: User, folder: str, sub: str) -> httpx.Response:  # noqa: F
 
 
 async def test_a_folder_the_leader_cannot_see_or_another_band_uses_is_refused(
-        drive: FakeDrive, app: User, oidc_env: str) -> None:  # noqa: F811
+        drive: FakeDrive, app: User, oidc_env: str) -> None:
     """A former member kept a link (the folder is open to anyone with it): their own grant reads it, but another
     band uses it already. And a folder their account can't see at all isn't connected either."""
     linked = drive.add_folder("Band A charts", shared=True)

@@ -23,7 +23,7 @@ from soleil_ui.services.library_source import needs_verification
 from soleil_ui.settings import get_settings
 from tests.fakes.drive_server import FakeDrive
 from tests.library_helpers import leader_token, session_cookie
-from tests.test_signin_oidc import app, oidc_env, oidc_provider, provider_account  # noqa: F401  (fixtures)
+from tests.oidc_helpers import app, oidc_env, oidc_provider, provider_account  # noqa: F401  (fixtures)
 
 SA = "band-sync@soleil-test.iam.gserviceaccount.com"
 METADATA = "https://www.googleapis.com/auth/drive.metadata.readonly"
@@ -35,7 +35,7 @@ def _plain_http_token_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def drive(monkeypatch: pytest.MonkeyPatch, app_env: object, oidc_provider: str,  # noqa: F811
+def drive(monkeypatch: pytest.MonkeyPatch, app_env: object, oidc_provider: str,
           tmp_path: Path) -> Iterator[FakeDrive]:
     with FakeDrive(page_size_cap=3) as fake:
         key = fake.create_service_account(tmp_path, name="band-sync")
@@ -47,13 +47,13 @@ def drive(monkeypatch: pytest.MonkeyPatch, app_env: object, oidc_provider: str, 
         yield fake
 
 
-async def _as_leader(app: User) -> int:  # noqa: F811
+async def _as_leader(app: User) -> int:
     band_id, token = await leader_token("Proof Band", "lead@example.org")
     app.http_client.cookies.set("session", session_cookie(token, get_runtime().settings.effective_secret_key()))
     return band_id
 
 
-async def _prove(app: User, sub: str, folder: str = "") -> httpx.Response:  # noqa: F811
+async def _prove(app: User, sub: str, folder: str = "") -> httpx.Response:
     start = await app.http_client.get("/auth/drive/verify" + (f"?folder={folder}" if folder else ""))
     assert start.status_code == 303
     query = parse_qs(urlparse(start.headers["location"]).query)
@@ -70,7 +70,7 @@ async def _sources() -> list[LibrarySource]:
 
 
 async def test_the_leaders_account_proves_the_folder_and_the_service_account_reads_it(
-        drive: FakeDrive, app: User, oidc_env: str) -> None:  # noqa: F811
+        drive: FakeDrive, app: User, oidc_env: str) -> None:
     mine = drive.add_folder("My Drive", shared_with=("lead-sub",))
     folder = drive.add_folder("Band charts", mine)
     drive.share(folder, SA)  # the service account sees the band folder only, the leader sees up to their Drive
@@ -92,7 +92,7 @@ async def test_the_leaders_account_proves_the_folder_and_the_service_account_rea
 
 
 async def test_a_folder_the_service_account_cannot_open_is_refused_even_with_the_leaders_proof(
-        drive: FakeDrive, app: User, oidc_env: str) -> None:  # noqa: F811
+        drive: FakeDrive, app: User, oidc_env: str) -> None:
     folder = drive.add_folder("Not shared with SOLEil", shared_with=("lead-sub",))
     await _as_leader(app)
     await provider_account(oidc_env, "lead-sub", "lead@example.org")
@@ -102,7 +102,7 @@ async def test_a_folder_the_service_account_cannot_open_is_refused_even_with_the
 
 
 async def test_an_existing_connection_is_verified_with_the_leaders_account(
-        drive: FakeDrive, app: User, oidc_env: str) -> None:  # noqa: F811
+        drive: FakeDrive, app: User, oidc_env: str) -> None:
     folder = drive.add_folder("Old charts", shared_with=(SA, "lead-sub"))
     band_id = await _as_leader(app)
     async with db.session() as session:

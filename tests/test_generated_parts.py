@@ -9,7 +9,6 @@ import hashlib
 import re
 import shutil
 from pathlib import Path
-from urllib.parse import parse_qsl, urlparse
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -21,9 +20,10 @@ from soleil_ui.engraving.chordpro import iter_chords
 from soleil_ui.errors import InvalidInput, NotFound
 from soleil_ui.models import Chart, ChartStatus, MemberSongPref, Role, Song
 from soleil_ui.runtime import Runtime, get_runtime
-from soleil_ui.services import chart_pages, library, setlists
+from soleil_ui.services import chart_pages, library, setlist_plan, setlists
 from soleil_ui.services.library import MINE, KeyPref, ResolvedChart
 from soleil_ui.services.sync import prerendered, sync_configured
+from tests.generated_helpers import TRUMPET, resolve, served_svg, synced_band
 from tests.library_helpers import add_member, band_with_member
 
 pytestmark = pytest.mark.usefixtures("core")
@@ -34,7 +34,6 @@ HREF = "{http://www.w3.org/1999/xlink}href"
 SMUFL = str.maketrans({"\uea64": "b", "\uea66": "#", "\uea65": "", "♭": "b", "♯": "#", "♮": ""})
 G_CLEF, F_CLEF = "E050", "E062"
 SHARP, FLAT = "E262", "E260"
-TRUMPET = [{"instrument": "trumpet", "chair": 1}]
 ALTO = [{"instrument": "alto_sax", "chair": None}]
 TROMBONE = [{"instrument": "trombone", "chair": None}]
 VOCALS = [{"instrument": "vocals", "chair": None}]
@@ -66,30 +65,8 @@ def clef(svg: str) -> str:
     return next(_groups(svg, "clef")[0].iter(SVG + "use")).get(HREF, "").lstrip("#").split("-")[0]
 
 
-async def served_svg(page: dict[str, object]) -> str:
-    """What ``/media/charts/{id}/svg/{n}?…`` answers for a page of the stand's list (the route's own steps)."""
-    url = urlparse(str(page["src"]))
-    match = re.fullmatch(r"/media/charts/(\d+)/svg/(\d+)", url.path)
-    assert match, url.path
-    query = dict(parse_qsl(url.query))
-    async with db.session() as session:
-        chart = await session.get(Chart, int(match.group(1)))
-    assert chart is not None and query["v"] == chart.checksum[:16]
-    spec = chart_pages.spec_from_params(chart, query)
-    rt = get_runtime()
-    path = await rt.engraver.page_svg(chart.checksum, spec, int(match.group(2)), int(query["w"]),
-                                      lambda: rt.blobs.read(chart.checksum))
-    return path.read_text(encoding="utf-8")
 
 
-async def resolve(actor: Actor, title: str, concert_key: str | None = None) -> tuple[ResolvedChart, Chart]:
-    async with db.session() as session:
-        song_id = (await session.exec(select(Song.id).where(Song.band_id == actor.band_id,
-                                                            Song.title == title))).one()
-        resolved = await library.chart_for_member(session, actor, song_id, concert_key)
-        chart = await session.get(Chart, resolved.chart_id) if resolved.chart_id else None
-    assert chart is not None, resolved.explanation
-    return resolved, chart
 
 
 async def first_page(actor: Actor, title: str, concert_key: str | None = None) -> tuple[ResolvedChart, str]:
@@ -100,15 +77,6 @@ async def first_page(actor: Actor, title: str, concert_key: str | None = None) -
     return resolved, await served_svg(pages[0])
 
 
-async def band(folder: Path, *players: list[dict[str, object]]) -> list[Actor]:
-    """A band whose leader plays keys, with one member per instrument list, synced from ``folder``."""
-    leader = await band_with_member("Horns", [{"instrument": "keys"}], role=Role.LEADER, library=folder)
-    members = [leader]
-    for n, instruments in enumerate(players):
-        members.append((await add_member(leader.band_id, f"player{n}@example.org", instruments))[0])
-    progress = await sync_configured(leader.band_id, prerender=False)
-    assert progress.error is None
-    return members
 
 
 def folder_with(tmp_path: Path, *names: str) -> Path:
@@ -124,7 +92,7 @@ def folder_with(tmp_path: Path, *names: str) -> Path:
 
 async def test_one_musicxml_file_is_every_players_part(tmp_path: Path, core: Runtime) -> None:
     folder = folder_with(tmp_path, "Tune.musicxml")
-    leader, trumpet, alto, trombone, drums = await band(folder, TRUMPET, ALTO, TROMBONE, DRUMS)
+    leader, trumpet, alto, trombone, drums = await synced_band(folder, TRUMPET, ALTO, TROMBONE, DRUMS)
     async with db.session() as session:
         [chart] = (await session.exec(select(Chart))).all()
     assert (chart.kind, chart.status, chart.part_key, chart.source_key, chart.pdf_title, chart.page_count) == (
@@ -187,7 +155,7 @@ async def test_sync_engraves_each_members_part_ahead(tmp_path: Path, core: Runti
 
 async def test_musicxml_by_instrument_staves_and_compressed(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, "Brass Trio.musicxml", "Tune Compressed.mxl")
-    _leader, trumpet2, alto = await band(folder, [{"instrument": "trumpet", "chair": 2}], ALTO)
+    _leader, trumpet2, alto = await synced_band(folder, [{"instrument": "trumpet", "chair": 2}], ALTO)
     resolved, _ = await resolve(trumpet2, "Brass Trio")
     assert (resolved.part_key, resolved.match.quality) == ("instrument:trumpet:2", "chair")
     resolved, _ = await resolve(alto, "Brass Trio")  # no alto staff: the lead staff, engraved for alto
@@ -202,7 +170,7 @@ async def test_musicxml_by_instrument_staves_and_compressed(tmp_path: Path) -> N
 async def test_a_chord_sheet_in_g_is_every_part_and_the_singers_words(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, "Amazing Grace_Chords.cho", "Blue Bossa - Bb.txt", "House of the Rising Sun.crd")
     (folder / "Set notes.txt").write_text("Bring the long cable.\nSoundcheck [1] at seven.\n")
-    _leader, trumpet, singer, trombone = await band(folder, TRUMPET, VOCALS, TROMBONE)
+    _leader, trumpet, singer, trombone = await synced_band(folder, TRUMPET, VOCALS, TROMBONE)
     async with db.session() as session:
         charts = {c.file_name: c for c in (await session.exec(select(Chart))).all()}
     assert set(charts) == {"Amazing Grace_Chords.cho", "Blue Bossa - Bb.txt", "House of the Rising Sun.crd"}
@@ -233,7 +201,7 @@ async def test_a_chord_sheet_in_g_is_every_part_and_the_singers_words(tmp_path: 
 async def test_the_key_of_the_night_moves_every_generated_part_up_a_tone(
         tmp_path: Path, member: int, fifths: int, first_chord: str) -> None:
     folder = folder_with(tmp_path, "Tune.musicxml")
-    players = await band(folder, TRUMPET, ALTO, TROMBONE)
+    players = await synced_band(folder, TRUMPET, ALTO, TROMBONE)
     resolved, svg = await first_page(players[member], "Tune", concert_key="C")
     assert resolved.spec_params["ck"] == "C"
     assert resolved.explanation.endswith("generated from the MusicXML score, in C for tonight")
@@ -249,7 +217,7 @@ async def test_the_key_of_the_night_moves_every_generated_part_up_a_tone(
 async def test_a_pdf_in_my_part_wins_until_the_night_moves_the_key(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, "Tune.musicxml")
     shutil.copy(CHARTS / "TakeFive_Bb.pdf", folder / "Tune - Bb.pdf")
-    _leader, trumpet, alto = await band(folder, TRUMPET, ALTO)
+    _leader, trumpet, alto = await synced_band(folder, TRUMPET, ALTO)
     async with db.session() as session:
         pdf = (await session.exec(select(Chart).where(Chart.file_name == "Tune - Bb.pdf"))).one()
 
@@ -275,7 +243,7 @@ async def test_a_pdf_with_no_source_to_engrave_says_the_night_is_in_another_key(
     folder = tmp_path / "library"
     folder.mkdir()
     shutil.copy(CHARTS / "TakeFive_Bb.pdf", folder / "Tune - Bb.pdf")
-    _leader, trumpet = await band(folder, TRUMPET)
+    _leader, trumpet = await synced_band(folder, TRUMPET)
     async with db.session() as session:
         song = (await session.exec(select(Song))).one()
         song.musical_key = "Bb"
@@ -330,7 +298,7 @@ async def test_broken_sources_are_listed_with_reasons_and_nothing_crashes(tmp_pa
 
 async def test_member_key_preference_round_trip(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, "Tune.musicxml")
-    _leader, trumpet, other = await band(folder, TRUMPET, TRUMPET)
+    _leader, trumpet, other = await synced_band(folder, TRUMPET, TRUMPET)
     resolved, _ = await resolve(trumpet, "Tune")
     async with db.session() as session:
         song_id = (await session.exec(select(Song.id))).one()
@@ -370,7 +338,7 @@ async def test_a_setlist_stand_shows_each_players_part_in_the_key_of_the_night(t
     once moved to C for tonight, each player in their own key and clef, and a member's own octave kept."""
     folder = folder_with(tmp_path, "Tune.musicxml")
     shutil.copy(CHARTS / "TakeFive_Bb.pdf", folder / "Take Five - Bb.pdf")
-    leader, trumpet, trombone = await band(folder, TRUMPET, TROMBONE)
+    leader, trumpet, trombone = await synced_band(folder, TRUMPET, TROMBONE)
     async with db.session() as session:
         songs = {s.title: s.id for s in (await session.exec(select(Song))).all()}
         setlist = await setlists.create_setlist(session, leader, "Friday")
@@ -384,7 +352,7 @@ async def test_a_setlist_stand_shows_each_players_part_in_the_key_of_the_night(t
         take_five.musical_key = "Bb"  # what the leader knows of the PDF's key
         session.add(take_five)
     async with db.session() as session:
-        plans = {name: await setlists.stand_plan(session, actor, setlist.id)
+        plans = {name: await setlist_plan.stand_plan(session, actor, setlist.id)
                  for name, actor in (("trumpet", trumpet), ("trombone", trombone))}
 
     tonight, usual, five = plans["trumpet"].stops
@@ -411,7 +379,7 @@ async def test_a_part_that_cant_be_engraved_on_the_night_says_why_and_the_set_go
     """The file was fine at sync and is unusable now (its stored copy damaged): the stand gets no pages and the
     reason for that song, and every other song of the set as usual."""
     folder = folder_with(tmp_path, "Tune.musicxml", "Amazing Grace_Chords.cho")
-    leader, trumpet = await band(folder, TRUMPET)
+    leader, trumpet = await synced_band(folder, TRUMPET)
     damaged = hashlib.sha256(b"<score-partwise>").hexdigest()
     await get_runtime().blobs.put(damaged, b"<score-partwise>")
     async with db.session() as session:
@@ -424,7 +392,7 @@ async def test_a_part_that_cant_be_engraved_on_the_night_says_why_and_the_set_go
         await setlists.add_song(session, leader, setlist.id, songs["Tune"])
         await setlists.add_song(session, leader, setlist.id, songs["Amazing Grace"])
     async with db.session() as session:
-        plan = await setlists.stand_plan(session, trumpet, setlist.id)
+        plan = await setlist_plan.stand_plan(session, trumpet, setlist.id)
     broken, grace = await chart_pages.stand_songs(plan)
     assert broken["pages"] == [] and broken["chart_id"] == tune.id
     assert str(broken["explanation"]).startswith("The MusicXML file is damaged or incomplete")

@@ -14,24 +14,16 @@ from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import Forbidden, InvalidInput, NotFound, NotSignedIn
 from soleil_ui.models import AudioTrack, Chart, Gig, Membership, Role, utcnow
-from soleil_ui.services import auth, gigs, library, members, setlists
+from soleil_ui.services import auth, gigs, library, members, setlist_plan, setlists, song_scope
 from soleil_ui.services.setlists import Op
-from tests.test_setlists_ops import _apply, _band, _member, _new_setlist
-
-
-async def _gig(leader: Actor, title: str = "Friday", *, days: float = 3, setlist_id: int | None = None) -> int:
-    async with db.session() as session:
-        gig = await gigs.create_gig(session, leader, title=title, starts_at=utcnow() + timedelta(days=days),
-                                    venue="The Blue Room", address="1 Harbour St", setlist_id=setlist_id)
-        assert gig.id
-        return gig.id
+from tests.factories import apply_op, band_with_songs, member_of, new_gig, new_setlist, new_sub
 
 
 @pytest.mark.usefixtures("core")
 async def test_leaders_edit_and_delete_gigs_with_validation() -> None:
-    leader, _, _ = await _band("Gigs")
-    member = await _member(leader, "m@gigs.org")
-    gig_id = await _gig(leader)
+    leader, _, _ = await band_with_songs("Gigs")
+    member = await member_of(leader, "m@gigs.org")
+    gig_id = await new_gig(leader)
     start = datetime(2031, 5, 2, 18, 0, tzinfo=UTC)
     async with db.session() as session:
         gig = await gigs.update_gig(session, leader, gig_id, title=" Saturday  ", starts_at=start,
@@ -61,10 +53,10 @@ async def test_leaders_edit_and_delete_gigs_with_validation() -> None:
 
 @pytest.mark.usefixtures("core")
 async def test_members_answer_and_leaders_see_who_is_available() -> None:
-    leader, _, _ = await _band("Avail")
-    ava = await _member(leader, "ava@avail.org")
-    luis = await _member(leader, "luis@avail.org")
-    gig_id = await _gig(leader)
+    leader, _, _ = await band_with_songs("Avail")
+    ava = await member_of(leader, "ava@avail.org")
+    luis = await member_of(leader, "luis@avail.org")
+    gig_id = await new_gig(leader)
     async with db.session() as session:
         await gigs.set_availability(session, ava, gig_id, "yes")
         await gigs.set_availability(session, luis, gig_id, "maybe")
@@ -79,7 +71,7 @@ async def test_members_answer_and_leaders_see_who_is_available() -> None:
     assert answers == {leader.membership_id: None, ava.membership_id: "yes", luis.membership_id: "no"}
     assert gigs.availability_counts(await _answers(leader, gig_id)) == {"yes": 1, "maybe": 0, "no": 1,
                                                                          "unanswered": 1}
-    other, _, _ = await _band("Other")
+    other, _, _ = await band_with_songs("Other")
     async with db.session() as session:
         with pytest.raises(NotFound):
             await gigs.set_availability(session, other, gig_id, "yes")
@@ -97,10 +89,10 @@ async def _ics(token: str) -> Calendar:
 
 @pytest.mark.usefixtures("core")
 async def test_private_calendar_feed_regenerate_and_revoke() -> None:
-    leader, _, _ = await _band("Feeds")
-    ava = await _member(leader, "ava@feeds.org")
-    await _gig(leader, "Soon", days=2)
-    await _gig(leader, "Long ago", days=-200)
+    leader, _, _ = await band_with_songs("Feeds")
+    ava = await member_of(leader, "ava@feeds.org")
+    await new_gig(leader, "Soon", days=2)
+    await new_gig(leader, "Long ago", days=-200)
     async with db.session() as session:
         token = await gigs.new_feed(session, ava)
         assert (await gigs.my_feed(session, ava)).token_hash != token  # type: ignore[union-attr]
@@ -117,7 +109,7 @@ async def test_private_calendar_feed_regenerate_and_revoke() -> None:
     assert (await _ics(fresh)).walk("VEVENT")
     async with db.session() as session:
         with pytest.raises(Forbidden):
-            await gigs.revoke_feed(session, await _member(leader, "luis@feeds.org"), ava.membership_id)
+            await gigs.revoke_feed(session, await member_of(leader, "luis@feeds.org"), ava.membership_id)
         rows = {row.membership_id: row for row in await gigs.feeds(session, leader)}
         assert rows[ava.membership_id].created_at is not None and rows[ava.membership_id].last_used_at is not None
         assert await gigs.revoke_feed(session, leader, ava.membership_id) == 1
@@ -128,8 +120,8 @@ async def test_private_calendar_feed_regenerate_and_revoke() -> None:
 
 @pytest.mark.usefixtures("core")
 async def test_a_feed_dies_with_the_membership() -> None:
-    leader, _, _ = await _band("Leaving")
-    ava = await _member(leader, "ava@leaving.org")
+    leader, _, _ = await band_with_songs("Leaving")
+    ava = await member_of(leader, "ava@leaving.org")
     async with db.session() as session:
         token = await gigs.new_feed(session, ava)
     async with db.session() as session:
@@ -138,32 +130,25 @@ async def test_a_feed_dies_with_the_membership() -> None:
         await _ics(token)
 
 
-async def _sub(leader: Actor, gig_id: int, email: str = "sub@elsewhere.org") -> Actor:
-    async with db.session() as session:
-        membership = await gigs.invite_sub(session, leader, gig_id, email=email, name="Sam Sub",
-                                           instruments=[{"instrument": "trombone", "chair": 2}])
-        token = await auth.start_session(session, membership.user_id, leader.band_id)
-    async with db.session() as session:
-        return await auth.resolve(session, token)
 
 
 @pytest.mark.usefixtures("core")
 async def test_a_substitute_sees_only_their_gig_and_loses_access_after_it() -> None:
-    leader, songs, _ = await _band("Subs", songs=2)
-    ours = await _new_setlist(leader, "Tonight")
-    await _apply(leader, ours, Op.insert_song(songs[0]))
-    secret = await _new_setlist(leader, "Other night")
-    gig_id = await _gig(leader, "Tonight", days=0.1, setlist_id=ours)
-    other_gig = await _gig(leader, "Next month", days=30, setlist_id=secret)
-    sub = await _sub(leader, gig_id)
+    leader, songs, _ = await band_with_songs("Subs", songs=2)
+    ours = await new_setlist(leader, "Tonight")
+    await apply_op(leader, ours, Op.insert_song(songs[0]))
+    secret = await new_setlist(leader, "Other night")
+    gig_id = await new_gig(leader, "Tonight", days=0.1, setlist_id=ours)
+    other_gig = await new_gig(leader, "Next month", days=30, setlist_id=secret)
+    sub = await new_sub(leader, gig_id)
     assert sub.is_sub and sub.gig_id == gig_id and not sub.is_leader
     async with db.session() as session:
         assert [g.id for g in await gigs.upcoming(session, sub, limit=10)] == [gig_id]
         assert [s.id for s in await setlists.list_setlists(session, sub)] == [ours]
         assert [e.label for e in await setlists.entries(session, sub, ours)] == ["Subs song 1"]
-        assert [s.title for s in (await setlists.stand_plan(session, sub, ours)).stops] == ["Subs song 1"]
-        assert await setlists.sub_song_ids(session, sub) == {songs[0]}
-        assert await setlists.sub_song_ids(session, leader) is None
+        assert [s.title for s in (await setlist_plan.stand_plan(session, sub, ours)).stops] == ["Subs song 1"]
+        assert await song_scope.sub_song_ids(session, sub) == {songs[0]}
+        assert await song_scope.sub_song_ids(session, leader) is None
         for refused in (setlists.get_setlist(session, sub, secret), gigs.get_gig(session, sub, other_gig)):
             with pytest.raises(NotFound):
                 await refused
@@ -193,9 +178,9 @@ async def test_a_substitute_sees_only_their_gig_and_loses_access_after_it() -> N
 
 @pytest.mark.usefixtures("core")
 async def test_deleting_the_gig_ends_the_substitute() -> None:
-    leader, _, _ = await _band("Cancelled")
-    gig_id = await _gig(leader, days=1)
-    sub = await _sub(leader, gig_id)
+    leader, _, _ = await band_with_songs("Cancelled")
+    gig_id = await new_gig(leader, days=1)
+    sub = await new_sub(leader, gig_id)
     async with db.session() as session:
         token = await auth.start_session(session, sub.user_id, leader.band_id)
         await gigs.delete_gig(session, leader, gig_id)
@@ -207,12 +192,12 @@ async def test_deleting_the_gig_ends_the_substitute() -> None:
 
 @pytest.mark.usefixtures("core")
 async def test_finished_gigs_record_what_was_played() -> None:
-    leader, songs, _ = await _band("Played", songs=3)
-    setlist_id = await _new_setlist(leader)
+    leader, songs, _ = await band_with_songs("Played", songs=3)
+    setlist_id = await new_setlist(leader)
     for song in songs[:2]:
-        await _apply(leader, setlist_id, Op.insert_song(song))
-    gig_id = await _gig(leader, "Last week", days=-7, setlist_id=setlist_id)
-    await _gig(leader, "Next week", days=7, setlist_id=setlist_id)  # not played yet
+        await apply_op(leader, setlist_id, Op.insert_song(song))
+    gig_id = await new_gig(leader, "Last week", days=-7, setlist_id=setlist_id)
+    await new_gig(leader, "Next week", days=7, setlist_id=setlist_id)  # not played yet
     async with db.session() as session:
         when = await gigs.last_played(session, leader, songs[0])
         gig = await session.get(Gig, gig_id)
@@ -223,10 +208,10 @@ async def test_finished_gigs_record_what_was_played() -> None:
     assert gig is not None and when == gig.starts_at
     assert many == {songs[0]: when, songs[1]: when}  # one query for a list, the same answers
     assert [(h.gig_id, h.gig_title) for h in history] == [(gig_id, "Last week")]
-    await _apply(leader, setlist_id, Op.remove(await _first_item(leader, setlist_id)))
+    await apply_op(leader, setlist_id, Op.remove(await _first_item(leader, setlist_id)))
     async with db.session() as session:  # editing the setlist later doesn't rewrite history
         assert [p.song_id for p in await gigs.played_at_gig(session, leader, gig_id)] == songs[:2]
-        other, _, _ = await _band("Nosy")
+        other, _, _ = await band_with_songs("Nosy")
         with pytest.raises(NotFound):
             await gigs.last_played(session, other, songs[0])
         assert await gigs.last_played_many(session, other, songs) == {}  # another band's songs: nothing
@@ -238,9 +223,9 @@ async def _first_item(leader: Actor, setlist_id: int) -> int:
 
 
 async def test_the_feed_url_needs_no_session_and_nothing_else(user: User) -> None:
-    leader, _, _ = await _band("Http")
-    ava = await _member(leader, "ava@http.org")
-    await _gig(leader, "Friday Night Swing", days=2)
+    leader, _, _ = await band_with_songs("Http")
+    ava = await member_of(leader, "ava@http.org")
+    await new_gig(leader, "Friday Night Swing", days=2)
     async with db.session() as session:
         token = await gigs.new_feed(session, ava)
     response = await user.http_client.get(f"/calendar/{token}.ics")
@@ -255,10 +240,10 @@ async def test_the_feed_url_needs_no_session_and_nothing_else(user: User) -> Non
 @pytest.mark.usefixtures("core")
 async def test_a_substitute_reads_only_their_gigs_songs_in_the_library() -> None:
     """Search, the song page, a chart, a recording and a key preference: the sub's gig's setlist and nothing else."""
-    leader, songs, _ = await _band("Sub Library", songs=3)
-    ours = await _new_setlist(leader, "Tonight")
-    await _apply(leader, ours, Op.insert_song(songs[0]))
-    gig_id = await _gig(leader, "Tonight", days=0.1, setlist_id=ours)
+    leader, songs, _ = await band_with_songs("Sub Library", songs=3)
+    ours = await new_setlist(leader, "Tonight")
+    await apply_op(leader, ours, Op.insert_song(songs[0]))
+    gig_id = await new_gig(leader, "Tonight", days=0.1, setlist_id=ours)
     async with db.session() as session:
         charts = [Chart(band_id=leader.band_id, song_id=song_id, file_name=f"{n}.pdf", source_file_id=f"f{n}",
                         checksum=f"{n}" * 16, part_key="instrument:trombone", page_count=1)
@@ -267,7 +252,7 @@ async def test_a_substitute_reads_only_their_gigs_songs_in_the_library() -> None
                              checksum=f"a{n}" * 8, mime_type="audio/mpeg", size=10)
                   for n, song_id in enumerate(songs[:2])]
         session.add_all([*charts, *tracks])
-    sub = await _sub(leader, gig_id)
+    sub = await new_sub(leader, gig_id)
     async with db.session() as session:
         assert [r.song_id for r in (await library.search_songs(session, sub)).rows] == [songs[0]]
         assert [r.song_id for r in (await library.search_songs(session, leader)).rows] == songs

@@ -15,21 +15,21 @@ from soleil_ui.events import Event, hub
 from soleil_ui.models import LivePresence, utcnow
 from soleil_ui.services import gigs, live, setlists
 from soleil_ui.services.setlists import Op
-from tests.test_setlists_ops import _apply, _band, _member, _new_setlist
+from tests.factories import apply_op, band_with_songs, member_of, new_setlist
 
 pytestmark = pytest.mark.usefixtures("core")
 
 
 async def _setlist_with_songs(leader: Actor, songs: list[int], name: str = "Gig") -> tuple[int, list[int]]:
-    setlist_id = await _new_setlist(leader, name)
-    await _apply(leader, setlist_id, Op.insert_break("Set 1"))
-    items = [(await _apply(leader, setlist_id, Op.insert_song(song))).item_id or 0 for song in songs]
+    setlist_id = await new_setlist(leader, name)
+    await apply_op(leader, setlist_id, Op.insert_break("Set 1"))
+    items = [(await apply_op(leader, setlist_id, Op.insert_song(song))).item_id or 0 for song in songs]
     return setlist_id, items
 
 
 async def test_leader_calls_songs_and_everyone_hears_in_order() -> None:
-    leader, songs, _ = await _band("Live Band", songs=4)
-    member = await _member(leader, "ava@live.org")
+    leader, songs, _ = await band_with_songs("Live Band", songs=4)
+    member = await member_of(leader, "ava@live.org")
     setlist_id, items = await _setlist_with_songs(leader, songs)
     heard: list[Event] = []
     hub.subscribe(leader.band_id, live.LIVE_TOPIC, heard.append)
@@ -60,8 +60,8 @@ async def test_leader_calls_songs_and_everyone_hears_in_order() -> None:
 
 
 async def test_only_leaders_drive_and_bad_calls_are_refused() -> None:
-    leader, songs, _ = await _band("Drive", songs=2)
-    member = await _member(leader, "m@drive.org")
+    leader, songs, _ = await band_with_songs("Drive", songs=2)
+    member = await member_of(leader, "m@drive.org")
     setlist_id, _ = await _setlist_with_songs(leader, songs)
     async with db.session() as session:
         with pytest.raises(Forbidden):
@@ -83,8 +83,8 @@ async def test_only_leaders_drive_and_bad_calls_are_refused() -> None:
 
 
 async def test_two_bands_live_at_once_never_hear_each_other() -> None:
-    band_a, songs_a, _ = await _band("Alpha", songs=3)
-    band_b, songs_b, _ = await _band("Beta", songs=3)
+    band_a, songs_a, _ = await band_with_songs("Alpha", songs=3)
+    band_b, songs_b, _ = await band_with_songs("Beta", songs=3)
     list_a, items_a = await _setlist_with_songs(band_a, songs_a)
     list_b, items_b = await _setlist_with_songs(band_b, songs_b)
     heard_a: list[Event] = []
@@ -111,7 +111,7 @@ async def test_two_bands_live_at_once_never_hear_each_other() -> None:
 
 
 async def test_going_live_on_another_setlist_ends_the_first() -> None:
-    leader, songs, _ = await _band("Twice", songs=2)
+    leader, songs, _ = await band_with_songs("Twice", songs=2)
     first, _ = await _setlist_with_songs(leader, songs, "First")
     second, items = await _setlist_with_songs(leader, songs, "Second")
     async with db.session() as session:
@@ -126,19 +126,19 @@ async def test_going_live_on_another_setlist_ends_the_first() -> None:
 
 
 async def test_a_removed_live_song_steps_from_the_top() -> None:
-    leader, songs, _ = await _band("Removed", songs=3)
+    leader, songs, _ = await band_with_songs("Removed", songs=3)
     setlist_id, items = await _setlist_with_songs(leader, songs)
     async with db.session() as session:
         state = await live.start(session, leader, setlist_id, item_id=items[1])
-    await _apply(leader, setlist_id, Op.remove(items[1]))
+    await apply_op(leader, setlist_id, Op.remove(items[1]))
     async with db.session() as session:
         assert (await live.move(session, leader, state.live_id, step=1)).current_item_id == items[0]
 
 
 async def test_presence_shows_who_is_connected_and_who_follows() -> None:
-    leader, _, _ = await _band("Presence", songs=1)
-    ava = await _member(leader, "ava@presence.org")
-    luis = await _member(leader, "luis@presence.org")
+    leader, _, _ = await band_with_songs("Presence", songs=1)
+    ava = await member_of(leader, "ava@presence.org")
+    luis = await member_of(leader, "luis@presence.org")
     async with db.session() as session:
         await live.join(session, ava, "page-1", following=True)
         await live.join(session, ava, "page-2")
@@ -161,14 +161,14 @@ async def test_presence_shows_who_is_connected_and_who_follows() -> None:
         await live.touch_instance(session)
         states = {p.membership_id: p.state for p in await live.presence(session, leader)}
     assert states[ava.membership_id] == "detached"  # its instance is alive after all, on a page not following
-    other, _, _ = await _band("Elsewhere", songs=1)
+    other, _, _ = await band_with_songs("Elsewhere", songs=1)
     async with db.session() as session:
         with pytest.raises(NotFound):
             await live.join(session, other, "page-3")  # another band can't take over a page id
 
 
 async def test_live_calls_become_the_gigs_history() -> None:
-    leader, songs, _ = await _band("History", songs=3)
+    leader, songs, _ = await band_with_songs("History", songs=3)
     setlist_id, items = await _setlist_with_songs(leader, songs)
     async with db.session() as session:
         gig = await gigs.create_gig(session, leader, title="Tonight", starts_at=utcnow() + timedelta(hours=1),
@@ -186,10 +186,10 @@ async def test_live_calls_become_the_gigs_history() -> None:
 
 
 async def test_setlist_events_carry_only_ids_and_versions() -> None:
-    leader, songs, _ = await _band("Small", songs=1)
-    setlist_id = await _new_setlist(leader)
+    leader, songs, _ = await band_with_songs("Small", songs=1)
+    setlist_id = await new_setlist(leader)
     heard: list[Event] = []
     hub.subscribe(leader.band_id, setlists.topic(setlist_id), heard.append)
-    await _apply(leader, setlist_id, Op.insert_song(songs[0], notes="n" * 500))
+    await apply_op(leader, setlist_id, Op.insert_song(songs[0], notes="n" * 500))
     await hub.drain()
     assert heard[0].payload == {"version": 1}

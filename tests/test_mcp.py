@@ -178,7 +178,7 @@ async def test_another_bands_leader_reaches_nothing_of_ours_through_any_tool(use
     from soleil_ui.models import Song
     from soleil_ui.services import live, setlists, tokens
     from tests.api_helpers import actor_named, demo_ids, token_for
-    from tests.test_setlists_ops import _band
+    from tests.factories import band_with_songs
 
     morgan = await actor_named("Morgan Lee")
     ids = await demo_ids(morgan.band_id)
@@ -188,7 +188,7 @@ async def test_another_bands_leader_reaches_nothing_of_ours_through_any_tool(use
         titles = [s.title for s in (await session.exec(select(Song).where(Song.band_id == morgan.band_id))).all()]
         started = await live.start(session, morgan, ids["setlist_id"])
     ours = [*titles, "Friday at the Blue Room", "Morgan Lee", "Ava Brooks"]
-    leader, _, _ = await _band("Elsewhere", songs=2)
+    leader, _, _ = await band_with_songs("Elsewhere", songs=2)
     secret = await token_for(leader, tokens.WRITE)
     values: dict[str, Any] = {**ids, **item, "member_id": morgan.membership_id, "song_ids": [ids["song_id"]],
                               "name": "Taken", "label": "Taken", "notes": "taken", "step": 1}

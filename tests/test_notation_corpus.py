@@ -20,7 +20,7 @@ from soleil_ui.models import Chart, Song
 from soleil_ui.parts import PartRef, Role, Transposition
 from soleil_ui.services import chart_pages
 from soleil_ui.services.sync import sync_configured
-from tests.test_generated_parts import TRUMPET, band, resolve, served_svg
+from tests.generated_helpers import TRUMPET, resolve, served_svg, synced_band
 
 NOTATION = Path(__file__).parent / "fixtures" / "notation"
 CHORDPRO = sorted((NOTATION / "chordpro-reference").iterdir())
@@ -88,7 +88,7 @@ async def test_a_songbook_file_becomes_several_songs_and_they_follow_the_file(tm
     folder = tmp_path / "library"
     folder.mkdir()
     (folder / "Campfire Songbook.cho").write_text(SONGBOOK)
-    leader, trumpet = await band(folder, TRUMPET)
+    leader, trumpet = await synced_band(folder, TRUMPET)
     async with db.session() as session:
         charts = sorted((await session.exec(select(Chart))).all(), key=lambda c: c.source_file_id)
         titles = {s.id: s.title for s in (await session.exec(select(Song))).all()}

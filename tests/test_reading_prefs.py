@@ -14,7 +14,7 @@ from soleil_ui.db import db
 from soleil_ui.errors import Forbidden, InvalidInput, NotFound
 from soleil_ui.models import Membership, Role, Song
 from soleil_ui.models import User as Account
-from soleil_ui.services import auth, library, members, offline, setlists, tokens
+from soleil_ui.services import auth, library, members, offline, setlist_plan, setlists, tokens
 from soleil_ui.services.sync import sync_configured
 from soleil_ui.settings import Settings
 from tests.api_helpers import token_for
@@ -59,7 +59,7 @@ async def test_a_bassists_preference_changes_the_stand_the_setlist_and_the_filte
     assert chords.reading == {"bass": "chords"}
     async with db.session() as session:
         stand = await library.chart_for_member(session, chords, low.id or 0)
-        plan = await setlists.stand_plan(session, chords, setlist.id or 0)
+        plan = await setlist_plan.stand_plan(session, chords, setlist.id or 0)
         mine = await library.search_songs(session, chords, part=library.MINE)
         offline_before = await offline.offline_set(session, bassist, setlist.id or 0)
         offline_after = await offline.offline_set(session, chords, setlist.id or 0)

@@ -22,50 +22,21 @@ from soleil_ui.access import Actor
 from soleil_ui.db import db
 from soleil_ui.errors import Forbidden, InvalidInput, NotFound
 from soleil_ui.events import Event, EventHub, PgNotifyTransport, asyncpg_dsn, configure_hub, hub
-from soleil_ui.models import AudioTrack, Role, Setlist, SetlistOp, Song
-from soleil_ui.services import auth, members, setlists
-from soleil_ui.services.setlists import Op, audio_seconds, parse_duration, sets_of, target_index
+from soleil_ui.models import AudioTrack, Setlist, SetlistOp, Song
+from soleil_ui.services import auth, setlist_plan, setlists
+from soleil_ui.services.recordings import audio_seconds
+from soleil_ui.services.setlists import Op, parse_duration, sets_of, target_index
+from tests.factories import apply_op, band_with_songs, member_of, new_setlist
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-async def _band(name: str, songs: int = 8) -> tuple[Actor, list[int], str]:
-    """A band with a leader and ``songs`` songs; the leader's Actor, the song ids and a session token."""
-    async with db.session() as session:
-        band = await members.create_band(session, name)
-        user = await members.get_or_create_user(session, f"lead@{name.lower().replace(' ', '')}.org", "Lead")
-        assert band.id and user.id
-        await members.add_member(session, band.id, user.id, role=Role.LEADER)
-        created = [Song(band_id=band.id, title=f"{name} song {n}", song_key=f"s{n}", search_key=f"s{n}")
-                   for n in range(1, songs + 1)]
-        session.add_all(created)
-        await session.flush()
-        token = await auth.start_session(session, user.id, band.id)
-    async with db.session() as session:
-        return await auth.resolve(session, token), [s.id or 0 for s in created], token
 
 
-async def _member(leader: Actor, email: str) -> Actor:
-    async with db.session() as session:
-        user = await members.get_or_create_user(session, email, "Player")
-        assert user.id
-        await members.add_member(session, leader.band_id, user.id, instruments=[{"instrument": "trumpet",
-                                                                                  "chair": 1}])
-        token = await auth.start_session(session, user.id, leader.band_id)
-    async with db.session() as session:
-        return await auth.resolve(session, token)
 
 
-async def _new_setlist(actor: Actor, name: str = "Friday") -> int:
-    async with db.session() as session:
-        setlist = await setlists.create_setlist(session, actor, name)
-        assert setlist.id
-        return setlist.id
 
 
-async def _apply(actor: Actor, setlist_id: int, op: Op) -> setlists.OpResult:
-    async with db.session() as session:
-        return await setlists.apply_op(session, actor, setlist_id, op)
 
 
 async def _labels(actor: Actor, setlist_id: int) -> list[str]:
@@ -127,31 +98,31 @@ def test_recording_lengths_are_measured(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("core")
 async def test_insert_move_remove_edit_follow_the_rules() -> None:
-    leader, songs, _ = await _band("Hot Five")
-    setlist_id = await _new_setlist(leader)
-    first = await _apply(leader, setlist_id, Op.insert_song(songs[0]))
-    second = await _apply(leader, setlist_id, Op.insert_song(songs[1]))
-    top = await _apply(leader, setlist_id, Op.insert_break("Set 1", index=0))
-    middle = await _apply(leader, setlist_id, Op.insert_song(songs[2], after_id=first.item_id))
+    leader, songs, _ = await band_with_songs("Hot Five")
+    setlist_id = await new_setlist(leader)
+    first = await apply_op(leader, setlist_id, Op.insert_song(songs[0]))
+    second = await apply_op(leader, setlist_id, Op.insert_song(songs[1]))
+    top = await apply_op(leader, setlist_id, Op.insert_break("Set 1", index=0))
+    middle = await apply_op(leader, setlist_id, Op.insert_song(songs[2], after_id=first.item_id))
     assert await _labels(leader, setlist_id) == ["Set 1", "Hot Five song 1", "Hot Five song 3", "Hot Five song 2"]
     assert (first.version, second.version, top.version, middle.version) == (1, 2, 3, 4)
 
-    await _apply(leader, setlist_id, Op.move(second.item_id or 0, after_id=top.item_id))
+    await apply_op(leader, setlist_id, Op.move(second.item_id or 0, after_id=top.item_id))
     assert await _labels(leader, setlist_id) == ["Set 1", "Hot Five song 2", "Hot Five song 1", "Hot Five song 3"]
-    gone = await _apply(leader, setlist_id, Op.remove(first.item_id or 0))
+    gone = await apply_op(leader, setlist_id, Op.remove(first.item_id or 0))
     assert gone.effective
     # Someone else's stale operations on the removed entry: no-ops, still counted once each.
-    again = await _apply(leader, setlist_id, Op.remove(first.item_id or 0))
-    moved = await _apply(leader, setlist_id, Op.move(first.item_id or 0, index=0))
-    edited = await _apply(leader, setlist_id, Op.edit(first.item_id or 0, notes="late"))
+    again = await apply_op(leader, setlist_id, Op.remove(first.item_id or 0))
+    moved = await apply_op(leader, setlist_id, Op.move(first.item_id or 0, index=0))
+    edited = await apply_op(leader, setlist_id, Op.edit(first.item_id or 0, notes="late"))
     assert not (again.effective or moved.effective or edited.effective)
     # "After an entry that's gone" falls back to the index the sender saw, clamped.
-    await _apply(leader, setlist_id, Op.move(middle.item_id or 0, after_id=first.item_id, index=1))
+    await apply_op(leader, setlist_id, Op.move(middle.item_id or 0, after_id=first.item_id, index=1))
     assert await _labels(leader, setlist_id) == ["Set 1", "Hot Five song 3", "Hot Five song 2"]
-    await _apply(leader, setlist_id, Op.move(middle.item_id or 0, after_id=first.item_id, index=99))
+    await apply_op(leader, setlist_id, Op.move(middle.item_id or 0, after_id=first.item_id, index=99))
     assert await _labels(leader, setlist_id) == ["Set 1", "Hot Five song 2", "Hot Five song 3"]
 
-    await _apply(leader, setlist_id, Op.edit(middle.item_id or 0, notes="  Ava solos,  segue ", musical_key="bb",
+    await apply_op(leader, setlist_id, Op.edit(middle.item_id or 0, notes="  Ava solos,  segue ", musical_key="bb",
                                              duration_seconds=245))
     async with db.session() as session:
         listed = await setlists.entries(session, leader, setlist_id)
@@ -179,30 +150,30 @@ async def test_insert_move_remove_edit_follow_the_rules() -> None:
     (Op("shuffle"), "isn't one"),
 ])
 async def test_every_input_is_validated_with_a_clear_message(op: Op, message: str) -> None:
-    leader, songs, _ = await _band("Band")
-    setlist_id = await _new_setlist(leader)
-    item = await _apply(leader, setlist_id, Op.insert_song(songs[0]))
+    leader, songs, _ = await band_with_songs("Band")
+    setlist_id = await new_setlist(leader)
+    item = await apply_op(leader, setlist_id, Op.insert_song(songs[0]))
     if op.item_id == 0:
         op = Op(op.kind, item.item_id, values=op.values)
     with pytest.raises(InvalidInput, match=message):
-        await _apply(leader, setlist_id, op)
+        await apply_op(leader, setlist_id, op)
     async with db.session() as session:
         assert (await session.get(Setlist, setlist_id)).version == 1  # type: ignore[union-attr]
 
 
 @pytest.mark.usefixtures("core")
 async def test_unknown_songs_and_other_bands_are_refused() -> None:
-    leader, songs, _ = await _band("A")
-    other, other_songs, _ = await _band("B")
-    member = await _member(leader, "player@a.org")
-    setlist_id = await _new_setlist(leader)
+    leader, songs, _ = await band_with_songs("A")
+    other, other_songs, _ = await band_with_songs("B")
+    member = await member_of(leader, "player@a.org")
+    setlist_id = await new_setlist(leader)
     with pytest.raises(NotFound):
-        await _apply(leader, setlist_id, Op.insert_song(other_songs[0]))
+        await apply_op(leader, setlist_id, Op.insert_song(other_songs[0]))
     with pytest.raises(NotFound):
-        await _apply(other, setlist_id, Op.insert_song(other_songs[0]))
+        await apply_op(other, setlist_id, Op.insert_song(other_songs[0]))
     for attempt in (Op.insert_song(songs[0]), Op.rename("Mine")):
         with pytest.raises(Forbidden):
-            await _apply(member, setlist_id, attempt)
+            await apply_op(member, setlist_id, attempt)
     async with db.session() as session:
         with pytest.raises(Forbidden):
             await setlists.undo(session, member, setlist_id)
@@ -218,18 +189,18 @@ async def test_unknown_songs_and_other_bands_are_refused() -> None:
 
 @pytest.mark.usefixtures("core")
 async def test_undo_walks_back_every_kind_of_change() -> None:
-    leader, songs, _ = await _band("Undo")
-    setlist_id = await _new_setlist(leader, "Before")
-    a = await _apply(leader, setlist_id, Op.insert_song(songs[0], notes="intro"))
-    b = await _apply(leader, setlist_id, Op.insert_song(songs[1]))
-    await _apply(leader, setlist_id, Op.insert_break("Encore"))
+    leader, songs, _ = await band_with_songs("Undo")
+    setlist_id = await new_setlist(leader, "Before")
+    a = await apply_op(leader, setlist_id, Op.insert_song(songs[0], notes="intro"))
+    b = await apply_op(leader, setlist_id, Op.insert_song(songs[1]))
+    await apply_op(leader, setlist_id, Op.insert_break("Encore"))
     snapshots = [await _ids(leader, setlist_id)]
-    await _apply(leader, setlist_id, Op.move(b.item_id or 0, index=0))
+    await apply_op(leader, setlist_id, Op.move(b.item_id or 0, index=0))
     snapshots.append(await _ids(leader, setlist_id))
-    await _apply(leader, setlist_id, Op.edit(a.item_id or 0, notes="drum intro", musical_key="F"))
-    await _apply(leader, setlist_id, Op.remove(a.item_id or 0))
-    await _apply(leader, setlist_id, Op.remove(a.item_id or 0))  # a no-op: undo skips it
-    await _apply(leader, setlist_id, Op.rename("After"))
+    await apply_op(leader, setlist_id, Op.edit(a.item_id or 0, notes="drum intro", musical_key="F"))
+    await apply_op(leader, setlist_id, Op.remove(a.item_id or 0))
+    await apply_op(leader, setlist_id, Op.remove(a.item_id or 0))  # a no-op: undo skips it
+    await apply_op(leader, setlist_id, Op.rename("After"))
 
     async def undo() -> setlists.OpResult | None:
         async with db.session() as session:
@@ -261,22 +232,22 @@ async def test_undo_walks_back_every_kind_of_change() -> None:
 
 @pytest.mark.usefixtures("core")
 async def test_a_retried_operation_applies_once() -> None:
-    leader, songs, _ = await _band("Retry")
-    setlist_id = await _new_setlist(leader)
-    first = await _apply(leader, setlist_id, Op.insert_song(songs[0], key="tap-1"))
-    again = await _apply(leader, setlist_id, Op.insert_song(songs[0], key="tap-1"))
+    leader, songs, _ = await band_with_songs("Retry")
+    setlist_id = await new_setlist(leader)
+    first = await apply_op(leader, setlist_id, Op.insert_song(songs[0], key="tap-1"))
+    again = await apply_op(leader, setlist_id, Op.insert_song(songs[0], key="tap-1"))
     assert again.replayed and (again.version, again.item_id) == (first.version, first.item_id)
     assert await _labels(leader, setlist_id) == ["Retry song 1"]
 
 
 @pytest.mark.usefixtures("core")
 async def test_duplicate_rename_delete_and_the_list_topic() -> None:
-    leader, songs, _ = await _band("Lists")
+    leader, songs, _ = await band_with_songs("Lists")
     heard: list[Event] = []
     hub.subscribe(leader.band_id, setlists.LIST_TOPIC, heard.append)
-    setlist_id = await _new_setlist(leader, "Friday")
-    await _apply(leader, setlist_id, Op.insert_break("Set 1"))
-    await _apply(leader, setlist_id, Op.insert_song(songs[0], musical_key="Eb", notes="count 4"))
+    setlist_id = await new_setlist(leader, "Friday")
+    await apply_op(leader, setlist_id, Op.insert_break("Set 1"))
+    await apply_op(leader, setlist_id, Op.insert_song(songs[0], musical_key="Eb", notes="count 4"))
     async with db.session() as session:
         copy = await setlists.duplicate_setlist(session, leader, setlist_id)
         assert copy.id
@@ -300,7 +271,7 @@ async def test_duplicate_rename_delete_and_the_list_topic() -> None:
 
 @pytest.mark.usefixtures("core")
 async def test_running_time_uses_typed_song_and_recording_durations() -> None:
-    leader, songs, _ = await _band("Times", songs=3)
+    leader, songs, _ = await band_with_songs("Times", songs=3)
     async with db.session() as session:
         song = await session.get(Song, songs[1])
         assert song is not None
@@ -308,14 +279,14 @@ async def test_running_time_uses_typed_song_and_recording_durations() -> None:
         session.add(song)
         session.add(AudioTrack(band_id=leader.band_id, song_id=songs[2], source_file_id="x", file_name="x.mp3",
                                duration_seconds=300))
-    setlist_id = await _new_setlist(leader)
-    await _apply(leader, setlist_id, Op.insert_song(songs[0], duration_seconds=200))
-    await _apply(leader, setlist_id, Op.insert_break("Set 2"))
-    await _apply(leader, setlist_id, Op.insert_song(songs[1]))
-    await _apply(leader, setlist_id, Op.insert_song(songs[2]))
+    setlist_id = await new_setlist(leader)
+    await apply_op(leader, setlist_id, Op.insert_song(songs[0], duration_seconds=200))
+    await apply_op(leader, setlist_id, Op.insert_break("Set 2"))
+    await apply_op(leader, setlist_id, Op.insert_song(songs[1]))
+    await apply_op(leader, setlist_id, Op.insert_song(songs[2]))
     async with db.session() as session:
         listed = await setlists.entries(session, leader, setlist_id)
-        _, pages = await setlists.print_sets(session, leader, setlist_id)
+        _, pages = await setlist_plan.print_sets(session, leader, setlist_id)
     assert [e.duration_seconds for e in listed if not e.is_break] == [200, 180, 300]
     assert [(s.label, s.seconds) for s in sets_of(listed)] == [("Set 1", 200), ("Set 2", 480)]
     assert [(p.label, [s.label for s in p.songs]) for p in pages] == [
@@ -420,10 +391,10 @@ class _Client:
 
 @pytest.mark.usefixtures("core")
 async def test_two_processes_editing_at_once_apply_every_operation_once_in_one_order(database_url: str) -> None:
-    leader, songs, token = await _band("Race", songs=6)
-    setlist_id = await _new_setlist(leader)
+    leader, songs, token = await band_with_songs("Race", songs=6)
+    setlist_id = await new_setlist(leader)
     for song in songs[:4]:
-        await _apply(leader, setlist_id, Op.insert_song(song))
+        await apply_op(leader, setlist_id, Op.insert_song(song))
     postgres = database_url.startswith("postgresql")
     listeners = [EventHub() for _ in range(2)] if postgres else [hub, hub]
     for listener in listeners if postgres else []:
@@ -442,7 +413,7 @@ async def test_two_processes_editing_at_once_apply_every_operation_once_in_one_o
         for worker, (out, _) in zip(workers, outputs, strict=True):
             assert worker.returncode == 0 and out.strip().endswith(b"done"), out.decode()
         if not postgres:  # the workers' events stayed in their processes: one more edit here tells the pages
-            await _apply(leader, setlist_id, Op.insert_break("Encore"))
+            await apply_op(leader, setlist_id, Op.insert_break("Encore"))
         async with db.session() as session:
             history = await setlists.ops_since(session, leader, setlist_id)
             final = [e.item_id for e in await setlists.entries(session, leader, setlist_id)]

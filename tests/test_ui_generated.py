@@ -5,41 +5,28 @@ SVG and print routes — headers, caching, junk, and band isolation. SQLite and 
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
 
-import pytest
 from nicegui import background_tasks
 from nicegui.testing import User
 from sqlmodel import select
 
 from soleil_ui.db import db
 from soleil_ui.demo import demo_band_id
-from soleil_ui.models import Chart, MemberSongPref, Song
+from soleil_ui.models import Chart, MemberSongPref
 from soleil_ui.models import User as UserAccount
 from soleil_ui.runtime import get_runtime
-from soleil_ui.services.sync import prerendered
-from soleil_ui.settings import Settings, get_settings
+from soleil_ui.settings import Settings
+from tests.generated_helpers import generated_library, ready, song
 from tests.library_helpers import demo_sign_in, leader_token, session_cookie
 
+__all__ = ["generated_library"]  # autouse: the library of one score, one chord sheet and one PDF
 NOTATION = Path(__file__).parent / "fixtures" / "notation"
 CHARTS = Path(__file__).parent / "fixtures" / "charts"
 
 
-@pytest.fixture(autouse=True)
-def generated_library(app_env: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
-    """Demo mode on a library of one score, one chord sheet and one PDF (set before the app starts)."""
-    folder = tmp_path / "library"
-    folder.mkdir()
-    for name in ("Tune.musicxml", "Amazing Grace_Chords.cho"):
-        shutil.copy(NOTATION / name, folder / name)
-    shutil.copy(CHARTS / "TakeFive_Bb.pdf", folder / "Take Five - Bb.pdf")
-    monkeypatch.setenv("SOLEIL_DEMO", "1")
-    monkeypatch.setenv("SOLEIL_LIBRARY_DIR", str(folder))
-    get_settings.cache_clear()
-    return get_settings()
 
 
 async def enter_as(user: User, name: str) -> None:
@@ -49,16 +36,8 @@ async def enter_as(user: User, name: str) -> None:
     assert response.status_code == 303
 
 
-async def ready() -> None:
-    """The demo library is synced and its members' parts engraved ahead (so requests don't queue behind it)."""
-    band_id = await demo_band_id()
-    assert band_id is not None
-    await prerendered(band_id)
 
 
-async def song(title: str) -> Song:
-    async with db.session() as session:
-        return (await session.exec(select(Song).where(Song.title == title))).one()
 
 
 async def chart(file_name: str) -> Chart:

@@ -27,7 +27,7 @@ from soleil_ui.services import auth, invites, members
 from soleil_ui.settings import get_settings
 from tests.conftest import settling
 from tests.library_helpers import open_refused
-from tests.test_signin_oidc import consent, oidc_env, oidc_provider, provider_account, to_provider  # noqa: F401
+from tests.oidc_helpers import consent, oidc_env, oidc_provider, provider_account, to_provider  # noqa: F401
 
 # oidc_env before user: main.py must start with Google configured (pointing at the local provider)
 pytestmark = [pytest.mark.usefixtures("oidc_env"),

@@ -13,14 +13,11 @@ from nicegui.testing import User
 from sqlmodel import select
 
 from components.stand import Stand
-from soleil_ui.access import Actor
 from soleil_ui.db import db
-from soleil_ui.models import Membership, Setlist
-from soleil_ui.models import User as UserAccount
-from soleil_ui.services import auth, setlists
+from soleil_ui.models import Setlist
+from soleil_ui.services import setlist_plan, setlists
 from tests.conftest import settle, settling
-from tests.library_helpers import demo_sign_in
-from tests.test_setlists_ops import _band
+from tests.factories import band_with_songs, enter_as, rows_order
 
 pytestmark = pytest.mark.usefixtures("demo_env")
 
@@ -32,16 +29,6 @@ def another_user() -> User:
     return other
 
 
-async def enter_as(user: User, name: str) -> Actor:
-    async with db.session() as session:
-        user_id = (await session.exec(select(UserAccount.id).where(UserAccount.name == name))).one()
-    response = await demo_sign_in(user.http_client, user_id)
-    assert response.status_code == 303
-    async with db.session() as session:
-        membership = (await session.exec(select(Membership).where(Membership.user_id == user_id))).one()
-        token = await auth.start_session(session, user_id, membership.band_id)
-    async with db.session() as session:
-        return await auth.resolve(session, token)
 
 
 async def demo_setlist() -> int:
@@ -49,9 +36,6 @@ async def demo_setlist() -> int:
         return (await session.exec(select(Setlist.id).where(Setlist.name == "Friday at the Blue Room"))).one()
 
 
-def rows_order(user: User) -> list[int]:
-    column = user.find(marker="setlist-rows").elements.pop()
-    return [int(child.props["data-item-id"]) for child in column.default_slot.children]
 
 
 def stand_of(user: User) -> Stand:
@@ -110,7 +94,7 @@ async def test_leader_calls_songs_and_a_follower_reads_each_in_their_part(user: 
     member = another_user()
     ava = await enter_as(member, "Ava Brooks")
     async with db.session() as session:
-        plan = await setlists.stand_plan(session, ava, setlist_id)
+        plan = await setlist_plan.stand_plan(session, ava, setlist_id)
     await member.open(f"/live/{setlist_id}")
     await user.open(f"/setlists/{setlist_id}")
     user.find(marker="go-live").click()
@@ -158,7 +142,7 @@ async def test_stand_steps_through_a_setlist_in_place_and_the_print_is_big(user:
     ava = await enter_as(user, "Ava Brooks")
     setlist_id = await demo_setlist()
     async with db.session() as session:
-        plan = await setlists.stand_plan(session, ava, setlist_id)
+        plan = await setlist_plan.stand_plan(session, ava, setlist_id)
     first = plan.stops[0]
     assert first.chart is not None
     await user.open(f"/stand/{first.chart.id}?setlist={setlist_id}")
@@ -176,7 +160,7 @@ async def test_stand_steps_through_a_setlist_in_place_and_the_print_is_big(user:
     assert len(pdf) == 2  # Set 1, Set 2
     text = pdf[0].get_textpage().get_text_range()
     assert "Set 1" in text and plan.stops[0].title in text
-    other, _, _ = await _band("Other band")
+    other, _, _ = await band_with_songs("Other band")
     async with db.session() as session:
         foreign = await setlists.create_setlist(session, other, "Secret")
     assert (await user.http_client.get(f"/setlists/{foreign.id}/print.pdf")).status_code == 404
@@ -233,7 +217,7 @@ async def test_a_stale_report_after_a_reconnect_never_detaches_a_follower(user: 
     member = another_user()
     ava = await enter_as(member, "Ava Brooks")
     async with db.session() as session:
-        plan = await setlists.stand_plan(session, ava, setlist_id)
+        plan = await setlist_plan.stand_plan(session, ava, setlist_id)
     await user.open(f"/setlists/{setlist_id}")
     user.find(marker="go-live").click()
     await settle()

@@ -41,7 +41,7 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from xml.sax.saxutils import escape, quoteattr
 
 from soleil_ui.errors import BrokenFile
@@ -59,6 +59,9 @@ from .theory import (
     transpose_chord_text,
     transpose_key,
 )
+
+if TYPE_CHECKING:
+    from PIL.ImageFont import FreeTypeFont
 
 CHORDPRO_EXTENSIONS = (".cho", ".chordpro", ".chopro", ".crd", ".pro")
 MAX_BYTES = 1024 * 1024
@@ -391,7 +394,9 @@ def substitute(text: str, meta: dict[str, str]) -> str:
 
 
 def _placeholder(body: str, meta: dict[str, str]) -> str:
-    parts, depth, piece = [], 0, []
+    parts: list[str] = []
+    piece: list[str] = []
+    depth = 0
     for ch in body:  # split on "|" outside nested placeholders
         if ch == "|" and depth == 0:
             parts.append("".join(piece))
@@ -682,7 +687,7 @@ _FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSan
 
 
 @functools.lru_cache(maxsize=8)
-def _font(style: str):
+def _font(style: str) -> FreeTypeFont:
     from PIL import ImageFont
 
     return ImageFont.truetype(FONT_DIR + _FONT_FILES[style], 1000)

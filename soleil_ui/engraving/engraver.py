@@ -557,7 +557,7 @@ class Engraver:
                     if worker in self._all:
                         self._idle.append(worker)
                 if answer[0] == "ok":
-                    return answer[1]  # type: ignore[no-any-return]
+                    return answer[1]
                 _, name, message, detail = answer
                 raise _ERRORS.get(name, BrokenFile)(message, detail=detail)
         raise AssertionError("unreachable")

@@ -718,9 +718,9 @@ def plan_part(data: bytes, part: PartRef, *, filename: str | None = None, hint: 
 def _single_part_xml(root: Element, plan: Plan) -> bytes:
     """The score reduced to one staff, its ``<transpose>`` dropped, its clef set, its name hidden."""
     root = copy.deepcopy(root)
-    for part in root.findall("part"):
-        if part.get("id", "") != plan.source.id:
-            root.remove(part)
+    for other in root.findall("part"):
+        if other.get("id", "") != plan.source.id:
+            root.remove(other)
     for item in root.findall("credit") + root.findall("defaults"):
         root.remove(item)
     part_list = root.find("part-list")
@@ -753,11 +753,11 @@ def _single_part_xml(root: Element, plan: Plan) -> bytes:
         if not clefs:
             measure = part.find("measure")
             if measure is not None:
-                attributes = measure.find("attributes")
-                if attributes is None:
-                    attributes = Element("attributes")
-                    measure.insert(0, attributes)
-                clefs = [SubElement(attributes, "clef")]
+                head = measure.find("attributes")
+                if head is None:
+                    head = Element("attributes")
+                    measure.insert(0, head)
+                clefs = [SubElement(head, "clef")]
         for clef in clefs:
             for child in list(clef):
                 clef.remove(child)
@@ -900,7 +900,7 @@ def written_pitches(data: bytes, part: PartRef, *, filename: str | None = None, 
         if note.get("pname") is None or note.get("oct") is None:
             continue
         accidentals = [note, *note.iter(_MEI + "accid")]
-        accid = next((a.get(k) for a in accidentals for k in ("accid", "accid.ges") if a.get(k)), "n")
+        accid = next((a.get(k) for a in accidentals for k in ("accid", "accid.ges") if a.get(k)), None) or "n"
         out.append(Pitch("cdefgab".index(note.get("pname", "c")), _MEI_ACCIDENTALS.get(accid, 0),
                          int(note.get("oct", "4"))))
     return out

@@ -89,6 +89,14 @@ async def end_session(session: AsyncSession, token: str | None) -> None:
                            .values(revoked_at=utcnow()))
 
 
+async def replace_session(session: AsyncSession, previous: str | None, user_id: int, band_id: int | None,
+                          user_agent: str = "") -> str:
+    """Sign in: end the cookie's previous session (if any) and start a fresh one, in one transaction (a new token
+    every sign-in, so a planted cookie is worthless)."""
+    await end_session(session, previous)
+    return await start_session(session, user_id, band_id, user_agent)
+
+
 async def end_all_sessions(session: AsyncSession, user_id: int) -> int:
     """Sign out everywhere: every live session of the user ends now. Returns how many ended."""
     result = await session.exec(update(AuthSession).where(col(AuthSession.user_id) == user_id,

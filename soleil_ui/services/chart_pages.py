@@ -44,7 +44,7 @@ from .library import (
     key_label,
     same_key,
 )
-from .setlists import StandPlan, StandStop
+from .setlist_plan import StandPlan, StandStop
 
 BASE_WIDTH = 800  # the stand's ``src`` width: a phone's, and what sync pre-renders
 DEFAULT_PAGE_PT = (612.0, 792.0)  # US Letter, for a PDF whose page sizes are unknown
@@ -168,7 +168,8 @@ async def stand_songs(plan: StandPlan, width: int = BASE_WIDTH) -> list[Song]:
         explanation = stop.explanation
         if isinstance(pages, SoleilError):
             log.warning("setlist %s: %s can't be shown: %s", plan.setlist_id, stop.title, pages)
-            pages, explanation = [], pages.user_message
+            explanation = pages.user_message
+            pages = []
         elif isinstance(pages, BaseException):
             raise pages
         songs.append({"title": stop.title, "part_label": stand_label(stop), "pages": pages, "item_id": stop.item_id,

@@ -19,6 +19,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -112,9 +113,9 @@ async def invite_email(session: AsyncSession, actor: Actor, email: str, *, days:
     return invite
 
 
-def _pending_email(address: str) -> tuple[object, ...]:
-    return (Invite.email == address, col(Invite.token_hash).is_(None), col(Invite.revoked_at).is_(None),
-            Invite.expires_at > utcnow(), Invite.uses == 0)
+def _pending_email(address: str) -> tuple[ColumnElement[bool], ...]:
+    return (col(Invite.email) == address, col(Invite.token_hash).is_(None), col(Invite.revoked_at).is_(None),
+            col(Invite.expires_at) > utcnow(), col(Invite.uses) == 0)
 
 
 async def pending(session: AsyncSession, actor: Actor) -> list[Invite]:

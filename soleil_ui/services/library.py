@@ -18,6 +18,9 @@ engraved for every part in ``Chart.parts``. Matching (``resolve``) ranks them to
 
 ``SongRow``/``SongDetail``/``ResolvedChart`` say which chart *and* which part key to open, and whether it is
 generated. ``chart_for_member`` gives the full engraving spec (``spec_params``) for the stand and the media routes.
+
+The rules themselves (no database) are in ``matching`` and re-exported here; which songs a substitute may open is
+``song_scope``'s, shared with the setlists without either importing the other.
 """
 
 from __future__ import annotations
@@ -25,302 +28,105 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from functools import partial
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..access import Actor
-from ..engraving import EngraveSpec
-from ..engraving.engraver import MAX_OCTAVE_SHIFT, Kind
+from ..engraving.engraver import MAX_OCTAVE_SHIFT
 from ..engraving.theory import Key
 from ..errors import InvalidInput, NotFound
 from ..models import AudioTrack, Chart, ChartStatus, MemberSongPref, Song, utcnow
-from ..naming import NO_PART, ParsedName, choose_title, parse_filename, search_key
+from ..naming import choose_title, parse_filename, search_key
 from ..parts import (
     ALL_PARTS,
-    INSTRUMENTS,
     ChartMatch,
-    MemberInstrument,
     PartRef,
     Role,
-    best_part,
-    members_from_json,
     rank_parts,
     sort_parts,
 )
+from .matching import (
+    ENGRAVE_KINDS as ENGRAVE_KINDS,
+)
+from .matching import (
+    GENERATED_KINDS as GENERATED_KINDS,
+)
+from .matching import (
+    IN_MY_PART as IN_MY_PART,
+)
+from .matching import (
+    SOURCE_LABELS as SOURCE_LABELS,
+)
+from .matching import (
+    KeyPref as KeyPref,
+)
+from .matching import (
+    ResolvedChart as ResolvedChart,
+)
+from .matching import (
+    SongPage as SongPage,
+)
+from .matching import (
+    SongRow as SongRow,
+)
+from .matching import (
+    engrave_spec as engrave_spec,
+)
+from .matching import (
+    engraved_part as engraved_part,
+)
+from .matching import (
+    file_hint as file_hint,
+)
+from .matching import (
+    filing_problem as filing_problem,
+)
+from .matching import (
+    generated_for as generated_for,
+)
+from .matching import (
+    is_generated as is_generated,
+)
+from .matching import (
+    key_label as key_label,
+)
+from .matching import (
+    member_instruments as member_instruments,
+)
+from .matching import (
+    named_part as named_part,
+)
+from .matching import (
+    parsed_name as parsed_name,
+)
+from .matching import (
+    pick_chart as pick_chart,
+)
+from .matching import (
+    reader_key as reader_key,
+)
+from .matching import (
+    same_key as same_key,
+)
+from .matching import (
+    served_parts as served_parts,
+)
+from .matching import (
+    song_key_of as song_key_of,
+)
+from .matching import (
+    song_row as song_row,
+)
+from .matching import (
+    source_label as source_label,
+)
+from .song_scope import sub_song_ids
 from .validation import clean_text
 
 PAGE_SIZE = 50
-IN_MY_PART = frozenset({"chair", "instrument", "transposition"})
-GENERATED_KINDS = frozenset({"notation", "chordpro"})  # Chart.kind of files engraved for every part
-ENGRAVE_KINDS: dict[str, Kind] = {"notation": "musicxml", "chordpro": "chordpro"}
-SOURCE_LABELS = {"notation": "Generated from the MusicXML score", "chordpro": "Generated from the chord sheet"}
-
-
-def member_instruments(actor: Actor) -> tuple[MemberInstrument, ...]:
-    """What this member plays, and how they read on each instrument (their reading preferences)."""
-    return members_from_json(actor.instruments, actor.reading)
-
-
-def reader_key(actor: Actor) -> str:
-    """What makes "my part" differ between members (instruments, how they read, leading): members with the same key
-    get the same charts, so a setlist's stand is built once for all of them."""
-    return json.dumps([actor.instruments, actor.reading, actor.is_leader], sort_keys=True, default=str)
-
-
-def is_generated(chart: Chart) -> bool:
-    return chart.kind in GENERATED_KINDS
-
-
-def served_parts(chart: Chart) -> tuple[str, ...]:
-    """The part keys a chart can be opened in: a PDF its own part; a MusicXML/ChordPro file every part it serves."""
-    keys = {chart.part_key} if chart.part_key else set()
-    if is_generated(chart):
-        keys.update(k for k in chart.parts or () if isinstance(k, str))
-    return tuple(p.key() for p in sort_parts(p for p in map(PartRef.try_from_key, keys) if p is not None))
-
-
-def source_label(chart: Chart | None) -> str | None:
-    """ "Generated from the MusicXML score" / "… from the chord sheet"; None for a PDF."""
-    return SOURCE_LABELS.get(chart.kind) if chart is not None else None
-
-
-def parsed_name(chart: Chart, *, folders: bool = True) -> ParsedName:
-    """What the chart's file name (and its folders, unless ``folders`` is false) say, read the way sync reads it."""
-    name = chart.file_name
-    if chart.kind == "chordpro" and name.lower().endswith(".txt"):
-        name = name[:-4] + ".cho"  # a .txt chord sheet is named like a .cho one
-    return parse_filename(name, [f for f in chart.folder.split("/") if f] if folders else [])
-
-
-def named_part(parsed: ParsedName, generated: bool) -> PartRef | None:
-    """The part a file's name gives it. A MusicXML or ChordPro file named a score is filed by its own staves instead:
-    it is engraved for every part, and "score" is no part to engrave."""
-    if generated and parsed.part is not None and parsed.part.role is Role.SCORE:
-        return None
-    return parsed.part
-
-
-def filing_problem(parsed: ParsedName, part: PartRef | None, generated: bool) -> str | None:
-    """Why a file can't be filed by what it says (it goes to Unsorted with this reason), or None. A MusicXML or
-    ChordPro file with no part in its name is filed under the part its own staves give (``part``)."""
-    reason = parsed.unsorted_reason
-    if generated and reason == NO_PART and part is not None:
-        reason = None
-    if reason is None and part is None:
-        reason = NO_PART
-    return reason
-
-
-def file_hint(chart: Chart) -> PartRef | None:
-    """The part a generated chart's *file name* names: what sync passed to the engraver as ``hint`` (a leader's
-    manual assignment stands in for it). The same on every call, so drawings and cache keys stay stable."""
-    if chart.manual:
-        return PartRef.try_from_key(chart.part_key)
-    return named_part(parsed_name(chart), True)
-
-
-def same_key(a: str | None, b: str | None) -> bool:
-    """Whether two key names are the same key ("Bb" and "B♭" and "A#"; a minor key is not its relative major)."""
-    ka, kb = Key.try_parse(a), Key.try_parse(b)
-    return ka is not None and kb is not None and ka.tonic.pc == kb.tonic.pc and ka.minor == kb.minor
-
-
-def key_label(key: str | None) -> str:
-    parsed = Key.try_parse(key)
-    return parsed.name(unicode=True) if parsed else (key or "")
-
-
-@dataclass(frozen=True, slots=True)
-class KeyPref:
-    """A member's own way of reading a song's generated part (``MemberSongPref``)."""
-
-    musical_key: str | None = None  # the written key of my part ("D"); None: as engraved
-    octave_shift: int = 0
-
-    @property
-    def is_default(self) -> bool:
-        return self.musical_key is None and self.octave_shift == 0
-
-
-def engrave_spec(chart: Chart, part_key: str, *, concert_key: str | None = None,
-                 pref: KeyPref | None = None) -> EngraveSpec:
-    """The drawing of ``part_key`` from a generated chart: the night's key (dropped when it is the file's own key,
-    so equal drawings share a cache entry), then the member's octave, and their key unless the night sets one."""
-    part = PartRef.try_from_key(part_key)
-    if part is None or not is_generated(chart):
-        raise InvalidInput("Choose a part to show.")
-    if concert_key is not None and (Key.try_parse(concert_key) is None or same_key(concert_key, chart.source_key)):
-        concert_key = None
-    pref = pref or KeyPref()
-    return EngraveSpec(part, kind=ENGRAVE_KINDS[chart.kind], hint=file_hint(chart), concert_key=concert_key,
-                       key=pref.musical_key if concert_key is None else None, octave_shift=pref.octave_shift)
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedChart:
-    """What to put on a member's stand for one song: which chart, which part of it, drawn how, and why.
-
-    ``part_key`` is the part to open: a PDF's own part, or the part a generated chart is engraved for (maybe the
-    member's instrument: "instrument:trumpet"). ``spec_params`` are ``EngraveSpec.to_params()`` for a generated part
-    (the media routes' query, with the night's key and the member's preference), empty for a PDF.
-    """
-
-    chart_id: int | None
-    part_key: str | None
-    generated: bool
-    spec_params: dict[str, str]
-    explanation: str
-    match: ChartMatch
-    kind: str | None = None  # Chart.kind of the chart to open
-    concert_key: str | None = None  # the key of the night this was resolved for
-    source_label: str | None = None  # "Generated from the MusicXML score", for a generated part
-    stand_note: str = ""  # what the stand says of it: "engraved from the score", "this PDF is in F"
-
-    @property
-    def playable(self) -> bool:
-        return self.chart_id is not None and self.match.quality in IN_MY_PART
-
-    @property
-    def part_label(self) -> str:
-        part = PartRef.try_from_key(self.part_key)
-        return part.label() if part else ""
-
-
-@dataclass(frozen=True, slots=True)
-class _Pick:
-    match: ChartMatch  # explanation already final
-    chart: Chart | None
-    part_key: str | None
-    generated: bool
-    pdf_key: str | None = None  # a PDF in my part was set aside for tonight's key: the key it is in
-
-
-def engraved_part(match: ChartMatch, chart: Chart) -> PartRef | None:
-    """A lead sheet's generic part read through the member's own transposition is engraved for their instrument."""
-    part = match.part
-    if part is None or chart.kind != "notation" or match.quality != "transposition" or match.instrument is None:
-        return part
-    if part.instrument is not None or part.role is not None:
-        return part
-    inst = INSTRUMENTS.get(match.instrument)
-    if inst is None or inst.transposition != part.transposition or inst.role is not None:
-        return part
-    return PartRef(instrument=inst.key)
-
-
-def _generated_for(key: str, generated: Sequence[Chart]) -> Chart | None:
-    """The generated chart to engrave ``key`` from: a ChordPro sheet first for Chords and Lyrics, a score first for
-    everything else (real notation); then by id, so the choice is stable."""
-    part = PartRef.try_from_key(key)
-    wants_sheet = part is not None and part.role in (Role.CHORDS, Role.LYRICS)
-    order = sorted(generated, key=lambda c: ((c.kind == "chordpro") != wants_sheet, c.id or 0))
-    return next((c for c in order if key in served_parts(c)), None)
-
-
-def _pick(member: Sequence[MemberInstrument], charts: Iterable[Chart], *, concert_key: str | None = None,
-          song_key: str | None = None, leader: bool = False) -> _Pick:
-    """The chart and part for one member and song (see the module doc for the rules). Pure: no database. A full score
-    is only ever a leader's pick (``leader``), and only when nothing else fits."""
-    charts = list(charts)
-    best = partial(best_part, member, leader=leader)
-    pdfs = {c.part_key: c for c in charts if not is_generated(c) and c.part_key}
-    generated = [c for c in charts if is_generated(c)]
-    gen_keys = {k for c in generated for k in served_parts(c)}
-    pdf_parts = [p for p in map(PartRef.try_from_key, sorted(pdfs)) if p is not None]
-    pdf_match = best(pdf_parts)
-    if not generated:
-        chart = pdfs.get(pdf_match.part.key()) if pdf_match.part is not None else None
-        return _Pick(_night_note(pdf_match, concert_key, song_key), chart, chart.part_key if chart else None, False)
-    everything = best([*pdf_parts, *(p for p in map(PartRef.try_from_key, gen_keys) if p is not None)])
-    if pdf_match.quality in IN_MY_PART:
-        choice = pdf_match
-    else:
-        choice = everything
-    if choice.part is not None and choice.part.key() in pdfs:
-        pdf = pdfs[choice.part.key()]
-        tonight_moved = concert_key is not None and song_key is not None and not same_key(concert_key, song_key)
-        if tonight_moved:
-            gen_match = best([p for p in map(PartRef.try_from_key, gen_keys) if p is not None])
-            if gen_match.part is not None and gen_match.quality in IN_MY_PART:
-                source = _generated_for(gen_match.part.key(), generated)
-                if source is not None:
-                    return replace(_generated_pick(gen_match, source, concert_key,
-                                                   f" (the PDF is in {key_label(song_key)})"), pdf_key=song_key)
-        return _Pick(_night_note(choice, concert_key, song_key), pdf, pdf.part_key, False)
-    if choice.part is None:
-        return _Pick(choice, None, None, False)
-    source = _generated_for(choice.part.key(), generated)
-    if source is None:  # pragma: no cover - every generated key comes from a generated chart
-        return _Pick(choice, None, None, False)
-    return _generated_pick(choice, source, concert_key)
-
-
-def _generated_pick(match: ChartMatch, chart: Chart, concert_key: str | None, why: str = "") -> _Pick:
-    part = engraved_part(match, chart) or match.part
-    assert part is not None
-    if part != match.part and match.quality in IN_MY_PART:
-        said = f"Your part: {part.label()}"
-    else:
-        said = match.explanation
-    label = SOURCE_LABELS[chart.kind]
-    tonight = ""
-    if concert_key and Key.try_parse(concert_key) is not None and not same_key(concert_key, chart.source_key):
-        tonight = f", in {key_label(concert_key)} for tonight" + why
-    explanation = f"{said} — {label[0].lower()}{label[1:]}{tonight}"
-    return _Pick(replace(match, explanation=explanation), chart, part.key(), True)
-
-
-def _night_note(match: ChartMatch, concert_key: str | None, song_key: str | None) -> ChartMatch:
-    """A PDF can't move: when tonight's key isn't the chart's, say so on the stand."""
-    if match.part is None or not concert_key or not song_key or same_key(concert_key, song_key) \
-            or Key.try_parse(concert_key) is None:
-        return match
-    return replace(match, explanation=f"{match.explanation} — tonight in {key_label(concert_key)}, this chart is in "
-                                      f"{key_label(song_key)}")
-
-
-def _song_key(song: Song | None, charts: Iterable[Chart]) -> str | None:
-    """The key the song's PDFs are taken to be in: the song's own key, else what its MusicXML/ChordPro file says."""
-    if song is not None and song.musical_key:
-        return song.musical_key
-    return next((c.source_key for c in sorted(charts, key=lambda c: (c.kind != "notation", c.id or 0))
-                 if is_generated(c) and c.source_key), None)
-
-
-@dataclass(frozen=True, slots=True)
-class SongRow:
-    song_id: int
-    title: str
-    match: ChartMatch  # the explanation says "generated from the MusicXML score" when it is
-    chart_id: int | None  # the chart this member should open, if any (maybe a nearest part)
-    part_key: str | None = None  # the part of it to open (a generated chart serves many)
-    generated: bool = False
-
-    @property
-    def playable(self) -> bool:
-        """A chart in my part (my chair, my instrument or my transposition), not just something I could read."""
-        return self.chart_id is not None and self.match.quality in IN_MY_PART
-
-
-@dataclass(frozen=True, slots=True)
-class SongPage:
-    rows: list[SongRow]
-    total: int
-    offset: int
-
-
-def _row(actor: Actor, song: Song, charts: list[Chart], concert_key: str | None = None) -> SongRow:
-    assert song.id is not None
-    pick = _pick(member_instruments(actor), charts, concert_key=concert_key, song_key=_song_key(song, charts),
-                 leader=actor.is_leader)
-    return SongRow(song.id, song.title, pick.match, pick.chart.id if pick.chart else None, pick.part_key,
-                   pick.generated)
-
-
 async def _charts_by_song(session: AsyncSession, band_id: int, song_ids: list[int]) -> dict[int, list[Chart]]:
     grouped: dict[int, list[Chart]] = defaultdict(list)
     if song_ids:
@@ -349,8 +155,6 @@ async def song_scope(session: AsyncSession, actor: Actor) -> set[int] | None:
     """The songs this member may open: a substitute only their gig's setlist; None (everything) for the band."""
     if not actor.is_sub:
         return None
-    from .setlists import sub_song_ids  # setlists asks the library what "my part" is: import here, not at the top
-
     return await sub_song_ids(session, actor)
 
 
@@ -411,7 +215,7 @@ async def search_songs(session: AsyncSession, actor: Actor, text: str = "", *, p
     songs = (await session.exec(query.order_by(col(Song.search_key)).offset(max(offset, 0))
                                 .limit(min(max(limit, 1), 200)))).all()
     charts = await _charts_by_song(session, actor.band_id, [s.id for s in songs if s.id is not None])
-    rows = [_row(actor, song, charts.get(song.id or 0, [])) for song in songs]
+    rows = [song_row(actor, song, charts.get(song.id or 0, [])) for song in songs]
     return SongPage(rows, int(total), offset)
 
 
@@ -421,9 +225,9 @@ async def rows_for_songs(session: AsyncSession, actor: Actor, song_ids: list[int
     key of the night (``SetlistItem.musical_key``), which moves generated parts and may prefer them over a PDF."""
     songs = {s.id: s for s in (await session.exec(select(Song).where(
         Song.band_id == actor.band_id, col(Song.id).in_(song_ids)))).all()} if song_ids else {}
-    charts = await _charts_by_song(session, actor.band_id, list(songs))
+    charts = await _charts_by_song(session, actor.band_id, [i for i in songs if i is not None])
     keys = concert_keys or {}
-    return [_row(actor, songs[song_id], charts.get(song_id, []), keys.get(song_id))
+    return [song_row(actor, songs[song_id], charts.get(song_id, []), keys.get(song_id))
             for song_id in song_ids if song_id in songs]
 
 
@@ -470,12 +274,12 @@ def part_options(charts: Iterable[Chart]) -> list[PartOption]:
     generated = [c for c in charts if is_generated(c)]
     keys = {k for c in generated for k in served_parts(c)} - pdf_keys
     for part in sort_parts(p for p in map(PartRef.try_from_key, keys) if p is not None):
-        chart = _generated_for(part.key(), generated)
-        if chart is None or chart.id is None:
+        made = generated_for(part.key(), generated)
+        if made is None or made.id is None:
             continue
-        count = chart.page_count if part.key() == chart.part_key else None
-        options.append(PartOption(chart.id, part.key(), part.label(), True, chart.kind, count,
-                                  SOURCE_LABELS[chart.kind], chart.file_name))
+        count = made.page_count if part.key() == made.part_key else None
+        options.append(PartOption(made.id, part.key(), part.label(), True, made.kind, count,
+                                  SOURCE_LABELS[made.kind], made.file_name))
     return options
 
 
@@ -495,9 +299,9 @@ STAND_NOTES = {"notation": "engraved from the score", "chordpro": "from the chor
 
 
 def _resolved(actor: Actor, song: Song, charts: list[Chart], concert_key: str | None, pref: KeyPref) -> ResolvedChart:
-    song_key = _song_key(song, charts)
-    pick = _pick(member_instruments(actor), charts, concert_key=concert_key, song_key=song_key,
-                 leader=actor.is_leader)
+    song_key = song_key_of(song, charts)
+    pick = pick_chart(member_instruments(actor), charts, concert_key=concert_key, song_key=song_key,
+                       leader=actor.is_leader)
     chart = pick.chart
     params: dict[str, str] = {}
     note = ""
@@ -529,7 +333,7 @@ async def resolve_songs(session: AsyncSession, actor: Actor, wanted: Sequence[tu
     ids = sorted({song_id for song_id, _ in wanted})
     songs = {s.id: s for s in (await session.exec(select(Song).where(
         Song.band_id == actor.band_id, col(Song.id).in_(ids)))).all()} if ids else {}
-    charts = await _charts_by_song(session, actor.band_id, list(songs))
+    charts = await _charts_by_song(session, actor.band_id, [i for i in songs if i is not None])
     prefs = prefs or {}
     return [_resolved(actor, songs[song_id], charts.get(song_id, []), concert_key, prefs.get(song_id, KeyPref()))
             if song_id in songs else None for song_id, concert_key in wanted]
@@ -588,6 +392,13 @@ async def get_chart(session: AsyncSession, actor: Actor, chart_id: int) -> Chart
     if scope is not None and chart.song_id not in scope:
         raise NotFound("That chart isn't in your library.")
     return chart
+
+
+async def chart_to_print(session: AsyncSession, actor: Actor, chart_id: int) -> tuple[Chart, str]:
+    """A chart of the actor's band and the title its printout carries (its song's, else the file's name)."""
+    chart = await get_chart(session, actor, chart_id)
+    song = await session.get(Song, chart.song_id) if chart.song_id else None
+    return chart, song.title if song is not None else chart.file_name.rsplit(".", 1)[0]
 
 
 async def get_audio(session: AsyncSession, actor: Actor, track_id: int) -> AudioTrack:

@@ -255,6 +255,20 @@ async def leave(session: AsyncSession, actor: Actor, client_key: str) -> None:
         _presence_changed(session, actor.band_id)
 
 
+async def record_presence(session: AsyncSession, actor: Actor, client_key: str, kind: str, *,
+                          following: bool = False) -> None:
+    """What a page's socket did: ``join`` (connected, following or not), ``away`` (disconnected), ``follow`` (the
+    follow switch changed) or anything else (the page closed)."""
+    if kind == "join":
+        await join(session, actor, client_key, following=following)
+    elif kind == "away":
+        await set_presence(session, actor, client_key, connected=False)
+    elif kind == "follow":
+        await set_presence(session, actor, client_key, following=following)
+    else:
+        await leave(session, actor, client_key)
+
+
 async def touch_instance(session: AsyncSession, instance: str | None = None) -> None:
     """Refresh this instance's presence rows (they are alive) and forget rows nobody refreshed for an hour."""
     now = utcnow()

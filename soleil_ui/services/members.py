@@ -254,6 +254,13 @@ def session_ended(session: AsyncSession, band_id: int, user_id: int) -> None:
     _membership_changed(session, band_id, user_id)
 
 
+async def sign_out(session: AsyncSession, token: str | None, actor: Actor | None) -> None:
+    """End this cookie's session; the person's other tabs on it hear so and re-check."""
+    await auth.end_session(session, token)
+    if actor is not None:
+        session_ended(session, actor.band_id, actor.user_id)
+
+
 def is_admin(email: str, admin_emails: Collection[str] | None = None) -> bool:
     """People named in SOLEIL_ADMIN_EMAILS may create bands in the web UI."""
     allowed = get_settings().admin_email_set if admin_emails is None else admin_emails

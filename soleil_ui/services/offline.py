@@ -1,13 +1,13 @@
 """Offline sets: everything one member's device must keep to play a setlist with no network.
 
 For a setlist and a member (the ``Actor``), ``offline_set`` lists every song in order with the chart the stand
-would open for them (``setlists.stand_plan``: my part, or the nearest readable one), each page's image URL at
+would open for them (``setlist_plan.stand_plan``: my part, or the nearest readable one), each page's image URL at
 the widths the device asked for, and, if asked, the songs' reference recordings. The browser's service worker
 downloads exactly those URLs into the member's own cache (``scope``: one per band and person, so one band's
 images are never served to another band's member) and keeps the manifest next to them.
 
 A MusicXML or ChordPro part (a *generated* chart) is the engraved SVG pages the stand shows for this member
-(``setlists.stand_plan`` resolves it with the setlist entry's key, ``chart_pages.stop_pages`` lists it): one layout
+(``setlist_plan.stand_plan`` resolves it with the setlist entry's key, ``chart_pages.stop_pages`` lists it): one layout
 width, no ``srcset``, so the device's widths don't apply to it.
 
 Staleness is a comparison of ``digest``: a hash of what the set *shows* (names, order, chart checksums, page
@@ -31,7 +31,7 @@ from ..access import Actor
 from ..errors import SoleilError
 from ..models import AudioTrack, Chart
 from ..rendering import WIDTHS, snap_width
-from . import chart_pages, setlists
+from . import chart_pages, setlist_plan, setlists
 
 BASE_WIDTH = chart_pages.BASE_WIDTH  # the stand's ``src`` width; srcset offers every standard width
 MAX_WIDTHS = 2  # a device asks for its portrait width and at most one more (tablet landscape, fit-to-width)
@@ -143,7 +143,7 @@ class OfflineSet:
         }
 
 
-async def _engraved_pages(stop: setlists.StandStop) -> list[OfflinePage]:
+async def _engraved_pages(stop: setlist_plan.StandStop) -> list[OfflinePage]:
     """A generated part's pages as this member's stand draws them (their part, the night's key, their preference)."""
     return [OfflinePage(p["width"], p["height"], {p["width"]: p["src"]})
             for p in await chart_pages.stop_pages(stop)]
@@ -171,7 +171,7 @@ def _digest(name: str, songs: list[OfflineSong], audio: bool) -> str:
 async def offline_set(session: AsyncSession, actor: Actor, setlist_id: int, *, widths: Iterable[int] | None = None,
                       audio: bool = False) -> OfflineSet:
     """The offline manifest of a setlist for this member (NotFound for another band's or a hidden setlist)."""
-    plan = await setlists.stand_plan(session, actor, setlist_id)
+    plan = await setlist_plan.stand_plan(session, actor, setlist_id)
     chosen = normalize_widths(widths)
     tracks: dict[int, list[AudioTrack]] = {}
     song_ids = sorted({stop.song_id for stop in plan.stops})

@@ -94,6 +94,12 @@ async def gig_to_edit(actor: Actor, gig_id: int) -> Gig:
         return await gigs.get_gig(session, actor, gig_id)
 
 
+async def library_screen(actor: Actor) -> tuple[dict[str, str], LiveState | None]:
+    """The library screen's part filters and the live state."""
+    async with db.session() as session:
+        return await library.part_filters(session, actor), await live.current(session, actor)
+
+
 @dataclass(frozen=True)
 class SongData:
     detail: SongDetail

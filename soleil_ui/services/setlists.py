@@ -18,14 +18,11 @@ After the commit, ``setlist:{id}`` gets ``{"version": n}`` on the hub; open page
 
 from __future__ import annotations
 
-import asyncio
 import re
-import wave
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
@@ -33,14 +30,11 @@ from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..access import Actor
-from ..errors import Conflict, InvalidInput, NotFound, SoleilError
+from ..errors import Conflict, InvalidInput, NotFound
 from ..events import Event, hub
-from ..models import AudioTrack, Chart, Gig, Membership, Setlist, SetlistItem, SetlistOp, Song, User, utcnow
-from ..parts import PartRef
+from ..models import AudioTrack, Gig, Membership, Setlist, SetlistItem, SetlistOp, Song, User, utcnow
+from . import recordings, song_scope
 from .validation import clean_text
-
-if TYPE_CHECKING:
-    from .library import KeyPref, ResolvedChart
 
 MAX_ITEMS = 250
 MAX_DURATION = 3 * 3600
@@ -199,49 +193,28 @@ def sets_of(entries: Sequence[SetlistEntry]) -> list[SetSummary]:
     return result
 
 
-async def _sub_setlist_id(session: AsyncSession, actor: Actor) -> int | None:
-    if actor.gig_id is None:
-        return None
-    return (await session.exec(select(Gig.setlist_id).where(Gig.id == actor.gig_id,
-                                                            Gig.band_id == actor.band_id))).first()
-
-
-async def sub_song_ids(session: AsyncSession, actor: Actor) -> set[int] | None:
-    """The songs a substitute may open (their gig's setlist); None for everyone else (no limit).
-
-    For the library's reads (search, song page, chart and audio access) to apply the substitute's scope.
-    """
-    if not actor.is_sub:
-        return None
-    setlist_id = await _sub_setlist_id(session, actor)
-    if setlist_id is None:
-        return set()
-    query = select(SetlistItem.song_id).where(SetlistItem.setlist_id == setlist_id,
-                                              SetlistItem.band_id == actor.band_id)
-    return {song_id for song_id in (await session.exec(query)).all() if song_id is not None}
-
-
 async def list_setlists(session: AsyncSession, actor: Actor) -> list[Setlist]:
     query = select(Setlist).where(Setlist.band_id == actor.band_id).order_by(col(Setlist.updated_at).desc())
     if actor.is_sub:
-        query = query.where(Setlist.id == (await _sub_setlist_id(session, actor) or 0))
+        query = query.where(Setlist.id == (await song_scope.sub_setlist_id(session, actor) or 0))
     return list((await session.exec(query)).all())
 
 
 async def get_setlist(session: AsyncSession, actor: Actor, setlist_id: int) -> Setlist:
     setlist = await session.get(Setlist, setlist_id)
     if setlist is None or setlist.band_id != actor.band_id or (
-            actor.is_sub and setlist_id != await _sub_setlist_id(session, actor)):
+            actor.is_sub and setlist_id != await song_scope.sub_setlist_id(session, actor)):
         raise NotFound("That setlist doesn't exist.")
     return setlist
 
 
 async def entries(session: AsyncSession, actor: Actor, setlist_id: int) -> list[SetlistEntry]:
     await get_setlist(session, actor, setlist_id)
-    return await _entries(session, actor.band_id, setlist_id)
+    return await entries_of(session, actor.band_id, setlist_id)
 
 
-async def _entries(session: AsyncSession, band_id: int, setlist_id: int) -> list[SetlistEntry]:
+async def entries_of(session: AsyncSession, band_id: int, setlist_id: int) -> list[SetlistEntry]:
+    """The entries of a setlist the caller has already checked (``get_setlist``) the member may see."""
     query = (select(SetlistItem, Song).join(Song, col(Song.id) == SetlistItem.song_id, isouter=True)
              .where(SetlistItem.setlist_id == setlist_id, SetlistItem.band_id == band_id)
              .order_by(col(SetlistItem.position), col(SetlistItem.id)))
@@ -496,7 +469,7 @@ async def _name_of(session: AsyncSession, item: SetlistItem) -> str:
 async def _change(session: AsyncSession, actor: Actor, setlist: Setlist, items: list[SetlistItem],
                   op: Op) -> _Change:
     by_id = {item.id: item for item in items}
-    order = [item.id for item in items]
+    order = [item.id for item in items if item.id is not None]  # every stored entry has one
     if op.kind == "rename":
         name = clean_text(str(op.values.get("name", "")), "Setlist name", max_length=120)
         if name == setlist.name:
@@ -506,19 +479,20 @@ async def _change(session: AsyncSession, actor: Actor, setlist: Setlist, items: 
     if op.kind == "insert":
         if len(items) >= MAX_ITEMS:
             raise InvalidInput(f"A setlist holds at most {MAX_ITEMS} entries.")
-        item = await _new_item(session, actor, setlist, op)
+        new = await _new_item(session, actor, setlist, op)
         at = target_index(order, op.after_id, op.index)
-        items.insert(at, item)
+        items.insert(at, new)
         _renumber(items, session)
         await session.flush()
-        assert item.id is not None
-        return _Change(True, item.id, f"Added {await _name_of(session, item)}", Op.remove(item.id))
+        assert new.id is not None
+        return _Change(True, new.id, f"Added {await _name_of(session, new)}", Op.remove(new.id))
     item = by_id.get(op.item_id)
     if op.kind == "edit" and op.values:
         _clean_changes(op.values, item)  # a bad value is refused even when the entry is gone
     if item is None:
         return _Change(False, op.item_id, f"{op.kind.capitalize()} of an entry already removed")
     name = await _name_of(session, item)
+    assert item.id is not None  # a stored entry
     here = order.index(item.id)
     before = order[here - 1] if here else None
     if op.kind == "remove":
@@ -531,7 +505,7 @@ async def _change(session: AsyncSession, actor: Actor, setlist: Setlist, items: 
                        Op("insert", item_id=item.id, after_id=before, index=here, values=restore))
     if op.kind == "move":
         rest = [i for i in items if i is not item]
-        at = target_index([i.id for i in rest], op.after_id, op.index)
+        at = target_index([i.id for i in rest if i.id is not None], op.after_id, op.index)
         if at == here:
             return _Change(False, item.id, f"Moved {name}")
         rest.insert(at, item)
@@ -540,15 +514,15 @@ async def _change(session: AsyncSession, actor: Actor, setlist: Setlist, items: 
         return _Change(True, item.id, f"Moved {name}", Op.move(item.id or 0, after_id=before, index=here))
     if op.kind == "edit":
         changes = _clean_changes(op.values, item)
-        old = {name_: getattr(item, name_) for name_ in changes}
-        if old == changes:
+        was = {name_: getattr(item, name_) for name_ in changes}
+        if was == changes:
             return _Change(False, item.id, f"Edited {name}")
         for name_, value in changes.items():
             setattr(item, name_, value)
         session.add(item)
         what = ", ".join({"label": "name", "notes": "note", "musical_key": "key",
-                          "duration_seconds": "duration"}[n] for n in changes if old[n] != changes[n])
-        return _Change(True, item.id, f"Changed the {what} of {name}", Op.edit(item.id or 0, **old))
+                          "duration_seconds": "duration"}[n] for n in changes if was[n] != changes[n])
+        return _Change(True, item.id, f"Changed the {what} of {name}", Op.edit(item.id or 0, **was))
     raise InvalidInput("That change isn't one SOLEil knows.")
 
 
@@ -572,7 +546,7 @@ async def _new_item(session: AsyncSession, actor: Actor, setlist: Setlist, op: O
     item = _added(session, SetlistItem(id=restore_id, setlist_id=setlist.id, band_id=actor.band_id,
                                        song_id=song.id if song else None, **changes))
     if song is not None and song.duration_seconds is None:
-        await fill_recording_durations(session, actor.band_id, [song.id or 0])
+        await recordings.fill_recording_durations(session, actor.band_id, [song.id or 0])
     return item
 
 
@@ -628,172 +602,3 @@ def _clean_changes(values: Mapping[str, Any], item: SetlistItem | None) -> dict[
         else:
             changes[name] = _clean_duration(value)
     return changes
-
-
-# --- durations from the reference recordings ------------------------------------------------------------------
-async def fill_recording_durations(session: AsyncSession, band_id: int, song_ids: list[int]) -> None:
-    """Measure the songs' reference recordings that have no duration yet (WAV and MP3), and keep the result."""
-    from ..runtime import get_runtime
-
-    try:
-        blobs = get_runtime().blobs
-    except RuntimeError:
-        return
-    tracks = (await session.exec(select(AudioTrack).where(
-        AudioTrack.band_id == band_id, col(AudioTrack.song_id).in_(song_ids),
-        col(AudioTrack.duration_seconds).is_(None), AudioTrack.checksum != ""))).all()
-    for track in tracks:
-        try:
-            path = await blobs.local_path(track.checksum)
-        except SoleilError:  # not stored (yet) or the store is unreachable: measured another time
-            continue
-        seconds = await asyncio.to_thread(audio_seconds, path)
-        if seconds:
-            track.duration_seconds = seconds
-            session.add(track)
-
-
-def audio_seconds(path: Path) -> int | None:
-    """The length of a WAV or MP3 file in whole seconds, or None when it can't be told."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(12)
-        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-            with wave.open(str(path)) as wav:
-                return round(wav.getnframes() / wav.getframerate()) or None
-        return _mp3_seconds(path)
-    except (OSError, EOFError, wave.Error, ZeroDivisionError, ValueError):
-        return None
-
-
-_MP3_BITRATES = {  # kbit/s by (MPEG-1?, index) for layer III
-    True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
-    False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
-}
-_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
-
-
-def _mp3_seconds(path: Path) -> int | None:
-    """Layer III: the frame count of a Xing/Info header when there is one, else constant bit rate by size."""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        data = handle.read(64 * 1024)
-    start = 0
-    if data[:3] == b"ID3" and len(data) >= 10:
-        start = 10 + ((data[6] & 0x7F) << 21 | (data[7] & 0x7F) << 14 | (data[8] & 0x7F) << 7 | (data[9] & 0x7F))
-        with path.open("rb") as handle:
-            handle.seek(start)
-            data = handle.read(64 * 1024)
-        size -= start
-    for offset in range(0, max(0, len(data) - 4)):
-        b1, b2, b3 = data[offset + 1], data[offset + 2], data[offset + 3]
-        if data[offset] != 0xFF or b1 & 0xE0 != 0xE0:
-            continue
-        version, layer = (b1 >> 3) & 3, (b1 >> 1) & 3
-        bitrate_index, rate_index = b2 >> 4, (b2 >> 2) & 3
-        if version == 1 or layer != 1 or bitrate_index in (0, 15) or rate_index == 3:
-            continue
-        mpeg1 = version == 3
-        rate = _MP3_RATES[version][rate_index]
-        samples = 1152 if mpeg1 else 576
-        side = (32 if b3 >> 6 != 3 else 17) if mpeg1 else (17 if b3 >> 6 != 3 else 9)
-        xing = offset + 4 + side
-        if data[xing:xing + 4] in (b"Xing", b"Info") and data[xing + 7] & 1:
-            frames = int.from_bytes(data[xing + 8:xing + 12], "big")
-            return round(frames * samples / rate) or None
-        bitrate = _MP3_BITRATES[mpeg1][bitrate_index] * 1000
-        return round((size - offset) * 8 / bitrate) or None
-    return None
-
-
-# --- what a stand or a stage print needs ----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class StandStop:
-    """A song of the setlist as one member reads it: the chart in their part (or nearest), if any, resolved for the
-    entry's key of the night and the member's own key/octave (``resolved``: which part of it, drawn how, and why)."""
-
-    item_id: int
-    song_id: int
-    title: str
-    chart: Chart | None
-    explanation: str
-    musical_key: str | None
-    notes: str
-    resolved: ResolvedChart | None = None
-
-    @property
-    def part_label(self) -> str:
-        """The part the stand shows ("Trumpet in B♭"): a generated chart's engraved part, a PDF's own part."""
-        if self.chart is None:
-            return ""
-        if self.resolved is not None and self.resolved.part_key:
-            return self.resolved.part_label
-        part = PartRef.try_from_key(self.chart.part_key)
-        return part.label() if part else ""
-
-    @property
-    def generated(self) -> bool:
-        return self.chart is not None and self.resolved is not None and self.resolved.generated
-
-
-@dataclass(frozen=True, slots=True)
-class StandPlan:
-    setlist_id: int
-    name: str
-    version: int
-    stops: list[StandStop]
-
-    def index_of(self, item_id: int | None) -> int | None:
-        return next((i for i, s in enumerate(self.stops) if s.item_id == item_id), None)
-
-    def index_of_chart(self, chart_id: int) -> int | None:
-        return next((i for i, s in enumerate(self.stops) if s.chart is not None and s.chart.id == chart_id), None)
-
-
-async def stand_plan(session: AsyncSession, actor: Actor, setlist_id: int,
-                     prefs: Mapping[int, KeyPref] | None = None) -> StandPlan:
-    """The setlist's songs in order, each with the chart and part this member should open, in the entry's key of the
-    night (a generated part follows it; a PDF in another key gives way) and with ``prefs``, the member's own
-    key/octave per song (``library.member_prefs``; None reads them). A few queries for the whole setlist."""
-    from . import library  # the library decides what "my part" is
-
-    setlist = await get_setlist(session, actor, setlist_id)
-    assert setlist.id is not None
-    listed = [e for e in await _entries(session, actor.band_id, setlist_id) if not e.is_break and e.song_id]
-    if prefs is None:
-        prefs = await library.member_prefs(session, actor)
-    resolved = await library.resolve_songs(session, actor, [(e.song_id or 0, e.musical_key) for e in listed], prefs)
-    chart_ids = sorted({r.chart_id for r in resolved if r is not None and r.chart_id is not None})
-    charts = {c.id: c for c in (await session.exec(select(Chart).where(
-        Chart.band_id == actor.band_id, col(Chart.id).in_(chart_ids)))).all()} if chart_ids else {}
-    stops = []
-    for entry, found in zip(listed, resolved, strict=True):
-        chart = charts.get(found.chart_id) if found is not None and found.chart_id is not None else None
-        stops.append(StandStop(entry.item_id, entry.song_id or 0, entry.label, chart,
-                               found.explanation if found is not None else "This song has no charts yet.",
-                               entry.musical_key, entry.notes, found if chart is not None else None))
-    return StandPlan(setlist.id, setlist.name, setlist.version, stops)
-
-
-@dataclass(frozen=True, slots=True)
-class PrintSet:
-    label: str
-    songs: list[SetlistEntry]
-    seconds: int
-    unknown: int
-
-
-async def print_sets(session: AsyncSession, actor: Actor, setlist_id: int) -> tuple[Setlist, list[PrintSet]]:
-    """The setlist cut into sets for the stage print (one page each)."""
-    setlist = await get_setlist(session, actor, setlist_id)
-    listed = await _entries(session, actor.band_id, setlist_id)
-    summaries = sets_of(listed)
-    result, current = [], -1
-    for entry in listed:
-        if entry.is_break or current < 0:
-            current += 1
-            summary = summaries[current] if current < len(summaries) else SetSummary(entry.label, None, 0, 0, 0)
-            result.append(PrintSet(summary.label, [], summary.seconds, summary.unknown))
-        if not entry.is_break:
-            result[-1].songs.append(entry)
-    return setlist, result

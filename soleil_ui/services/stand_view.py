@@ -3,21 +3,27 @@ my key preferences and the live state; and the part a lone chart shows in.
 
 The stand page only renders: which part a reader gets is a rule of the core (a wrong part on stage is worse than a
 question), so it is decided here, where tests drive it without a browser. Each loader reads the database in one
-short session and lets go before any engraving.
+short session and lets go before any engraving. A setlist on the stand (``load_stand_set``) is built once per
+version for every member who reads the same parts.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..access import Actor
 from ..db import db
 from ..models import Chart, Song
 from ..parts import PartRef
-from . import chart_pages, library, live, members, setlists
+from ..shared_loads import SharedLoads
+from ..stand_contract import StandSong
+from . import chart_pages, library, live, members, setlist_plan, setlist_view, setlists
 from .chart_pages import Page
 from .library import KeyPref
 from .live import LiveState
+from .setlist_plan import StandPlan
 
 
 @dataclass(frozen=True)
@@ -90,3 +96,34 @@ async def single_chart(actor: Actor, chart: Chart, part: str | None) -> tuple[st
     pages = await chart_pages.stand_pages(chart, part_key, pref=pref)
     found = PartRef.try_from_key(part_key)
     return " · ".join(x for x in (found.label() if found else "", note) if x), pages
+
+
+@dataclass(frozen=True, slots=True)
+class StandSet:
+    """A setlist as one kind of reader sees it: the plan and the stand's ``songs`` (shared, never mutated)."""
+
+    plan: StandPlan
+    songs: list[StandSong]
+
+    @property
+    def version(self) -> int:
+        return self.plan.version
+
+
+stand_sets: SharedLoads[StandSet] = SharedLoads()
+
+
+def prefs_key(prefs: Mapping[int, KeyPref]) -> str:
+    return json.dumps(sorted((song, p.musical_key, p.octave_shift) for song, p in prefs.items()))
+
+
+async def load_stand_set(actor: Actor, setlist_id: int, prefs: Mapping[int, KeyPref], wanted: int = -1, *,
+                         force: bool = False) -> StandSet:
+    """The setlist for this reader, at least version ``wanted``; the caller has checked they may see it."""
+    async def load() -> StandSet:
+        async with db.session() as session:
+            plan = await setlist_plan.stand_plan(session, actor, setlist_id, prefs)
+        return StandSet(plan, await chart_pages.stand_songs(plan))
+
+    key = ("stand", actor.band_id, setlist_id, setlist_view.reader_profile(actor), prefs_key(prefs))
+    return await stand_sets.get(key, wanted, load, force=force)

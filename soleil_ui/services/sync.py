@@ -298,11 +298,12 @@ async def _apply(band_id: int, source: ChartSource, listing: _Listing, progress:
         parsed = parse_filename(file.name, file.folder)
         prefetched = None
         if _maybe_chord_sheet(file, parsed):
-            parsed, prefetched = await _text_chord_sheet(file, charts.get(file.id), source)
-            if parsed is None:  # not ChordPro: not a library file (and no longer one, if it used to be)
+            chords, prefetched = await _text_chord_sheet(file, charts.get(file.id), source)
+            if chords is None:  # not ChordPro: not a library file (and no longer one, if it used to be)
                 gone_ids.add(file.id)
                 progress.done = index + 1
                 continue
+            parsed = chords
         seen.add(file.id)
         more: list[tuple[SourceFile, ParsedName, bytes]] = []
         if parsed.kind == "chordpro":
@@ -326,9 +327,9 @@ async def _apply(band_id: int, source: ChartSource, listing: _Listing, progress:
         stale_charts = [c.id for fid, c in charts.items() if fid in gone_ids and fid not in seen]
         stale_tracks = [t.id for fid, t in tracks.items() if fid in gone_ids and fid not in seen]
         if stale_charts:
-            await session.exec(delete(Chart).where(col(Chart.id).in_(stale_charts)))  # type: ignore[call-overload]
+            await session.exec(delete(Chart).where(col(Chart.id).in_(stale_charts)))
         if stale_tracks:
-            await session.exec(delete(AudioTrack).where(col(AudioTrack.id).in_(stale_tracks)))  # type: ignore
+            await session.exec(delete(AudioTrack).where(col(AudioTrack.id).in_(stale_tracks)))
         progress.removed = len(stale_charts) + len(stale_tracks)
         await _drop_empty_songs(session, band_id)
 
@@ -409,7 +410,7 @@ async def _drop_empty_songs(session: AsyncSession, band_id: int) -> None:
                                                  col(AudioTrack.song_id).is_not(None))
     in_setlist = select(SetlistItem.song_id).where(SetlistItem.band_id == band_id,
                                                    col(SetlistItem.song_id).is_not(None))
-    await session.exec(delete(Song).where(Song.band_id == band_id, col(Song.title_locked).is_(False),
+    await session.exec(delete(Song).where(col(Song.band_id) == band_id, col(Song.title_locked).is_(False),
                                           col(Song.id).not_in(has_chart), col(Song.id).not_in(has_audio),
                                           col(Song.id).not_in(in_setlist)))
 
@@ -485,7 +486,7 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
         progress.unsorted += 1
     async with db.session() as session:
         if moved_from is not None:
-            await session.exec(delete(Chart).where(Chart.id == moved_from.id))  # type: ignore[call-overload]
+            await session.exec(delete(Chart).where(col(Chart.id) == moved_from.id))
         session.add(chart)
     if generated and chart.status == ChartStatus.OK and chart.id is not None:
         progress.new_generated.append(chart.id)

@@ -578,7 +578,7 @@ class DriveSource:
                 continue
             parent = _parent_in(change, walk.folders)
             source = self._source_file(change["file"], _folder_path(walk.folders, parent)) if parent else None
-            if source is None:
+            if source is None or parent is None:
                 files.pop(fid, None)
             else:
                 upserts[fid], files[fid] = source, parent
@@ -629,8 +629,9 @@ class DriveSource:
             _, done = self._attempt("download a file", lambda _: downloader.next_chunk(num_retries=0))
         return buffer.getvalue()
 
-    def _call(self, what: str, make_request: Callable[[_Client], Any]) -> dict[str, Any]:
-        """Build a request with this thread's client and execute it, with retries."""
+    def _call(self, what: str, make_request: Callable[..., Any]) -> dict[str, Any]:
+        """Build a request with this thread's client and execute it, with retries. ``make_request(client)`` (typed
+        loosely: callers bind loop variables as lambda defaults, which mypy cannot infer against ``[_Client]``)."""
         return self._attempt(what, lambda c: make_request(c).execute(num_retries=0))
 
     def _attempt(self, what: str, action: Callable[[_Client], T]) -> T:

@@ -173,7 +173,7 @@ def test_a_set_made_offline_survives_a_dead_network_and_the_app_recovers(phone, 
 
     # meanwhile, on the leader's device: a song is added, the band goes live and the leader calls the second song
     meanwhile = app.core(f"""
-        from soleil_ui.services import live, setlists
+        from soleil_ui.services import live, setlist_plan, setlists
         async def main():
             leader = await actor("Morgan Lee")
             async with db.session() as session:
@@ -182,7 +182,7 @@ def test_a_set_made_offline_survives_a_dead_network_and_the_app_recovers(phone, 
                              .order_by(col(Song.title)))).all() if s.id not in listed)
                 await setlists.add_song(session, leader, {setlist_id}, extra.id)
             async with db.session() as session:
-                plan = await setlists.stand_plan(session, leader, {setlist_id})
+                plan = await setlist_plan.stand_plan(session, leader, {setlist_id})
                 await live.start(session, leader, {setlist_id}, item_id=plan.stops[1].item_id)
             return {{"added": extra.title, "called": plan.stops[1].title}}
     """)

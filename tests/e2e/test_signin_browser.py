@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from tests.e2e import conftest as harness
 from tests.e2e.conftest import REPO_ROOT
-from tests.test_signin_oidc import oidc_provider  # noqa: F401 - fixture
+from tests.oidc_helpers import oidc_provider  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")]
 BAND = "The Night Owls"
@@ -49,7 +49,7 @@ asyncio.run(seed())
 
 
 def test_invited_person_signs_in_on_a_phone_and_lands_in_their_band(
-        live_server: Any, phone: Any, oidc_provider: str,  # noqa: F811 - fixture
+        live_server: Any, phone: Any, oidc_provider: str,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     port = harness._free_port()
     monkeypatch.setattr(harness, "_free_port", lambda: port)  # know the app's address before it starts
