@@ -278,6 +278,11 @@ class PageRenderer:
         cache hits refresh a file's mtime hourly at most). Blocking file I/O: call it from a thread."""
         return prune_lru(self.cache_dir, max_bytes)
 
+    async def start(self) -> None:
+        """Start every worker now and have each import PDFium and the encoder (the server calls it at start-up):
+        spawning the pool costs about 2 s, which the first chart after a restart would otherwise wait for."""
+        await asyncio.gather(*(self._run(_warm) for _ in range(self.workers)))
+
     def close(self) -> None:
         """Stop the worker processes; the renderer starts new ones if used again."""
         if self._pool is not None:
@@ -402,3 +407,10 @@ def _render_to_file(data: bytes, page_index: int, width: int, target: str) -> No
 def _worker_init() -> None:
     """Ctrl+C goes to the server, which shuts the pool down; workers shouldn't each print a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _warm() -> None:
+    """Worker side: load the WebP encoder with a one-pixel image (its first use costs tens of milliseconds)."""
+    from PIL import Image
+
+    Image.new("L", (1, 1)).save(io.BytesIO(), **WEBP_OPTIONS)
