@@ -158,7 +158,6 @@ class Chart(SQLModel, table=True):
         sa.UniqueConstraint("band_id", "source_file_id", name="uq_chart_band_file"),
         sa.Index("ix_chart_band_song", "band_id", "song_id"),
         sa.Index("ix_chart_band_part", "band_id", "part_key"),
-        sa.Index("ix_chart_band_kind", "band_id", "kind"),  # a band's MusicXML/ChordPro files, for "in my part"
     )
     id: int | None = Field(default=None, primary_key=True)
     band_id: int = Field(foreign_key="band.id", ondelete="CASCADE")

@@ -1,6 +1,5 @@
 """speed: search indexes. The band's songs in title order (band_id, search_key), so a page of results is read in
-order and stops after 50 instead of sorting the whole band; a band's charts by kind (the
-MusicXML/ChordPro files the "in my part" filter looks into); on PostgreSQL the folded title's index becomes a trigram
+order and stops after 50 instead of sorting the whole band; on PostgreSQL the folded title's index becomes a trigram
 index (pg_trgm), which LIKE '%word%' uses for words of three letters or more. Results are unchanged: the same LIKE
 over the same folded key decides, the indexes only find the rows sooner.
 
@@ -23,7 +22,6 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     """Upgrade schema."""
     op.create_index('ix_song_band_search', 'song', ['band_id', 'search_key'], unique=False)
-    op.create_index('ix_chart_band_kind', 'chart', ['band_id', 'kind'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
         op.drop_index('ix_song_search_key', table_name='song')
@@ -35,5 +33,4 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.drop_index('ix_song_search_key', table_name='song')
         op.create_index('ix_song_search_key', 'song', ['search_key'], unique=False)
-    op.drop_index('ix_chart_band_kind', table_name='chart')
     op.drop_index('ix_song_band_search', table_name='song')
