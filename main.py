@@ -95,6 +95,19 @@ async def _startup() -> None:
         background_tasks.create(_scheduled_sync(settings.sync_interval), name="scheduled library sync")
 
 
+async def _warm_start() -> None:
+    """The real server only (not the test harness): start the renderer's worker processes now rather than on the
+    first chart after a restart, then tune the garbage collector over the settled start-up heap."""
+    rt = runtime.get_runtime()
+    try:
+        await rt.renderer.start()
+    except Exception:  # a chart would start the pool again; the server works without this head start
+        log.warning("could not start the page renderer's workers", exc_info=True)
+    await rt.started.wait()
+    if rt.settings.gc_tuning:
+        runtime.tune_collector()
+
+
 async def _prune_caches() -> None:
     """Keep rendered pages and engraved parts within their disk budgets, least recently used first, and remove stored
     files no chart uses any more, once an hour."""
@@ -192,6 +205,7 @@ def serve(settings: Settings) -> None:
     if helpers.is_user_simulation():  # NiceGUI's User fixture: nothing is served, the test owns the runtime
         _run_ui(settings)
         return
+    app.on_startup(_warm_start)
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _run_ui(settings)

@@ -2,7 +2,9 @@
 
 Each benchmark runs in its own interpreter (``python -m bench.<module>``), so one crashing, or leaving an event loop or
 a browser behind, can't spoil the next. The exit status is non-zero only if a benchmark failed to run; missed targets
-are printed as MISSED (add ``--strict`` to fail on them too).
+are printed as MISSED (add ``--strict`` to fail on them too). ``--reps N`` runs each benchmark N times and stores one
+entry per key with min/median/max of every figure over the runs (``repetitions``); a target counts as met when its
+median value meets it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bench.common import REPO_ROOT, RESULTS
+from bench.common import REPO_ROOT, RESULTS, combine_repetitions, entries_since, update_results
 
 # Module names under bench/, run in this order. A listed module that isn't there yet is reported and skipped.
 BENCHMARKS = [
@@ -39,6 +41,11 @@ def _module(name: str) -> str:
 def main(argv: list[str]) -> int:
     strict = "--strict" in argv
     argv = [a for a in argv if a != "--strict"]
+    reps = 1
+    if "--reps" in argv:
+        at = argv.index("--reps")
+        reps = max(1, int(argv[at + 1]))
+        argv = argv[:at] + argv[at + 2:]
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
@@ -50,13 +57,24 @@ def main(argv: list[str]) -> int:
         if importlib.util.find_spec(f"bench.{name}") is None:
             print(f"\n### {name}: not present, skipped")
             continue
-        print(f"\n### {name} {' '.join(extra)}".rstrip(), flush=True)
-        t0 = time.monotonic()
-        code = subprocess.call([sys.executable, "-m", f"bench.{name}", *extra], cwd=REPO_ROOT)
-        print(f"### {name}: {'done' if code == 0 else f'FAILED (exit {code})'} in {time.monotonic() - t0:.0f}s",
-              flush=True)
-        if code != 0:
-            failed.append(name)
+        runs: dict[str, list[dict[str, object]]] = {}
+        for rep in range(1, reps + 1):
+            label = f" (repetition {rep} of {reps})" if reps > 1 else ""
+            print(f"\n### {name} {' '.join(extra)}".rstrip() + label, flush=True)
+            t0 = time.monotonic()
+            mark = datetime.now(UTC).isoformat(timespec="seconds")
+            code = subprocess.call([sys.executable, "-m", f"bench.{name}", *extra], cwd=REPO_ROOT)
+            print(f"### {name}: {'done' if code == 0 else f'FAILED (exit {code})'} in {time.monotonic() - t0:.0f}s",
+                  flush=True)
+            if code != 0:
+                failed.append(name)
+                break
+            for key, entry in entries_since(mark).items():
+                if not runs.get(key) or runs[key][-1] != entry:  # not the previous repetition's, left unchanged
+                    runs.setdefault(key, []).append(entry)
+        for key, entries in runs.items():
+            if reps > 1 and len(entries) == reps:
+                update_results(key, combine_repetitions(entries))
     missed = _missed(since)
     print(f"\n### all benchmarks: {time.monotonic() - started:.0f}s; results in {RESULTS.relative_to(REPO_ROOT)}")
     for line in missed:

@@ -53,6 +53,8 @@ from bench.common import (
 )
 
 SIZES = {24: 20, 200: 10, 500: 6}  # followers: moves measured
+if os.environ.get("BENCH_FANOUT_SIZES"):  # a short run: "200:50" or "24:50,200:50"
+    SIZES = {int(k): int(v) for k, v in (p.split(":") for p in os.environ["BENCH_FANOUT_SIZES"].split(","))}
 TWO_INSTANCES = 200
 CPU_AT = 200
 MOVE_TIMEOUT = 15.0
@@ -91,6 +93,8 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "NICEGUI_", "PYTEST_"))}
     env.update(SOLEIL_SECRET_KEY=SECRET, SOLEIL_DEMO="1", SOLEIL_SYNC_INTERVAL="0", SOLEIL_LOG_LEVEL="WARNING")
     env.update(BENCH_LIMITS)
+    if os.environ.get("BENCH_APP_GC_TUNING"):  # "0": the app without its collector tuning, to measure what it does
+        env["SOLEIL_GC_TUNING"] = os.environ["BENCH_APP_GC_TUNING"]
     env.update(extra)
     return env
 

@@ -178,6 +178,63 @@ def update_results(key: str, entry: dict[str, Any]) -> None:
         os.replace(tmp, RESULTS)
 
 
+def entries_since(since: str) -> dict[str, dict[str, Any]]:
+    """The results.json entries written at or after ``since`` (an ISO timestamp): what one run produced."""
+    try:
+        data = json.loads(RESULTS.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict) and str(v.get("measured_at", "")) >= since}
+
+
+def _numbers(tree: Any, path: str = "") -> Iterator[tuple[str, float]]:
+    """Every numeric leaf of a figures tree, as ("a.b.c", value)."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _numbers(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(tree, int | float) and not isinstance(tree, bool) and math.isfinite(tree):
+        yield path, float(tree)
+
+
+def _spread(values: Sequence[float]) -> dict[str, float]:
+    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3),
+            "max": round(max(values), 3)}
+
+
+def combine_repetitions(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One entry from the same benchmark run ``len(runs)`` times: the last run's entry, plus ``repetitions`` holding
+    min/median/max of every figure and target value and each run's load average. A target counts as met when its
+    median value meets it (``met_runs`` says in how many runs it did)."""
+    last = dict(runs[-1])
+    figures: dict[str, list[float]] = {}
+    for run in runs:
+        for path, value in _numbers(run.get("figures", {})):
+            figures.setdefault(path, []).append(value)
+    targets: dict[str, Any] = {}
+    for name, target in last.get("targets", {}).items():
+        values = [r["targets"][name]["value"] for r in runs if name in r.get("targets", {})
+                  and isinstance(r["targets"][name].get("value"), int | float)]
+        if not values:
+            continue
+        spread = _spread(values)
+        median = Target(name, spread["median"], target["op"], target["limit"], target.get("unit", ""),
+                        target.get("source", "brief"))
+        targets[name] = {**spread, "op": target["op"], "limit": target["limit"], "unit": target.get("unit", ""),
+                         "source": target.get("source", "brief"), "met": median.met,
+                         "met_runs": sum(bool(r["targets"][name].get("met")) for r in runs
+                                         if name in r.get("targets", {}))}
+    last["repetitions"] = {
+        "n": len(runs),
+        "measured_at": [r.get("measured_at") for r in runs],
+        "loadavg_1_5_15": [r.get("machine", {}).get("loadavg_1_5_15") for r in runs],
+        "targets": targets,
+        "figures": {path: _spread(values) for path, values in figures.items() if len(values) == len(runs)},
+    }
+    if targets:
+        last["met"] = all(t["met"] for t in targets.values())
+    return last
+
+
 # --- timing ----------------------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def stopwatch() -> Iterator[list[float]]:

@@ -46,13 +46,15 @@ def _icon_font() -> str:
 
 @cache
 def _shell() -> tuple[str, list[str]]:
-    """The build id (changes with any file the offline stand uses) and the URLs the worker keeps at install."""
+    """The build id (changes with any of our static files, so a new stand.js is a new worker and a fresh cache of
+    NiceGUI's files, which are served as immutable) and the URLs the worker keeps at install."""
     font = _icon_font()
     shell = ["/offline", "/pwa/offline.js", "/pwa/stand.js", "/pwa/stand.css", "/manifest.webmanifest",
              "/pwa/icons/icon-192.png", f"{NICEGUI_BASE}/vue.esm-browser.prod.js"] + ([font] if font else [])
     digest = hashlib.sha256(nicegui.__version__.encode())
-    for name in ("sw.js", "offline.html", "offline.js", "stand.js", "stand.css"):
-        digest.update((STATIC / name).read_bytes())
+    for path in sorted(STATIC.iterdir()):  # every script and style of ours, NiceGUI components included
+        if path.is_file():
+            digest.update(path.name.encode() + (path.read_bytes()))
     return digest.hexdigest()[:12], shell
 
 
@@ -116,7 +118,7 @@ def sun_icon(size: int, *, maskable: bool = False) -> bytes:
 def service_worker() -> Response:
     build, shell = _shell()
     text = (STATIC / "sw.js").read_text(encoding="utf-8").replace("__BUILD__", build).replace(
-        "__SHELL__", json.dumps(shell))
+        "__SHELL__", json.dumps(shell)).replace("__NICEGUI__", f"/_nicegui/{nicegui.__version__}/")
     return Response(text, media_type="text/javascript",
                     headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
 

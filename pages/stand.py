@@ -30,9 +30,10 @@ router = APIRouter()
 STAND_TIMEOUT = 20.0
 
 
-def preload(pages: Pages) -> None:
-    """Fetch and decode the first page while the page's scripts load (the stand then takes that very image, see
-    ``stand.js``): on a phone the chart shows as soon as the stand is mounted, not a download and a decode later."""
+def preload(pages: Pages, night: bool = False) -> None:
+    """The first page before the framework: the page's <head> starts fetching and decoding it, and the server's HTML
+    shows it full screen (``#sl-first``, styled like the stand, inverted at night) as soon as it arrives, while
+    NiceGUI's scripts load. The stand then takes that very <img> over (see ``stand.js``), so nothing flashes."""
     if not pages or not pages[0]["src"].startswith("/"):
         return
     first = pages[0]
@@ -41,6 +42,10 @@ def preload(pages: Pages) -> None:
         "<script>(() => { const i = new Image(); i.decoding = 'async'; i.sizes = '100vw'; "
         f"{srcset} i.src = {json.dumps(first['src'])}; i.decode().catch(() => {{}}); "
         f"window.soleilFirstPage = {{ src: {json.dumps(first['src'])}, img: i }}; }})();</script>")
+    ui.add_body_html(
+        f'<div id="sl-first" class="sl-first{" sl-first-night" if night else ""}" aria-hidden="true"></div>'
+        "<script>(() => { const f = window.soleilFirstPage, d = document.getElementById('sl-first'); "
+        "if (f && d) { f.img.className = 'sl-first-img'; f.img.alt = ''; d.appendChild(f.img); } })();</script>")
 
 
 def _night_saver(actor: Actor) -> Callable[[bool], Awaitable[None]]:
@@ -70,7 +75,7 @@ async def stand_page(actor: Actor, chart_id: int, setlist: MaybeQueryId = None,
             index = next((i for i, s in enumerate(stand_set.plan.stops) if s.song_id == chart.song_id), None)
         if index is not None:
             _frame(actor, title)
-            preload(stand_set.songs[index]["pages"])
+            preload(stand_set.songs[index]["pages"], night)
             SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=False,
                          night=night, on_night=_night_saver(actor),
                          back=f"/setlists/{setlist}", live_page=False)
@@ -78,7 +83,7 @@ async def stand_page(actor: Actor, chart_id: int, setlist: MaybeQueryId = None,
     # One chart on its own (or a part the setlist doesn't give this reader): no stepping through songs.
     label, pages = await stand_view.single_chart(actor, chart, part)
     _frame(actor, title)
-    preload(pages)
+    preload(pages, night)
     back = f"/setlists/{setlist}" if setlist is not None else (f"/songs/{chart.song_id}" if chart.song_id else "/")
     Stand(title=title, part_label=label, pages=pages, night=night,
           on_night_change=lambda e: _night_saver(actor)(e.night), on_close=lambda: ui.navigate.to(back))
@@ -98,7 +103,7 @@ async def live_page(actor: Actor, setlist_id: int) -> None:
     here = state.current_item_id if state is not None and state.setlist_id == setlist_id else None
     index = plan.index_of(here) or 0
     _frame(actor, plan.name)
-    preload(stand_set.songs[index]["pages"])
+    preload(stand_set.songs[index]["pages"], night)
     SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=True,
                  night=night, on_night=_night_saver(actor),
                  back=f"/setlists/{setlist_id}", live_page=True)

@@ -132,12 +132,18 @@ class LibrarySource(SQLModel, table=True):
 
 class Song(SQLModel, table=True):
     __tablename__ = "song"
-    __table_args__ = (sa.UniqueConstraint("band_id", "song_key", name="uq_song_band_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("band_id", "song_key", name="uq_song_band_key"),
+        sa.Index("ix_song_band_search", "band_id", "search_key"),  # a page of the band's songs, read in title order
+        # LIKE '%word%' over the folded title: a trigram index on PostgreSQL (pg_trgm), a plain one on SQLite
+        sa.Index("ix_song_search_key", "search_key", postgresql_using="gin",
+                 postgresql_ops={"search_key": "gin_trgm_ops"}),
+    )
     id: int | None = Field(default=None, primary_key=True)
     band_id: int = Field(foreign_key="band.id", index=True, ondelete="CASCADE")
     title: str = Field(max_length=300)
     song_key: str = Field(max_length=300)  # normalised grouping key from file names
-    search_key: str = Field(default="", max_length=300, index=True)  # case- and accent-folded title
+    search_key: str = Field(default="", max_length=300)  # case- and accent-folded title
     title_locked: bool = False  # a leader renamed it: sync keeps the leader's title
     musical_key: str | None = Field(default=None, max_length=8)
     duration_seconds: int | None = None

@@ -34,7 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from inspect import isawaitable
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -47,7 +47,7 @@ PRERENDER_WIDTHS = (800, 1200, 1600)  # what phones (390 CSS px at 3x asks 1200)
 MEDIA_TYPE = "image/webp"
 RENDER_VERSION = 1  # bump when the image settings change, so caches and ETags start afresh
 MAX_HEIGHT_RATIO = 4  # a freakishly tall page is shrunk so its image stays at most 4x as tall as wide
-WEBP_OPTIONS = {"format": "WEBP", "lossless": True, "method": 4, "quality": 25}
+WEBP_OPTIONS: dict[str, Any] = {"format": "WEBP", "lossless": True, "method": 4, "quality": 25}
 
 log = logging.getLogger(__name__)
 _SEAL = b"SLck"  # our RIFF chunk: a digest of the image chunks before it (unknown chunks are ignored by decoders)
@@ -276,6 +276,11 @@ class PageRenderer:
         cache hits refresh a file's mtime hourly at most). Blocking file I/O: call it from a thread."""
         return prune_lru(self.cache_dir, max_bytes)
 
+    async def start(self) -> None:
+        """Start every worker now and have each import PDFium and the encoder (the server calls it at start-up):
+        spawning the pool costs about 2 s, which the first chart after a restart would otherwise wait for."""
+        await asyncio.gather(*(self._run(_warm) for _ in range(self.workers)))
+
     def close(self) -> None:
         """Stop the worker processes; the renderer starts new ones if used again."""
         if self._pool is not None:
@@ -397,3 +402,10 @@ def _render_to_file(data: bytes, page_index: int, width: int, target: str) -> No
 def _worker_init() -> None:
     """Ctrl+C goes to the server, which shuts the pool down; workers shouldn't each print a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _warm() -> None:
+    """Worker side: load the WebP encoder with a one-pixel image (its first use costs tens of milliseconds)."""
+    from PIL import Image
+
+    Image.new("L", (1, 1)).save(io.BytesIO(), **WEBP_OPTIONS)

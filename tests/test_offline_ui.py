@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 
+import nicegui
 import pytest
 from nicegui import ui
 from nicegui.testing import User
@@ -38,6 +39,7 @@ async def test_manifest_icons_worker_and_offline_stand_are_served(user: User) ->
     assert worker.status_code == 200 and worker.headers["service-worker-allowed"] == "/"
     assert worker.headers["cache-control"] == "no-cache" and "javascript" in worker.headers["content-type"]
     assert "__BUILD__" not in worker.text and '"/offline"' in worker.text
+    assert "__NICEGUI__" not in worker.text and f'"/_nicegui/{nicegui.__version__}/"' in worker.text  # kept on use
     manifest = (await user.http_client.get("/manifest.webmanifest")).json()
     assert manifest["name"] == "SOLEil" and manifest["theme_color"] == "#2f4858"
     assert manifest["display"] == "standalone" and manifest["display_override"][0] == "fullscreen"

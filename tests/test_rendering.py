@@ -193,6 +193,16 @@ def renderer(tmp_path: Path):
     renderer.close()
 
 
+async def test_start_has_every_worker_running_before_the_first_page(renderer: PageRenderer) -> None:
+    await renderer.start()
+    pool = renderer._pool
+    assert pool is not None and len(pool._processes) == renderer.workers  # started, not waiting for a chart
+    assert all(p.is_alive() for p in pool._processes.values())
+    data = ONE_PAGE.read_bytes()
+    await renderer.page_image(_checksum(data), 0, 800, lambda: data)
+    assert renderer._pool is pool and renderer.renders == 1  # the first page used the running pool
+
+
 async def test_page_image_renders_into_the_cache(renderer: PageRenderer) -> None:
     data = ONE_PAGE.read_bytes()
     path = await renderer.page_image(_checksum(data), 0, 800, lambda: data)

@@ -5,6 +5,7 @@ SVG and print routes — headers, caching, junk, and band isolation. SQLite and 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
@@ -181,6 +182,8 @@ async def test_the_stand_opens_my_engraved_part_any_part_and_the_setlists_key(us
     assert src.startswith(f"/media/charts/{tune.id}/svg/0?") and "part=instrument%3Atrumpet" in src
     assert stand.props["part_label"] == "Trumpet · engraved from the score"
     assert (await user.http_client.get(src)).status_code == 200
+    html = (await user.http_client.get(f"/stand/{tune.id}")).text  # the first page before the app's scripts run
+    assert '<div id="sl-first" class="sl-first"' in html and f"i.src = {json.dumps(src)}" in html
 
     await user.open(f"/stand/{tune.id}?part=eb")  # the song page's list: any part
     stand = next(iter(user.find(kind=Stand).elements))

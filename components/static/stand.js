@@ -261,6 +261,7 @@ export default {
         this.enterSong(restored.index, restored.page, true);
         this.tellSong(true); // chosen while cut off: a leader's stand never calls it late
       } else this.loadChart(this.restoredPage());
+      document.getElementById("sl-first")?.remove(); // the server HTML's first page: the stand has its own now
       if (!this.standalone) this.watchSocket();
     });
   },
@@ -516,7 +517,7 @@ export default {
       // the page's <head> may have started loading and decoding this very image while the app's scripts loaded
       const early = window.soleilFirstPage;
       const img = early && early.src === p.src ? early.img : new Image();
-      if (early && img === early.img) window.soleilFirstPage = null;
+      if (early && img === early.img) window.soleilFirstPage = null; // shown in #sl-first until now: moved here
       entry = { img, ready: false };
       this.cache.set(i, entry);
       img.className = "sl-page";

@@ -12,10 +12,15 @@
 //   or a 'clear' message (the Sign out menu item), deletes every offline set on the device.
 // - Downloads run here ('download' messages), report progress on the "soleil-offline" BroadcastChannel, and keep a
 //   manifest per set (/__soleil/sets/<id>) next to its files. URLs no stored set needs any more are dropped.
+// - NiceGUI's versioned files (/_nicegui/<version>/…: Vue, Quasar, the stand's component script, …): cache first,
+//   kept on first use in "soleil-static-<build>", so a page after the first (and a page opened in a fresh tab whose
+//   HTTP cache was evicted) starts without fetching its scripts. A new build starts that cache afresh.
 
 const BUILD = "__BUILD__";
 const SHELL = __SHELL__;
 const SHELL_CACHE = "soleil-shell-" + BUILD;
+const NICEGUI = "__NICEGUI__"; // "/_nicegui/<version>/"
+const STATIC_CACHE = "soleil-static-" + BUILD;
 const META_CACHE = "soleil-meta";
 const DATA_PREFIX = "soleil-data-";
 const SET_PREFIX = "/__soleil/sets/";
@@ -41,6 +46,7 @@ self.addEventListener("activate", (event) => {
     (async () => {
       for (const name of await caches.keys()) {
         if (name.startsWith("soleil-shell-") && name !== SHELL_CACHE) await caches.delete(name);
+        if (name.startsWith("soleil-static-") && name !== STATIC_CACHE) await caches.delete(name);
       }
       await self.clients.claim();
     })(),
@@ -83,6 +89,7 @@ self.addEventListener("fetch", (event) => {
   if (url.pathname === "/pwa/scope") return event.respondWith(scopeAnswer(event));
   if (url.pathname.startsWith("/media/")) return event.respondWith(media(event, url));
   if (SHELL.includes(url.pathname + url.search)) return event.respondWith(shell(request));
+  if (url.pathname.startsWith(NICEGUI)) return event.respondWith(staticFile(event));
   // everything else (NiceGUI's socket, its static files, uploads): the browser's own handling
 });
 
@@ -120,6 +127,18 @@ async function scopeAnswer(event) {
 async function shell(request) {
   const hit = await caches.match(request, { cacheName: SHELL_CACHE });
   return hit || fetch(request);
+}
+
+async function staticFile(event) {
+  const request = event.request;
+  const hit = await caches.match(request, { cacheName: STATIC_CACHE });
+  if (hit) return hit;
+  const response = await fetch(request);
+  if (response.ok && response.status === 200) {
+    const copy = response.clone();
+    event.waitUntil(caches.open(STATIC_CACHE).then((cache) => cache.put(request, copy)).catch(() => {}));
+  }
+  return response;
 }
 
 async function media(event, url) {

@@ -137,14 +137,18 @@ async def _charts_by_song(session: AsyncSession, band_id: int, song_ids: list[in
     return grouped
 
 
-def _serves_any(keys: Sequence[str]) -> sa.ColumnElement[bool]:
-    """SQL: a chart (status OK) that can be opened in one of ``keys`` — its own part, or one of a generated
-    file's parts (matched in the JSON text, portable across SQLite and PostgreSQL)."""
+def _serves_any(band_id: int, keys: Sequence[str]) -> sa.Exists:
+    """SQL: the song has a chart (status OK) that can be opened in one of ``keys`` — its own part, or one of a
+    generated file's parts (matched in the JSON text, portable across SQLite and PostgreSQL). A correlated EXISTS,
+    probed through the (band, song) index: a page of results in title order stops after 50 songs instead of first
+    collecting every chart of the band in those parts (10x-100x slower at 10,000 songs on SQLite)."""
     parts_text = sa.cast(col(Chart.parts), sa.Text)
     in_parts = [parts_text.like("%" + json.dumps(k).replace("\\", "\\\\").replace("%", "\\%")
                                 .replace("_", "\\_") + "%", escape="\\") for k in keys]
     generated = sa.and_(col(Chart.kind).in_(sorted(GENERATED_KINDS)), or_(*in_parts)) if in_parts else sa.false()
-    return or_(col(Chart.part_key).in_(list(keys)), generated)
+    return sa.exists().where(col(Chart.band_id) == band_id, col(Chart.song_id) == col(Song.id),
+                             col(Chart.status) == ChartStatus.OK,
+                             or_(col(Chart.part_key).in_(list(keys)), generated))
 
 
 MINE = "mine"  # the part filter meaning "songs with a chart in my part"
@@ -206,8 +210,7 @@ async def search_songs(session: AsyncSession, actor: Actor, text: str = "", *, p
         query = query.where(col(Song.id).in_(sorted(scope) or [-1]))
     if part:
         keys = my_part_keys(actor) if part == MINE else [part]
-        query = query.where(col(Song.id).in_(select(Chart.song_id).where(
-            Chart.band_id == actor.band_id, Chart.status == ChartStatus.OK, _serves_any(keys))))
+        query = query.where(_serves_any(actor.band_id, keys))
     for word in search_key(text).split():
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(col(Song.search_key).like(f"%{escaped}%", escape="\\"))

@@ -280,21 +280,39 @@ async def _save_state(band_id: int, state: dict[str, Any]) -> None:
 async def _apply(band_id: int, source: ChartSource, listing: _Listing, progress: SyncProgress,
                  report: Callable[[], None]) -> None:
     runtime = get_runtime()
+    files = listing.files
+    listed = {f.id for f in files}
     async with db.session() as session:
-        charts = {c.source_file_id: c for c in (await session.exec(select(Chart).where(Chart.band_id == band_id)))}
+        # What an unchanged file needs compared, without loading (and JSON-decoding) every chart: a re-sync of an
+        # unchanged folder then costs little more than listing it.
+        known = {row[0]: row for row in (await session.exec(select(  # type: ignore[call-overload]
+            Chart.source_file_id, Chart.checksum, Chart.file_name, Chart.folder, Chart.kind, Chart.status)
+            .where(Chart.band_id == band_id))).all()}
         tracks = {t.source_file_id: t for t in
                   (await session.exec(select(AudioTrack).where(AudioTrack.band_id == band_id)))}
-        songs = {s.song_key: s for s in (await session.exec(select(Song).where(Song.band_id == band_id)))}
+        unchanged = {f.id: known[f.id][5] for f in files if f.id in known and _same_chart(known[f.id], f)}
+        gone_ids = {fid for fid in {*known, *tracks} if fid not in listed} if listing.complete else \
+            set(listing.removed_ids) - listed
+        charts: dict[str, Chart] = {}
+        songs: dict[str, Song] = {}
+        if gone_ids or any(f.id not in unchanged for f in files):
+            charts = {c.source_file_id: c for c in (await session.exec(select(Chart).where(
+                Chart.band_id == band_id)))}
+            songs = {s.song_key: s for s in (await session.exec(select(Song).where(Song.band_id == band_id)))}
 
-    files = listing.files
     seen: set[str] = set()
-    listed = {f.id for f in files}
-    gone_ids = {fid for fid in {*charts, *tracks} if fid not in listed} if listing.complete else \
-        set(listing.removed_ids) - listed
     gone_ids |= {fid for fid in charts if fid.partition(SONGBOOK_SONG)[0] in gone_ids}  # a songbook's songs go with it
     gone_by_checksum = {c.checksum: c for fid, c in charts.items() if fid in gone_ids}
     last_report = time.monotonic()
     for index, file in enumerate(files):
+        if file.id in unchanged:  # the same file under the same name: nothing to read, parse or write
+            seen.add(file.id)
+            status = unchanged[file.id]
+            progress.unchanged += 1
+            progress.broken += status == ChartStatus.BROKEN
+            progress.unsorted += status == ChartStatus.UNSORTED
+            progress.done = index + 1
+            continue
         parsed = parse_filename(file.name, file.folder)
         prefetched = None
         if _maybe_chord_sheet(file, parsed):
@@ -413,6 +431,14 @@ async def _drop_empty_songs(session: AsyncSession, band_id: int) -> None:
     await session.exec(delete(Song).where(col(Song.band_id) == band_id, col(Song.title_locked).is_(False),
                                           col(Song.id).not_in(has_chart), col(Song.id).not_in(has_audio),
                                           col(Song.id).not_in(in_setlist)))
+
+
+def _same_chart(known: Any, file: SourceFile) -> bool:
+    """Whether a listed file is the chart row ``known`` (source id, checksum, name, folder, kind, status) unchanged:
+    what ``_sync_chart`` counts as unchanged, checked before parsing the name. A ChordPro file may be a songbook
+    whose songs are charts of their own, so it always takes the full path."""
+    _fid, checksum, name, folder, kind, _status = known
+    return kind != "chordpro" and checksum == file.checksum and name == file.name and folder == "/".join(file.folder)
 
 
 async def _song_for(band_id: int, parsed: ParsedName, pdf_title: str | None, songs: dict[str, Song]) -> Song:
