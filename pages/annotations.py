@@ -1,0 +1,76 @@
+"""The stand's pencil over HTTP, for the signed-in member's band only (another band's chart is a 404).
+
+``GET /annotations/{chart}?part=&page=&ids=a,b`` answers the strokes the member sees (``services.annotations``):
+the stand fetches a page's marks, or, told by a hub event, just the ids it names. ``POST /annotations/{chart}`` takes
+``{"part", "add": [stroke…], "delete": [id…]}`` as JSON with the session's anti-forgery token in ``X-CSRF-Token``
+(a script's POST; another site can make a browser post, not read the token), rate-limited per account. A device
+sends what it drew offline the same way when it reconnects: adding is idempotent and deletions win.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from components.guard import SignedIn
+from components.params import MaybeQueryText
+from components.session import require_csrf_header, throttle
+from soleil_ui.db import db
+from soleil_ui.errors import InvalidInput
+from soleil_ui.services import annotations
+
+router = APIRouter()
+MAX_BODY = 2_000_000  # bytes: a full batch of long strokes fits with room to spare
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _page(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 6:
+        raise InvalidInput("The page must be a number.")
+    return int(value)
+
+
+@router.get("/annotations/{chart_id:id}")
+async def strokes(request: Request, actor: SignedIn, chart_id: int, part: MaybeQueryText = None,
+                  page: MaybeQueryText = None, ids: MaybeQueryText = None) -> JSONResponse:
+    await throttle(request, "media", actor)
+    wanted = [i for i in ids.split(",") if i] if ids is not None else None
+    async with db.session() as session:
+        listed = await annotations.list_strokes(session, actor, chart_id, part, page=_page(page), ids=wanted)
+    return JSONResponse(listed, headers=NO_STORE)
+
+
+@router.post("/annotations/{chart_id:id}")
+async def push(request: Request, actor: SignedIn, chart_id: int) -> JSONResponse:
+    require_csrf_header(request)
+    await throttle(request, "annotations", actor)
+    body = await _json(request)
+    part, add, delete = body.get("part"), body.get("add") or [], body.get("delete") or []
+    if not (part is None or isinstance(part, str)) or not isinstance(add, list) or not isinstance(delete, list):
+        raise InvalidInput("Send {part, add: [...], delete: [...]}.")
+    async with db.session() as session:
+        result = await annotations.apply(session, actor, chart_id, part, add=add, delete=delete)
+    return JSONResponse(result, headers=NO_STORE)
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise InvalidInput("That is too many marks at once; send fewer.")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise InvalidInput("That is too many marks at once; send fewer.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("Send the marks as JSON.") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("Send {part, add: [...], delete: [...]}.")
+    return body

@@ -1,0 +1,75 @@
+"""The pencil's HTTP routes: the member's band only, the session's anti-forgery header on every POST, JSON checked,
+and the per-account rate limit."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import pytest
+from itsdangerous import TimestampSigner
+from nicegui.testing import User
+
+from soleil_ui.models import Role
+from soleil_ui.runtime import get_runtime
+from soleil_ui.security import csrf_token
+from soleil_ui.settings import Settings, get_settings
+from tests.library_helpers import add_member, band_with_member
+from tests.test_annotations import _chart, stroke
+
+
+def sign_in(app: User, token: str) -> str:
+    """Put the member's session (with a browser session id) in the client's cookie; the CSRF token for it."""
+    secret = get_runtime().settings.effective_secret_key()
+    data = base64.b64encode(json.dumps({"soleil_sid": token, "id": "browser-1"}).encode())
+    app.http_client.cookies.set("session", TimestampSigner(secret).sign(data).decode())
+    return csrf_token(secret, "browser-1")
+
+
+@pytest.fixture
+def tight(app_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("SOLEIL_LIMIT_ANNOTATIONS", "4/minute")
+    get_settings.cache_clear()
+    return get_settings()
+
+
+async def test_push_and_fetch_marks_with_csrf_band_isolation_and_limits(tight: Settings, user: User) -> None:
+    leader = await band_with_member("Hot Five", [{"instrument": "piano"}], role=Role.LEADER)
+    _alice, alice_token = await add_member(leader.band_id, "alice@example.org", [{"instrument": "trumpet"}])
+    chart, _song = await _chart(leader.band_id)
+    other = await band_with_member("Other", [{"instrument": "trumpet"}], role=Role.LEADER)
+    _eve, eve_token = await add_member(other.band_id, "eve@example.org", [{"instrument": "trumpet"}])
+
+    csrf = sign_in(user, alice_token)
+    mark = stroke("part")
+    body = {"part": None, "add": [mark], "delete": []}
+    refused = await user.http_client.post(f"/annotations/{chart}", json=body)
+    assert refused.status_code == 403  # no token: another site can't draw on our charts
+    wrong = await user.http_client.post(f"/annotations/{chart}", json=body, headers={"X-CSRF-Token": "nope"})
+    assert wrong.status_code == 403
+    sent = await user.http_client.post(f"/annotations/{chart}", json=body, headers={"X-CSRF-Token": csrf})
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["added"] == [mark["id"]]
+    fetched = await user.http_client.get(f"/annotations/{chart}?page=0")
+    assert fetched.status_code == 200 and [s["id"] for s in fetched.json()["strokes"]] == [mark["id"]]
+    by_id = await user.http_client.get(f"/annotations/{chart}", params={"ids": f"{mark['id']},{uuid.uuid4()}"})
+    assert [s["points"] for s in by_id.json()["strokes"]] == [[[0.1, 0.2], [0.3, 0.25]]]
+    junk = await user.http_client.post(f"/annotations/{chart}", content=b"{not json",
+                                       headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"})
+    assert junk.status_code == 422 and "JSON" in junk.text
+    bad = await user.http_client.post(f"/annotations/{chart}", json={"add": [stroke(points=[[2, 2]])]},
+                                      headers={"X-CSRF-Token": csrf})
+    assert bad.status_code == 422 and "between 0 and 1" in bad.text
+    busy = await user.http_client.post(f"/annotations/{chart}", json=body, headers={"X-CSRF-Token": csrf})
+    assert busy.status_code == 200  # the same batch again: nothing new (4th request)
+    limited = await user.http_client.post(f"/annotations/{chart}", json=body, headers={"X-CSRF-Token": csrf})
+    assert limited.status_code == 429 and "retry-after" in limited.headers
+
+    eve_csrf = sign_in(user, eve_token)
+    assert (await user.http_client.get(f"/annotations/{chart}")).status_code == 404
+    theirs = await user.http_client.post(f"/annotations/{chart}", json={"delete": [mark["id"]]},
+                                         headers={"X-CSRF-Token": eve_csrf})
+    assert theirs.status_code == 404
+    user.http_client.cookies.clear()
+    assert (await user.http_client.get(f"/annotations/{chart}")).status_code == 401
