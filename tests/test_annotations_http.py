@@ -73,3 +73,52 @@ async def test_push_and_fetch_marks_with_csrf_band_isolation_and_limits(tight: S
     assert theirs.status_code == 404
     user.http_client.cookies.clear()
     assert (await user.http_client.get(f"/annotations/{chart}")).status_code == 401
+
+
+async def test_the_pdf_download_carries_my_marks_and_the_shared_ones_not_others_private(user: User) -> None:
+    import io
+
+    from PIL import Image
+
+    from soleil_ui import rendering
+    from soleil_ui.db import db
+    from soleil_ui.models import Chart
+    from soleil_ui.services import annotations
+    from tests.library_helpers import titled_pdf
+
+    leader = await band_with_member("Hot Five", [{"instrument": "piano"}], role=Role.LEADER)
+    alice, alice_token = await add_member(leader.band_id, "alice@example.org", [{"instrument": "trumpet"}])
+    bob, _ = await add_member(leader.band_id, "bob@example.org", [{"instrument": "trumpet"}])
+    chart, _song = await _chart(leader.band_id)
+    original = titled_pdf("Take Five", 2)
+    await get_runtime().blobs.put("c1", original)
+    async with db.session() as session:
+        row = await session.get(Chart, chart)
+        assert row is not None
+        row.page_sizes = [[595.28, 841.89]] * 2
+        session.add(row)
+        line = {"color": "#000000", "width": 0.02, "tool": "pen"}
+        await annotations.apply(session, alice, chart, None, add=[  # hers and shared, across the middle
+            stroke("mine", **line, points=[[0.1, 0.5], [0.9, 0.5]]), stroke("part", page=1, **line,
+                                                                           points=[[0.1, 0.5], [0.9, 0.5]])])
+        await annotations.apply(session, bob, chart, None, add=[  # bob's own, at 30 %: not in alice's print
+            stroke("mine", **line, points=[[0.1, 0.3], [0.9, 0.3]])])
+        await annotations.apply(session, leader, chart, None, add=[
+            stroke("song", tool="text", text="Cut to letter C", points=[])])
+    sign_in(user, alice_token)
+    answer = await user.http_client.get(f"/annotations/{chart}/print.pdf")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/pdf" and "attachment" in answer.headers["content-disposition"]
+
+    def shade(data: bytes, page: int, at: float) -> int:
+        image = Image.open(io.BytesIO(rendering.render_page(data, page, 400))).convert("L")
+        return min(int(image.getpixel((x, round(image.height * at))) or 0) for x in range(150, 250))  # type: ignore[arg-type]
+
+    assert shade(original, 0, 0.5) == 255 and shade(original, 1, 0.5) == 255
+    assert shade(answer.content, 0, 0.5) < 80 and shade(answer.content, 1, 0.5) < 80  # mine and the part's
+    assert shade(answer.content, 0, 0.3) == 255  # bob's private mark stays his
+    import pypdfium2 as pdfium
+
+    with pdfium.PdfDocument(answer.content) as pdf:
+        text = pdf[0].get_textpage().get_text_range()
+    assert "Cut to letter C" in text  # the song's note, on page 1

@@ -47,6 +47,7 @@ RAW_QUERY: dict[str, tuple[str, ...]] = {
     "/pwa/stand.css": (), "/offline": (), "/pwa/https": (), "/pwa/scope": (),
     "/pwa/offline/setlists/{setlist_id:id}": ("w",), "/pwa/offline/status": ("id", "audio"),
     "/offline-sets": (), "/auth/drive/verify": (), "/annotations/{chart_id:id}": ("part", "page", "ids"),
+    "/annotations/{chart_id:id}/print.pdf": (),
     # the JSON API and MCP (bearer tokens: the member's and the leader's clients carry one)
     "/api/v1/openapi.json": (), "/api/docs": (), "/api/docs/{name}": (), "/api/v1/me": (), "/api/v1/members": (),
     "/api/v1/parts": (), "/api/v1/songs": (), "/api/v1/songs/last-played": (), "/api/v1/songs/{song_id}": (),
