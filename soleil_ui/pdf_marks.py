@@ -20,6 +20,9 @@ from .errors import BrokenFile
 
 HIGHLIGHT_ALPHA = 90  # of 255
 TEXT_SIZE = 0.03  # of the page's displayed width
+# the stand's stamps in what PDF's standard Helvetica can write (no emoji or music font in a standard font)
+STAMP_TEXT = {"breath": "'", "fermata": "(fermata)", "accent": ">", "up-bow": "V", "down-bow": "n", "watch": "WATCH",
+              "glasses": "(o-o)", "cut-start": "[", "cut-end": "]"}
 
 
 def _mapper(page: pdfium.PdfPage) -> tuple[Any, float]:
@@ -96,7 +99,9 @@ def mark_pdf(data: bytes, marks: Sequence[dict[str, Any]], notes: Sequence[str] 
                 highlight = mark["tool"] == "highlighter"
                 rgba = _rgba(mark["color"], HIGHLIGHT_ALPHA if highlight else 255)
                 if mark["tool"] in ("text", "stamp"):
-                    obj = _text(pdf, mark.get("text") or "", *to_pdf(*points[0]), TEXT_SIZE * shown_width, rgba)
+                    words = mark.get("text") or ""
+                    words = STAMP_TEXT.get(words, words) if mark["tool"] == "stamp" else words
+                    obj = _text(pdf, words, *to_pdf(*points[0]), TEXT_SIZE * shown_width, rgba)
                 else:
                     obj = _path(points, to_pdf, max(0.3, float(mark["width"]) * shown_width), rgba)
                 pdfium_c.FPDFPage_InsertObject(page.raw, obj)

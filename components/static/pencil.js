@@ -17,6 +17,11 @@ const QUEUE_KEY = "soleil.pencil.queue";
 const SHOW_KEY = "soleil.pencil.show";
 const LAYER_KEY = "soleil.pencil.layer";
 const LABELS = { mine: "Mine", part: "Part", band: "Band" };
+// musical stamps: what the server knows (services/annotations.py STAMPS) and how each is drawn
+const STAMPS = {
+  breath: "\u2019", fermata: "\ud834\udd10", accent: ">", "up-bow": "V", "down-bow": "\u2293", watch: "\ud83d\udc40",
+  glasses: "\ud83d\udc53", "cut-start": "[", "cut-end": "]", pp: "pp", p: "p", mp: "mp", mf: "mf", f: "f", ff: "ff",
+};
 
 const prefixed = (url) => (window.path_prefix || "") + url;
 const load = (key, fallback) => {
@@ -74,6 +79,10 @@ export default {
         <button class="sp-btn" aria-label="Eraser" :aria-pressed="String(mode === 'eraser')"
             data-testid="pencil-eraser" @click="setMode('eraser')">
           <span class="material-icons" aria-hidden="true">auto_fix_normal</span></button>
+        <button class="sp-btn" aria-label="Text" :aria-pressed="String(mode === 'text')" data-testid="pencil-text"
+            @click="setMode('text')"><span class="material-icons" aria-hidden="true">title</span></button>
+        <button class="sp-btn" aria-label="Stamps" :aria-pressed="String(mode === 'stamp')" data-testid="pencil-stamp"
+            @click="setMode('stamp')"><span class="material-icons" aria-hidden="true">approval</span></button>
         <button class="sp-btn" aria-label="Undo" data-testid="pencil-undo" :disabled="!undoCount" @click="undo">
           <span class="material-icons" aria-hidden="true">undo</span></button>
         <button class="sp-btn" aria-label="Redo" data-testid="pencil-redo" :disabled="!redoCount" @click="redo">
@@ -94,6 +103,10 @@ export default {
               :data-testid="'pencil-show-' + l" @click="toggleShow(l)">
             <span class="material-icons" aria-hidden="true">{{ show[l] !== false ? 'visibility' : 'visibility_off' }}</span>
             <span class="sp-small">{{ labels[l] }}</span></button></span>
+        <span v-if="mode === 'stamp'" class="sp-group sp-stamps" role="radiogroup" aria-label="Stamp">
+          <button v-for="(glyph, name) in stamps" :key="name" class="sp-btn sp-stamp" role="radio"
+              :aria-checked="String(stamp === name)" :aria-label="'Stamp: ' + name" :data-testid="'pencil-stamp-' + name"
+              @click="stamp = name">{{ glyph }}</button></span>
         <button v-if="leader" class="sp-btn" aria-label="Song note for every part" data-testid="pencil-note"
             @click="songNote"><span class="material-icons" aria-hidden="true">sticky_note_2</span></button>
       </div>
@@ -116,6 +129,8 @@ export default {
       width: WIDTHS[1],
       widths: WIDTHS,
       layer: this.layers.includes(layer) ? layer : this.layers[0],
+      stamps: STAMPS,
+      stamp: "breath",
       labels: LABELS,
       show: load(SHOW_KEY, {}),
       shownIds: "",
@@ -326,8 +341,12 @@ export default {
       if (s.earlier) ctx.setLineDash([6, 4]);
       const pts = s.points || [];
       if (s.tool === "text" || s.tool === "stamp") {
-        ctx.font = `${Math.round(0.03 * w)}px sans-serif`;
-        if (pts[0]) ctx.fillText(s.text, pts[0][0] * w, pts[0][1] * h);
+        const stamp = s.tool === "stamp";
+        const dynamic = stamp && /^[mpf]+$/.test(s.text); // dynamics in the engraver's bold italic
+        ctx.font = `${dynamic ? "italic bold " : ""}${Math.round((stamp ? 0.045 : 0.03) * w)}px serif`;
+        ctx.textAlign = stamp ? "center" : "left";
+        ctx.textBaseline = "middle";
+        if (pts[0]) ctx.fillText(stamp ? STAMPS[s.text] || s.text : s.text, pts[0][0] * w, pts[0][1] * h);
       } else if (pts.length === 1) {
         ctx.beginPath();
         ctx.arc(pts[0][0] * w, pts[0][1] * h, ctx.lineWidth / 2, 0, 2 * Math.PI);
@@ -370,8 +389,9 @@ export default {
         if (!stop(e) || !entry.spot) return;
         if (this.drawing || (e.pointerType === "touch" && this.penSeen && performance.now() - this.penSeen < 3000)) return;
         if (e.pointerType === "pen") this.penSeen = performance.now();
-        canvas.setPointerCapture?.(e.pointerId);
         const r = canvas.getBoundingClientRect();
+        if (this.mode === "text" || this.mode === "stamp") return this.place(entry, e, r);
+        canvas.setPointerCapture?.(e.pointerId);
         this.drawing = { pointer: e.pointerId, entry, r, points: [], last: null };
         this.extend(e);
       });
@@ -432,6 +452,23 @@ export default {
         points: d.points,
         text: "",
       };
+      this.add(chart, part, stroke);
+      this.undos.push({ kind: "add", chart, part, stroke });
+      this.redos = [];
+      this.counts();
+    },
+    place(entry, e, r) {
+      // a text or a stamp sits where the page was touched
+      const x = Number(Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)).toFixed(5));
+      const y = Number(Math.min(1, Math.max(0, (e.clientY - r.top) / r.height)).toFixed(5));
+      let text = this.stamp;
+      if (this.mode === "text") {
+        text = (window.prompt("Text on the music:") || "").trim().slice(0, 200);
+        if (!text) return;
+      }
+      const { chart, part, page } = entry.spot;
+      const stroke = { id: newId(), page, layer: this.layer, tool: this.mode, color: this.color, width: this.width,
+                       points: [[x, y]], text };
       this.add(chart, part, stroke);
       this.undos.push({ kind: "add", chart, part, stroke });
       this.redos = [];
