@@ -391,7 +391,11 @@ export default {
         if (e.pointerType === "pen") this.penSeen = performance.now();
         const r = canvas.getBoundingClientRect();
         if (this.mode === "text" || this.mode === "stamp") return this.place(entry, e, r);
-        canvas.setPointerCapture?.(e.pointerId);
+        try {
+          canvas.setPointerCapture?.(e.pointerId);
+        } catch {
+          /* a pointer the browser no longer tracks: draw without capture */
+        }
         this.drawing = { pointer: e.pointerId, entry, r, points: [], last: null };
         this.extend(e);
       });
