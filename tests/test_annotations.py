@@ -21,7 +21,7 @@ from tests.library_helpers import add_member, band_with_member
 pytestmark = pytest.mark.usefixtures("core")
 
 
-async def _chart(band_id: int, title: str = "Take Five", part: str = "trumpet", pages: int = 2) -> tuple[int, int]:
+async def _chart(band_id: int, title: str = "Take Five", part: str = "bb", pages: int = 2) -> tuple[int, int]:
     async with db.session() as session:
         song = Song(band_id=band_id, title=title, song_key=title.lower())
         session.add(song)
@@ -76,7 +76,7 @@ async def test_layers_decide_who_sees_a_mark() -> None:
         listed = await annotations.list_strokes(session, bob, chart)
     by_id = {s["id"]: s for s in listed["strokes"]}
     assert by_id[part["id"]]["points"] == [[0.1, 0.2], [0.3, 0.25]] and by_id[part["id"]]["mine"] is False
-    assert listed["part"] == "trumpet" and listed["pages"] == 2
+    assert listed["part"] == "bb" and listed["pages"] == 2
     assert await seen(alice, chart, page=1) == set()  # one page at a time
     assert await seen(alice, chart, ids=[part["id"]]) == {part["id"]}  # what an event names
 
@@ -90,7 +90,7 @@ async def test_only_leaders_write_band_and_song_layers_and_song_notes_show_on_ev
     async with db.session() as session:
         song_id = (await session.get(Chart, chart)).song_id  # type: ignore[union-attr]
         sax = Chart(band_id=leader.band_id, song_id=song_id, source_file_id="tf-alto.pdf", file_name="tf alto.pdf",
-                    part_key="alto-sax", page_count=1)
+                    part_key="eb", page_count=1)
         session.add(sax)
         await session.flush()
         sax_id = sax.id

@@ -3,9 +3,11 @@ and the per-account rate limit."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
+from typing import Any
 
 import pytest
 from itsdangerous import TimestampSigner
@@ -122,3 +124,44 @@ async def test_the_pdf_download_carries_my_marks_and_the_shared_ones_not_others_
     with pdfium.PdfDocument(answer.content) as pdf:
         text = pdf[0].get_textpage().get_text_range()
     assert "Cut to letter C" in text  # the song's note, on page 1
+
+
+async def test_the_stand_carries_the_pen_and_relays_only_what_the_reader_may_see(user: User) -> None:
+    from components.pencil import Pencil
+    from soleil_ui.events import Event, hub
+    from soleil_ui.services import annotations
+
+    leader = await band_with_member("Hot Five", [{"instrument": "piano"}], role=Role.LEADER)
+    alice, alice_token = await add_member(leader.band_id, "alice@example.org", [{"instrument": "trumpet"}])
+    chart, song = await _chart(leader.band_id)
+    csrf = sign_in(user, alice_token)
+    await user.open(f"/stand/{chart}")
+    pencil = next(iter(user.find(kind=Pencil).elements))
+    assert pencil.props["layers"] == ["mine", "part"] and pencil.props["leader"] is False  # no band layer for her
+    assert pencil.props["csrf"] == csrf  # what the pen sends in X-CSRF-Token
+
+    sent: list[str] = []
+    three = asyncio.Event()
+    emit = pencil.client.outbox._emit
+
+    async def recorded(message: Any) -> None:  # what the server sends this browser, recorded on its way out
+        _target, kind, data = message
+        code = str(data.get("code", "")) if isinstance(data, dict) else ""
+        if kind == "run_javascript" and f"runMethod({pencil.id}," in code:
+            sent.append(code)
+            if len(sent) >= 3:
+                three.set()
+        await emit(message)
+
+    pencil.client.outbox._emit = recorded  # type: ignore[method-assign]
+    topic = annotations.TOPIC
+    await hub.publish(Event(leader.band_id, topic, {"chart": chart, "part": "bb", "song": song, "ids": ["a"],
+                                                    "author": leader.membership_id}))  # the leader's private mark
+    await hub.publish(Event(leader.band_id, topic, {"chart": chart, "part": "bb", "song": song, "ids": ["b"],
+                                                    "author": None}))  # a shared one: its ids, nothing more
+    await hub.publish(Event(leader.band_id, topic, {"chart": chart, "part": "bb", "song": song, "ids": ["c"],
+                                                    "author": alice.membership_id}))  # hers, from another device
+    await hub.publish(Event(leader.band_id, topic, {"resync": True}))  # events were lost: re-read
+    await asyncio.wait_for(three.wait(), timeout=10)
+    assert len(sent) == 3 and '"changed"' in sent[0] and '"ids":["b"]' in sent[0] and '"ids":["c"]' in sent[1]
+    assert '"reload"' in sent[2]
