@@ -99,6 +99,10 @@ async def test_only_leaders_write_band_and_song_layers_and_song_notes_show_on_ev
     await push(leader, chart, add=[note])
     assert note["id"] in await seen(alice, sax_id)  # on the alto part too
     assert note["id"] in await seen(alice, chart, page=1)
+    with pytest.raises(InvalidInput, match="another chart"):
+        await push(alice, sax_id, delete=[(await push(alice, chart, add=[stroke("mine")]))["added"][0]])
+    await push(leader, sax_id, delete=[note["id"]])  # a song note is removed from any part of the song
+    assert note["id"] not in await seen(alice, chart)
 
 
 async def test_bands_never_see_each_others_marks_or_charts() -> None:

@@ -258,7 +258,8 @@ async def apply(session: AsyncSession, actor: Actor, chart_id: int, part: str | 
             continue
         if row.deleted_at is not None:
             continue
-        if row.chart_id != where.chart_id:
+        same_song = row.layer == AnnotationLayer.SONG and row.song_id == where.chart.song_id  # a note on every part
+        if row.chart_id != where.chart_id and not same_song:
             raise _fail("That mark is on another chart.")
         if row.author_id != actor.membership_id and not (actor.is_leader and row.layer in SHARED):
             raise Forbidden("Only its author or a leader can remove a shared mark.")
