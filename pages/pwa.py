@@ -49,10 +49,11 @@ def _icon_font() -> str:
 def _shell() -> tuple[str, list[str]]:
     """The build id (changes with any file the offline stand uses) and the URLs the worker keeps at install."""
     font = _icon_font()
-    shell = ["/offline", "/pwa/offline.js", "/pwa/stand.js", "/pwa/stand.css", "/manifest.webmanifest",
+    shell = ["/offline", "/pwa/offline.js", "/pwa/stand.js", "/pwa/stand.css", "/pwa/pencil.js", "/pwa/pencil.css",
+             "/manifest.webmanifest",
              "/pwa/icons/icon-192.png", f"{NICEGUI_BASE}/vue.esm-browser.prod.js"] + ([font] if font else [])
     digest = hashlib.sha256(nicegui.__version__.encode())
-    for name in ("sw.js", "offline.html", "offline.js", "stand.js", "stand.css"):
+    for name in ("sw.js", "offline.html", "offline.js", "stand.js", "stand.css", "pencil.js", "pencil.css"):
         digest.update((STATIC / name).read_bytes())
     return digest.hexdigest()[:12], shell
 
@@ -135,6 +136,16 @@ def stand_script() -> Response:
 @router.get("/pwa/stand.css")
 def stand_css() -> Response:
     return _static("stand.css", "text/css")
+
+
+@router.get("/pwa/pencil.js")
+def pencil_script() -> Response:
+    return _static("pencil.js", "text/javascript")
+
+
+@router.get("/pwa/pencil.css")
+def pencil_css() -> Response:
+    return _static("pencil.css", "text/css")
 
 
 @router.get("/offline")

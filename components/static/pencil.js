@@ -16,6 +16,7 @@ const RETRY_MS = 3000;
 const QUEUE_KEY = "soleil.pencil.queue";
 const SHOW_KEY = "soleil.pencil.show";
 const LAYER_KEY = "soleil.pencil.layer";
+const LAYERS_KEY = "soleil.pencil.layers"; // what this member may write, for the offline stand
 const LABELS = { mine: "Mine", part: "Part", band: "Band" };
 // musical stamps: what the server knows (services/annotations.py STAMPS) and how each is drawn
 const STAMPS = {
@@ -94,7 +95,7 @@ export default {
             :aria-pressed="String(width === w)" @click="width = w">
           <span class="sp-width" :style="{ height: 2 + i * 3 + 'px' }"></span></button>
         <span class="sp-group" role="radiogroup" aria-label="Write on">
-          <button v-for="l in layers" :key="l" class="sp-btn sp-layer" role="radio" :aria-checked="String(layer === l)"
+          <button v-for="l in writable" :key="l" class="sp-btn sp-layer" role="radio" :aria-checked="String(layer === l)"
               :aria-label="'Write on layer: ' + labels[l]" :data-testid="'pencil-layer-' + l" @click="pickLayer(l)">
             {{ labels[l] }}</button></span>
         <span class="sp-group" aria-label="Show layers">
@@ -119,16 +120,19 @@ export default {
     csrf: { type: String, default: "" },
     layers: { type: Array, default: () => ["mine"] },
     leader: Boolean,
+    standalone: Boolean, // the offline stand: no server session; the marks are kept and sent from the app later
   },
   data() {
     const layer = load(LAYER_KEY, "mine");
+    const layers = this.standalone ? load(LAYERS_KEY, ["mine"]) : this.layers;
     return {
       mode: "off",
       color: COLORS[0],
       colors: COLORS,
       width: WIDTHS[1],
       widths: WIDTHS,
-      layer: this.layers.includes(layer) ? layer : this.layers[0],
+      layer: layers.includes(layer) ? layer : layers[0],
+      writable: layers,
       stamps: STAMPS,
       stamp: "breath",
       labels: LABELS,
@@ -154,6 +158,7 @@ export default {
     this.pending = this.queue.length;
   },
   mounted() {
+    if (!this.standalone) save(LAYERS_KEY, this.layers);
     this.onOnline = () => this.flush();
     window.addEventListener("online", this.onOnline);
     this.retry = setInterval(() => this.queue.length && this.flush(), RETRY_MS);
@@ -578,7 +583,7 @@ export default {
       this.pending = this.queue.length;
     },
     async flush() {
-      if (this.flushing || this.gone) return;
+      if (this.flushing || this.gone || this.standalone) return; // the offline stand has no session: the app sends
       this.flushing = true;
       try {
         while (this.queue.length) {

@@ -171,3 +171,46 @@ def test_a_part_mark_reaches_a_section_mate_and_an_offline_mark_syncs_beside_a_c
     expect(ava.get_by_test_id("pencil-canvas").first).to_be_attached()
     expect(ava.get_by_test_id("pencil")).to_have_attribute(
         "data-ids", re.compile("^" + "".join(f"(?=.*{i})" for i in everything)))
+
+
+def test_marks_show_and_are_made_in_the_offline_stand_and_sent_when_the_app_is_back(
+        new_context: Callable[..., Any], app: tuple[str, int], proxy: TcpProxy) -> None:
+    page = new_context("iPhone 13").new_page()
+    page.goto(proxy.url + "/login")
+    page.get_by_role("button", name="Enter as Ava Brooks").click()
+    expect(page.get_by_text("The Sunset Swing Band").first).to_be_visible(timeout=30_000)
+    page.goto(proxy.url + "/offline-sets")
+    card = page.locator("soleil-offline-set").first
+    setlist_id = int(card.get_attribute("setlist") or 0)
+    if card.get_attribute("data-state") == "none":
+        card.get_by_role("button", name="Make available offline").click()
+    expect(card).to_have_attribute("data-state", "ready", timeout=60_000)
+    chart = page.evaluate(f"SoleilOffline.loadSet({setlist_id})")["songs"][0]["chart_id"]
+    page.goto(f"{proxy.url}/stand/{chart}?setlist={setlist_id}")
+    expect(page.get_by_test_id("pencil-canvas").first).to_be_attached(timeout=20_000)
+    pencil = page.get_by_test_id("pencil")
+    size = page.viewport_size or {"width": 390, "height": 664}
+    page.touchscreen.tap(size["width"] / 2, size["height"] / 2)
+    page.get_by_test_id("pencil-open").click()
+    page.get_by_test_id("pencil-layer-mine").click()
+    draw(page, 0.2, 0.2, 0.7, 0.25)
+    expect(pencil).to_have_attribute("data-pending", "0")
+    online_mark = ids(page)
+    assert len(online_mark) == 1
+
+    proxy.cut()
+    page.reload()  # the tab was discarded: the offline stand opens, with the marks kept on the phone
+    expect(page.locator("html[data-offline-stand]")).to_have_count(1)
+    expect(pencil).to_have_attribute("data-ids", ",".join(online_mark))
+    page.touchscreen.tap(size["width"] / 2, size["height"] / 2)
+    page.get_by_test_id("pencil-open").click()
+    draw(page, 0.2, 0.5, 0.7, 0.55)
+    expect(pencil).to_have_attribute("data-pending", "1")
+    offline_mark = ids(page) - online_mark
+    assert len(offline_mark) == 1
+
+    proxy.restore()  # the offline stand sees the network and goes back to the app's stand, which sends the mark
+    expect(page.locator("html[data-offline-stand]")).to_have_count(0, timeout=30_000)
+    expect(pencil).to_have_attribute("data-pending", "0", timeout=20_000)
+    kept = page.evaluate(f"fetch('/annotations/{chart}').then((r) => r.json())")
+    assert {s["id"] for s in kept["strokes"]} >= online_mark | offline_mark
