@@ -80,6 +80,9 @@ export default {
         <button class="sp-btn" aria-label="Eraser" :aria-pressed="String(mode === 'eraser')"
             data-testid="pencil-eraser" @click="setMode('eraser')">
           <span class="material-icons" aria-hidden="true">auto_fix_normal</span></button>
+        <button class="sp-btn" aria-label="Erase an area" :aria-pressed="String(mode === 'area')"
+            data-testid="pencil-area" @click="setMode('area')">
+          <span class="material-icons" aria-hidden="true">select_all</span></button>
         <button class="sp-btn" aria-label="Text" :aria-pressed="String(mode === 'text')" data-testid="pencil-text"
             @click="setMode('text')"><span class="material-icons" aria-hidden="true">title</span></button>
         <button class="sp-btn" aria-label="Stamps" :aria-pressed="String(mode === 'stamp')" data-testid="pencil-stamp"
@@ -413,7 +416,8 @@ export default {
         if (!stop(e) || !this.drawing || this.drawing.pointer !== e.pointerId) return;
         const d = this.drawing;
         this.drawing = null;
-        if (this.mode !== "eraser" && d.points.length) this.finish(d);
+        if (this.mode === "area") this.eraseArea(d);
+        else if (this.mode !== "eraser" && d.points.length) this.finish(d);
       };
       canvas.addEventListener("pointerup", end);
       canvas.addEventListener("pointercancel", end);
@@ -424,6 +428,7 @@ export default {
       const x = Math.min(1, Math.max(0, (e.clientX - d.r.left) / d.r.width));
       const y = Math.min(1, Math.max(0, (e.clientY - d.r.top) / d.r.height));
       if (this.mode === "eraser") return this.eraseAt(d.entry, x, y, d.r);
+      if (this.mode === "area") return this.areaTo(d, x, y);
       if (d.last && Math.hypot(x - d.last[0], y - d.last[1]) < MIN_STEP) return;
       if (d.points.length >= 1999) return;
       const { ctx, canvas } = d.entry;
@@ -509,6 +514,40 @@ export default {
         this.counts();
       }
     },
+    areaTo(d, x, y) {
+      // the area so far: from the first touch to here, outlined over the page
+      d.from = d.from || [x, y];
+      d.to = [x, y];
+      this.redraw(d.entry);
+      const { ctx, canvas } = d.entry;
+      const w = canvas.clientWidth;
+      const h = canvas.clientHeight;
+      ctx.save();
+      ctx.setLineDash([6, 4]);
+      ctx.strokeStyle = "#d00000";
+      ctx.lineWidth = 1.5;
+      ctx.strokeRect(d.from[0] * w, d.from[1] * h, (x - d.from[0]) * w, (y - d.from[1]) * h);
+      ctx.restore();
+    },
+    eraseArea(d) {
+      // every mark of mine (or, for a leader, shared) with a point inside the area goes, in one undo step
+      if (!d.from || !d.to) return this.redraw(d.entry);
+      const [x0, x1] = [Math.min(d.from[0], d.to[0]), Math.max(d.from[0], d.to[0])];
+      const [y0, y1] = [Math.min(d.from[1], d.to[1]), Math.max(d.from[1], d.to[1])];
+      const { chart, part } = d.entry.spot;
+      const steps = [];
+      for (const s of this.strokesOn(d.entry.spot)) {
+        if (!s.editable || !(s.points || []).some(([x, y]) => x >= x0 && x <= x1 && y >= y0 && y <= y1)) continue;
+        this.remove(chart, part, s.id);
+        steps.push({ kind: "erase", chart, part, stroke: s });
+      }
+      if (steps.length) {
+        this.undos.push({ kind: "group", steps });
+        this.redos = [];
+        this.counts();
+      }
+      this.redrawAll();
+    },
     hits(s, x, y, near, r) {
       const ratio = r.height / Math.max(r.width, 1); // distances in page widths
       const pts = s.points || [];
@@ -537,6 +576,7 @@ export default {
     },
     reverse(step) {
       // an added stroke is deleted; an erased one comes back as a copy (a deletion is final on the server)
+      if (step.kind === "group") return { kind: "group", steps: step.steps.map((one) => this.reverse(one)) };
       if (step.kind === "add") {
         this.remove(step.chart, step.part, step.stroke.id);
         return { ...step, kind: "erase" };

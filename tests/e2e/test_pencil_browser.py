@@ -172,6 +172,17 @@ def test_a_part_mark_reaches_a_section_mate_and_an_offline_mark_syncs_beside_a_c
     expect(ava.get_by_test_id("pencil")).to_have_attribute(
         "data-ids", re.compile("^" + "".join(f"(?=.*{i})" for i in everything)))
 
+    # an area erased over every mark takes Ava's marks; Theo's is his (only he or a leader removes it)
+    pen_on_part(ava)
+    ava.get_by_test_id("pencil-area").click()
+    draw(ava, 0.95, 0.85, 0.05, 0.25)  # from below the lowest mark (Theo's) to above the highest
+    for page in (ava, theo):
+        expect(page.get_by_test_id("pencil")).to_have_attribute("data-ids", ",".join(concurrent))
+    ava.get_by_test_id("pencil-undo").click()  # they come back, as copies (a deletion is final)
+    four = re.compile(r"^([0-9a-f-]{36},){3}[0-9a-f-]{36}$")
+    expect(ava.get_by_test_id("pencil")).to_have_attribute("data-ids", four)
+    assert not ids(ava) & (first | offline_mark)
+
 
 def test_marks_show_and_are_made_in_the_offline_stand_and_sent_when_the_app_is_back(
         new_context: Callable[..., Any], app: tuple[str, int], proxy: TcpProxy) -> None:
