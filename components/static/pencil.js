@@ -111,6 +111,8 @@ export default {
           <button v-for="(glyph, name) in stamps" :key="name" class="sp-btn sp-stamp" role="radio"
               :aria-checked="String(stamp === name)" :aria-label="'Stamp: ' + name" :data-testid="'pencil-stamp-' + name"
               @click="stamp = name">{{ glyph }}</button></span>
+        <a v-if="printHref" class="sp-btn" :href="printHref" aria-label="Download the PDF with the marks"
+            data-testid="pencil-print" download><span class="material-icons" aria-hidden="true">print</span></a>
         <button v-if="leader" class="sp-btn" aria-label="Song note for every part" data-testid="pencil-note"
             @click="songNote"><span class="material-icons" aria-hidden="true">sticky_note_2</span></button>
       </div>
@@ -146,6 +148,7 @@ export default {
       redoCount: 0,
       barShown: false,
       earlier: 0,
+      printHref: "",
       note: "",
       message: "",
     };
@@ -250,6 +253,8 @@ export default {
       this.shownIds = ids.join(",");
       this.earlier = earlier;
       const first = this.shownEntries()[0];
+      const pdf = first && !this.standalone && /\/pages\//.test(first.canvas.parentNode?.querySelector("img")?.src || "");
+      this.printHref = pdf ? prefixed(`/annotations/${first.spot.chart}/print.pdf?part=${encodeURIComponent(first.spot.part)}`) : "";
       const data = first && this.charts.get(keyOf(first.spot.chart, first.spot.part));
       const notes = data ? [...data.strokes.values()].filter((s) => s.layer === "song" && this.visible(s)) : [];
       this.note = notes.map((s) => s.text).join(" · ");

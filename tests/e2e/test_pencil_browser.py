@@ -122,6 +122,7 @@ def test_a_part_mark_reaches_a_section_mate_and_an_offline_mark_syncs_beside_a_c
     expect(pencil).to_have_attribute("data-pending", "0")
     expect(ava.get_by_test_id("stand")).to_have_attribute("data-page", "0")
     stroke = ids(ava)
+    expect(ava.get_by_test_id("pencil-print")).to_have_attribute("href", f"/annotations/{chart}/print.pdf?part=")
     expect(theo.get_by_test_id("pencil")).to_have_attribute("data-ids", ",".join(stroke))  # no reload
     ava.get_by_test_id("pencil-stamp").click()  # a breath mark, placed with a tap
     ava.get_by_test_id("pencil-stamp-breath").click()
