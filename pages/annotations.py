@@ -20,10 +20,8 @@ from components.guard import SignedIn
 from components.params import MaybeQueryText
 from components.session import require_csrf_header, throttle
 from soleil_ui.db import db
-from soleil_ui.errors import InvalidInput, NotFound
-from soleil_ui.models import Song
-from soleil_ui.runtime import get_runtime
-from soleil_ui.services import annotations, library
+from soleil_ui.errors import InvalidInput
+from soleil_ui.services import annotations
 
 router = APIRouter()
 MAX_BODY = 2_000_000  # bytes: a full batch of long strokes fits with room to spare
@@ -66,17 +64,7 @@ async def print_marked(request: Request, actor: SignedIn, chart_id: int, part: M
     """The chart's PDF with the marks I see (mine and the shared ones) drawn in, and the song's notes on page 1.
     Marks flagged "from an earlier version" stay out: their place on this file is unknown."""
     await throttle(request, "work", actor)
-    async with db.session() as session:
-        chart = await library.get_chart(session, actor, chart_id)
-        if library.is_generated(chart):
-            raise NotFound("Marks print on PDF charts; an engraved part prints without them.")
-        listed = await annotations.list_strokes(session, actor, chart_id, part)
-        song = await session.get(Song, chart.song_id) if chart.song_id else None
-    marks = [s for s in listed["strokes"] if s["layer"] != "song" and not s["earlier"]]
-    notes = [s["text"] for s in listed["strokes"] if s["layer"] == "song"]
-    runtime = get_runtime()
-    data = await runtime.renderer.marked_pdf(await runtime.blobs.read(chart.checksum), marks, notes)
-    title = song.title if song is not None else chart.file_name.rsplit(".", 1)[0]
+    data, title = await annotations.marked_pdf(actor, chart_id, part)
     name = "".join(" " if ch in '/\\"' or ord(ch) < 32 else ch for ch in f"{title} - with marks.pdf")[:150]
     return Response(data, media_type="application/pdf", headers={
         **NO_STORE, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})

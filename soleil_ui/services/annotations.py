@@ -29,9 +29,11 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..access import Actor
-from ..errors import Forbidden, InvalidInput
+from ..db import db
+from ..errors import Forbidden, InvalidInput, NotFound
 from ..events import Event, hub
-from ..models import Annotation, AnnotationLayer, Chart, utcnow
+from ..models import Annotation, AnnotationLayer, Chart, Song, utcnow
+from ..runtime import get_runtime
 from . import library
 
 TOPIC = "annotations"
@@ -300,3 +302,20 @@ async def forget_member(session: AsyncSession, band_id: int, membership_id: int)
         col(Annotation.layer) == AnnotationLayer.MINE))
     return int(result.rowcount or 0)
 
+
+
+async def marked_pdf(actor: Actor, chart_id: int, part: str | None = None) -> tuple[bytes, str]:
+    """The chart's PDF with the marks I see (mine and the shared ones) drawn in and the song's notes on page 1, and
+    the song's title. Marks flagged "from an earlier version" stay out: their place on this file is unknown. The
+    database is read first and let go; the drawing runs in the renderer's worker pool."""
+    async with db.session() as session:
+        chart = await library.get_chart(session, actor, chart_id)
+        if library.is_generated(chart):
+            raise NotFound("Marks print on PDF charts; an engraved part prints without them.")
+        listed = await list_strokes(session, actor, chart_id, part)
+        song = await session.get(Song, chart.song_id) if chart.song_id else None
+    marks = [s for s in listed["strokes"] if s["layer"] != AnnotationLayer.SONG and not s["earlier"]]
+    notes = [s["text"] for s in listed["strokes"] if s["layer"] == AnnotationLayer.SONG]
+    runtime = get_runtime()
+    data = await runtime.renderer.marked_pdf(await runtime.blobs.read(chart.checksum), marks, notes)
+    return data, song.title if song is not None else chart.file_name.rsplit(".", 1)[0]
