@@ -27,6 +27,7 @@ import components.design
 import components.errors
 from components.protect import ProtectMiddleware, SecureCookiesMiddleware
 from pages import (
+    annotations,
     api,
     auth_google,
     bands,
@@ -55,7 +56,7 @@ from soleil_ui.settings import Settings, get_settings
 
 log = logging.getLogger("soleil")
 PAGES = [health, login, auth_google, join, welcome, profile, members, bands, home, library, library_files,
-         drive_consent, song, stand, setlists, gigs, media, calendar, pwa, api]
+         drive_consent, song, stand, setlists, gigs, media, calendar, pwa, api, annotations]
 
 
 # Phones sleep and venue Wi-Fi flaps. A page whose socket drops keeps its server state (and NiceGUI's history of the

@@ -28,6 +28,7 @@ BENCHMARKS = [
     "bench_api",
     "bench_store",
     "bench_soak",
+    "bench_pencil",
 ]
 
 

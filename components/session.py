@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SESSION_KEY = "soleil_sid"
 INVITE_KEY = "soleil_invite"  # an invite link's token, carried through sign-in
 CSRF_FIELD = "csrf"  # the form field of state-changing POSTs (sign-out, demo sign-in)
+CSRF_HEADER = "x-csrf-token"  # the same token, for a script's JSON POST (the stand's pencil)
 FORM_EXPIRED = "This form has expired. Please go back, reload the page and try again."
 
 
@@ -50,6 +51,13 @@ async def require_csrf(request: Request) -> None:
     if not isinstance(sent, str) or not isinstance(request.session.get("id"), str) \
             or not tokens_equal(sent, csrf_for(request)):
         raise Forbidden(FORM_EXPIRED, detail="missing or wrong CSRF token")
+
+
+def require_csrf_header(request: Request) -> None:
+    """The same check for a script's POST (``fetch`` with a JSON body): the token rides in ``X-CSRF-Token``."""
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent or not isinstance(request.session.get("id"), str) or not tokens_equal(sent, csrf_for(request)):
+        raise Forbidden(FORM_EXPIRED, detail="missing or wrong CSRF header")
 
 
 def client_address(request: Request) -> str:

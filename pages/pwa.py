@@ -49,7 +49,8 @@ def _shell() -> tuple[str, list[str]]:
     """The build id (changes with any of our static files, so a new stand.js is a new worker and a fresh cache of
     NiceGUI's files, which are served as immutable) and the URLs the worker keeps at install."""
     font = _icon_font()
-    shell = ["/offline", "/pwa/offline.js", "/pwa/stand.js", "/pwa/stand.css", "/manifest.webmanifest",
+    shell = ["/offline", "/pwa/offline.js", "/pwa/stand.js", "/pwa/stand.css", "/pwa/pencil.js", "/pwa/pencil.css",
+             "/manifest.webmanifest",
              "/pwa/icons/icon-192.png", f"{NICEGUI_BASE}/vue.esm-browser.prod.js"] + ([font] if font else [])
     digest = hashlib.sha256(nicegui.__version__.encode())
     for path in sorted(STATIC.iterdir()):  # every script and style of ours, NiceGUI components included
@@ -136,6 +137,16 @@ def stand_script() -> Response:
 @router.get("/pwa/stand.css")
 def stand_css() -> Response:
     return _static("stand.css", "text/css")
+
+
+@router.get("/pwa/pencil.js")
+def pencil_script() -> Response:
+    return _static("pencil.js", "text/javascript")
+
+
+@router.get("/pwa/pencil.css")
+def pencil_css() -> Response:
+    return _static("pencil.css", "text/css")
 
 
 @router.get("/offline")

@@ -13,6 +13,7 @@ from components.guard import member_page
 from components.layout import theme
 from components.live_bar import LiveWatcher
 from components.params import MaybeQueryId, MaybeQueryText
+from components.pencil import Pencil
 from components.session import guard_page
 from components.setlist_stand import SetlistStand
 from components.stand import STAND_VIEWPORT, Stand
@@ -60,6 +61,7 @@ def _frame(actor: Actor, title: str) -> None:
     guard_page(actor)
     ui.page_title(f"{title} · SOLEil")
     ui.query("body").style("background: #000")
+    Pencil(actor)  # the pen over whichever chart the stand shows (finds the stand in the page)
 
 
 @router.page("/stand/{chart_id:id}", viewport=STAND_VIEWPORT, response_timeout=STAND_TIMEOUT)

@@ -461,3 +461,48 @@ class RenderLease(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=255)
     holder: str = Field(max_length=64)
     expires_at: datetime = _ts()
+
+
+class AnnotationLayer(StrEnum):
+    MINE = "mine"  # only the author, on all their devices
+    PART = "part"  # everyone reading this chart in this part (a section marks its cut once)
+    BAND = "band"  # a leader's mark on one part, for everyone reading it
+    SONG = "song"  # a leader's note on the song ("cut to letter C"): a line on every part's stand
+
+
+class Annotation(SQLModel, table=True):
+    """One immutable stroke on a chart page (pen, highlighter, text or stamp), made on a device that chose its id.
+
+    Points are page coordinates normalised to 0..1 of the page (``[[x, y], …]``), so a mark sits at the same place
+    whatever the zoom, screen or layout. A stroke is never edited: it is added (idempotently, by ``stroke_id``) or
+    deleted, and a deletion is a tombstone (``deleted_at``) that wins over any add of the same id, earlier or later.
+    ``chart_pages`` and ``chart_checksum`` are the chart's file as it was drawn on: a new file with another page
+    count flags the mark "from an earlier version". ``author_id`` empties when the member is removed (their shared
+    marks stay; their private ones are deleted with the membership, see ``services.annotations``).
+    """
+
+    __tablename__ = "annotation"
+    __table_args__ = (
+        sa.UniqueConstraint("band_id", "stroke_id", name="uq_annotation_band_stroke"),
+        sa.Index("ix_annotation_chart_part_page", "band_id", "chart_id", "part_key", "page"),
+        sa.Index("ix_annotation_song", "band_id", "song_id", "layer"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", ondelete="CASCADE")
+    stroke_id: str = Field(max_length=36)  # a UUID made on the device
+    chart_id: int = Field(foreign_key="chart.id", ondelete="CASCADE")
+    song_id: int | None = Field(default=None, foreign_key="song.id", ondelete="SET NULL")
+    part_key: str = Field(default="", max_length=64)
+    page: int = 0
+    layer: str = Field(max_length=8)  # AnnotationLayer
+    tool: str = Field(max_length=16)  # pen | highlighter | text | stamp
+    color: str = Field(default="#000000", max_length=9)
+    width: float = 0.003  # fraction of the page width
+    points: list[list[float]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    text: str = Field(default="", max_length=200)  # a text mark's words, or a stamp's name
+    author_id: int | None = Field(default=None, foreign_key="membership.id", index=True, ondelete="SET NULL")
+    chart_pages: int = 0
+    chart_checksum: str = Field(default="", max_length=128)
+    created_at: datetime = _ts(default_factory=utcnow)
+    deleted_at: datetime | None = _ts(default=None)
+    deleted_by: int | None = Field(default=None, foreign_key="membership.id", ondelete="SET NULL")

@@ -37,6 +37,7 @@ RULES = {  # rule -> the setting holding its limits
     "work": "limit_work",  # other routes that build server work (offline manifests, stage prints): per account
     "anonymous_pages": "limit_anonymous_pages",  # pages opened while signed out: per address
     "api": "limit_api",  # JSON API and MCP requests: per token's account (all of a member's tokens together)
+    "annotations": "limit_annotations",  # marks sent from the stand's pencil: per account
 }
 
 

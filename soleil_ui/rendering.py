@@ -271,6 +271,13 @@ class PageRenderer:
         _check_size(data, max_bytes)  # before shipping an oversized file to a worker
         return await self._run(inspect_pdf, data, max_bytes=max_bytes, max_pages=max_pages)
 
+    async def marked_pdf(self, data: bytes, marks: list[dict[str, object]], notes: list[str]) -> bytes:
+        """A chart's PDF with the pencil's marks drawn in (``pdf_marks.mark_pdf``), in the worker pool."""
+        from .pdf_marks import mark_pdf
+
+        _check_size(data, 100 * 1024 * 1024)
+        return await self._run(mark_pdf, data, marks, notes)
+
     def prune(self, max_bytes: int) -> int:
         """Delete least-recently-used images until the cache fits ``max_bytes``; returns bytes freed (``prune_lru``:
         cache hits refresh a file's mtime hourly at most). Blocking file I/O: call it from a thread."""

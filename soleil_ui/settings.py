@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     limit_work: str = Field(default="120/minute", description="Other routes that build server work, per account.")
     limit_anonymous_pages: str = Field(default="120/minute", description="Pages opened while signed out, per address.")
     limit_api: str = Field(default="600/minute", description="JSON API and MCP requests, per token's account.")
+    limit_annotations: str = Field(default="240/minute;3000/hour", description="Batches of marks sent from the "
+                                   "stand's pencil, per account.")
     max_clients: int = Field(default=1000, ge=10, description="Open pages kept on this server, in total.")
     max_clients_per_account: int = Field(default=40, ge=2, description="Open pages kept for one account.")
     max_clients_per_address: int = Field(default=60, ge=2, description="Signed-out pages kept for one address.")
@@ -96,7 +98,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("limit_sign_in", "limit_join", "limit_invites", "limit_media", "limit_work",
-                     "limit_anonymous_pages", "limit_api")
+                     "limit_anonymous_pages", "limit_api", "limit_annotations")
     @classmethod
     def _rate(cls, value: str) -> str:
         from limits import parse_many

@@ -143,7 +143,14 @@ async def test_backup_restores_into_a_fresh_database_with_files(core: runtime.Ru
                                     library=real_library(core.data_dir / "demo-library"))
     await sync_configured(leader.band_id, prerender=False)
     from soleil_ui.backup import backup, restore
+    from soleil_ui.services import annotations
 
+    async with db.session() as session:
+        marked = (await session.exec(select(Chart).where(Chart.file_name == "TakeFive_Bb.pdf"))).one()
+        assert marked.id is not None
+        mark = {"id": "0b6f3c1e-8a57-4b7e-9a51-3d2f6c8e9a10", "page": 0, "layer": "band", "tool": "pen",
+                "color": "#d00000", "width": 0.004, "points": [[0.1, 0.2], [0.3, 0.25]]}
+        await annotations.apply(session, leader, marked.id, None, add=[mark])
     before = await _counts()
     archive = tmp_path / "backups" / "soleil.tar.gz"
     summary = await backup(archive)
@@ -153,7 +160,8 @@ async def test_backup_restores_into_a_fresh_database_with_files(core: runtime.Ru
         names = tar.getnames()
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
     assert manifest["revision"] == await db.current_revision()
-    assert "tables/chart.jsonl" in names and any(n.startswith("data/blobs/") for n in names)
+    assert "tables/chart.jsonl" in names and "tables/annotation.jsonl" in names
+    assert any(n.startswith("data/blobs/") for n in names)
 
     from soleil_ui.errors import InvalidInput
 
@@ -174,6 +182,11 @@ async def test_backup_restores_into_a_fresh_database_with_files(core: runtime.Ru
     async with db.session() as session:
         chart = (await session.exec(select(Chart).where(Chart.file_name == "TakeFive_Bb.pdf"))).one()
     assert await rt.blobs.has(chart.checksum) and chart.modified_at is not None and chart.modified_at.tzinfo
+    async with db.session() as session:
+        assert chart.id is not None
+        kept = await annotations.list_strokes(session, leader, chart.id)
+    assert [(s["id"], s["points"], s["layer"]) for s in kept["strokes"]] == [
+        (mark["id"], mark["points"], "band")]  # the pencil's marks come back with the band
     async with db.session() as session:
         source = (await session.exec(select(LibrarySource))).one()
     assert source.location == str((fresh / "demo-library").resolve())

@@ -44,9 +44,11 @@ RAW_QUERY: dict[str, tuple[str, ...]] = {
     "/media/charts/{chart_id:id}/pages/{page:id}": (), "/media/charts/{chart_id:id}/svg/{page:id}": SPEC,
     "/media/charts/{chart_id:id}/print.pdf": SPEC, "/media/audio/{track_id:id}": (), "/calendar/{secret}.ics": (),
     "/manifest.webmanifest": (), "/pwa/icons/{name}": (), "/sw.js": (), "/pwa/offline.js": (), "/pwa/stand.js": (),
-    "/pwa/stand.css": (), "/offline": (), "/pwa/https": (), "/pwa/scope": (),
+    "/pwa/stand.css": (), "/pwa/pencil.js": (), "/pwa/pencil.css": (), "/offline": (), "/pwa/https": (),
+    "/pwa/scope": (),
     "/pwa/offline/setlists/{setlist_id:id}": ("w",), "/pwa/offline/status": ("id", "audio"),
-    "/offline-sets": (), "/auth/drive/verify": (),
+    "/offline-sets": (), "/auth/drive/verify": (), "/annotations/{chart_id:id}": ("part", "page", "ids"),
+    "/annotations/{chart_id:id}/print.pdf": (),
     # the JSON API and MCP (bearer tokens: the member's and the leader's clients carry one)
     "/api/v1/openapi.json": (), "/api/docs": (), "/api/docs/{name}": (), "/api/v1/me": (), "/api/v1/members": (),
     "/api/v1/parts": (), "/api/v1/songs": (), "/api/v1/songs/last-played": (), "/api/v1/songs/{song_id}": (),
@@ -63,7 +65,7 @@ RAW_QUERY: dict[str, tuple[str, ...]] = {
 def roomy(demo_env: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Limits and bounds out of the way: this walk is about answers, not throttling (tested on their own)."""
     for name in ("limit_sign_in", "limit_join", "limit_invites", "limit_media", "limit_work",
-                 "limit_anonymous_pages", "limit_api"):
+                 "limit_anonymous_pages", "limit_api", "limit_annotations"):
         monkeypatch.setenv(f"SOLEIL_{name.upper()}", "1000000/minute")
     for name in ("max_clients", "max_clients_per_account", "max_clients_per_address"):
         monkeypatch.setenv(f"SOLEIL_{name.upper()}", "1000000")

@@ -19,6 +19,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..events import Event, hub
 from ..models import AuthSession, Band, Membership, Role, User, utcnow
 from ..settings import get_settings
+from . import annotations as marks
 from . import auth
 from .validation import clean_text
 
@@ -235,6 +236,7 @@ async def remove_member(session: AsyncSession, actor: Actor, membership_id: int)
     if membership.role == Role.LEADER and await _leader_count(session, actor.band_id) <= 1:
         raise Conflict(LAST_LEADER)
     user_id = membership.user_id
+    await marks.forget_member(session, actor.band_id, membership_id)  # their private marks; shared ones stay
     await session.delete(membership)
     await session.flush()
     _membership_changed(session, actor.band_id, user_id)

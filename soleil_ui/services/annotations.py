@@ -1,0 +1,321 @@
+"""The pencil on the stand: strokes on chart pages, per layer, as each member may see and write them.
+
+A stroke is immutable and carries an id its device made (a UUID), so a device can draw offline and send its strokes
+later, as often as it likes: adding is idempotent by id, merging is a union, and a deletion is a tombstone that wins
+over any add of the same id, before or after it. Who sees what (``AnnotationLayer``):
+
+* *mine*: only the author, on every device of theirs (one chart, one part);
+* *part*: everyone reading this chart in this part; any member but a substitute writes it;
+* *band*: a leader's marks on one part, for everyone reading it;
+* *song*: a leader's notes on the song ("cut to letter C"), shown as a line on every part's stand.
+
+Only the author or a leader deletes a shared mark; nobody else ever sees a private one. Substitutes read the shared
+layers and write only their own. Events on the hub carry stroke ids only (NOTIFY caps a message near 8 KB); readers
+fetch the strokes. A mark made on a PDF with another page count than the chart's file now is flagged "from an
+earlier version" (``earlier``), never dropped; with the same page count it stays where it was.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..access import Actor
+from ..db import db
+from ..errors import Forbidden, InvalidInput, NotFound
+from ..events import Event, hub
+from ..models import Annotation, AnnotationLayer, Chart, Song, utcnow
+from ..runtime import get_runtime
+from . import library
+
+TOPIC = "annotations"
+TOOLS = ("pen", "highlighter", "text", "stamp")
+STAMPS = ("breath", "fermata", "accent", "up-bow", "down-bow", "watch", "glasses", "cut-start", "cut-end",
+          "pp", "p", "mp", "mf", "f", "ff")
+MAX_BATCH = 100  # strokes (or deletions) in one request; also keeps an event's ids far below the NOTIFY cap
+MAX_POINTS = 2000  # points in one stroke
+MAX_PER_PAGE = 1000  # live strokes on one page of one part, all layers together
+MAX_TEXT = 200
+MAX_WIDTH = 0.1  # of the page width
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")
+SHARED = (AnnotationLayer.PART, AnnotationLayer.BAND, AnnotationLayer.SONG)
+
+
+@dataclass(frozen=True, slots=True)
+class StrokeIn:
+    """A stroke as a device sent it, checked."""
+
+    id: str
+    page: int
+    layer: str
+    tool: str
+    color: str
+    width: float
+    points: list[list[float]]
+    text: str
+
+
+def _fail(message: str) -> InvalidInput:
+    return InvalidInput(message, detail=f"annotation refused: {message}")
+
+
+def stroke_id(value: object) -> str:
+    """A device-made id: a UUID, in its canonical lower-case form."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise _fail("A mark's id isn't valid.") from None
+
+
+def parse_stroke(data: Mapping[str, Any], page_count: int | None) -> StrokeIn:
+    """Check one stroke (``InvalidInput`` with a plain reason); ``page_count`` bounds its page when known."""
+    if not isinstance(data, Mapping):
+        raise _fail("A mark isn't valid.")
+    layer, tool = data.get("layer"), data.get("tool")
+    if layer not in tuple(AnnotationLayer):
+        raise _fail("A mark's layer must be mine, part, band or song.")
+    if tool not in TOOLS:
+        raise _fail(f"A mark's tool must be one of {', '.join(TOOLS)}.")
+    page = data.get("page", 0)
+    if type(page) is not int or page < 0 or (page_count and page >= page_count):
+        raise _fail("A mark is on a page this chart doesn't have.")
+    color = data.get("color", "#000000")
+    if not isinstance(color, str) or not COLOR.match(color):
+        raise _fail("A mark's colour must look like #rrggbb.")
+    width = data.get("width", 0.003)
+    if isinstance(width, bool) or not isinstance(width, int | float) or not 0 < width <= MAX_WIDTH:
+        raise _fail("A mark's width must be above 0 and at most a tenth of the page.")
+    raw = data.get("points") or []
+    if not isinstance(raw, list) or len(raw) > MAX_POINTS:
+        raise _fail(f"A mark can have at most {MAX_POINTS} points; draw it in several strokes.")
+    points: list[list[float]] = []
+    for point in raw:
+        if not (isinstance(point, list | tuple) and len(point) == 2
+                and all(isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in point)):
+            raise _fail("A mark's points must be page coordinates between 0 and 1.")
+        points.append([round(float(point[0]), 5), round(float(point[1]), 5)])
+    text = data.get("text", "")
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise _fail(f"A mark's text can be at most {MAX_TEXT} characters.")
+    if tool in ("pen", "highlighter") and not points:
+        raise _fail("A pen mark needs at least one point.")
+    if tool in ("text", "stamp") and (len(points) != 1 and layer != AnnotationLayer.SONG):
+        raise _fail("A text or stamp mark sits at one point.")
+    if tool == "text" and not text.strip():
+        raise _fail("A text mark needs some text.")
+    if tool == "stamp" and text not in STAMPS:
+        raise _fail("That stamp isn't one SOLEil knows.")
+    if layer == AnnotationLayer.SONG and tool != "text":
+        raise _fail("A song note is text.")
+    return StrokeIn(stroke_id(data.get("id")), page, str(layer), str(tool), color, float(width), points, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The chart and part marks are drawn on (checked to be the member's band's)."""
+
+    chart: Chart
+    part_key: str
+
+    @property
+    def chart_id(self) -> int:
+        assert self.chart.id is not None
+        return self.chart.id
+
+    @property
+    def page_count(self) -> int | None:
+        """The pages a mark may be on: a PDF's; unknown for an engraved part (its layout depends on the reader)."""
+        return None if library.is_generated(self.chart) else self.chart.page_count or None
+
+
+async def target(session: AsyncSession, actor: Actor, chart_id: int, part: str | None) -> Target:
+    """The chart (``NotFound`` outside the member's band or reach) and the part its marks belong to: a PDF's own part;
+    for an engraved chart the part asked for when the chart serves it, else its own."""
+    chart = await library.get_chart(session, actor, chart_id)
+    if library.is_generated(chart) and part and part in library.served_parts(chart):
+        return Target(chart, part)
+    return Target(chart, chart.part_key or "")
+
+
+def _visible(actor: Actor, where: Target) -> sa.ColumnElement[bool]:
+    """Strokes this member sees on this chart and part: the shared ones, my own private ones, the song's notes."""
+    on_part = sa.and_(col(Annotation.chart_id) == where.chart_id, col(Annotation.part_key) == where.part_key)
+    return sa.or_(
+        sa.and_(on_part, col(Annotation.layer).in_([AnnotationLayer.PART, AnnotationLayer.BAND])),
+        sa.and_(on_part, col(Annotation.layer) == AnnotationLayer.MINE,
+                col(Annotation.author_id) == actor.membership_id),
+        sa.and_(col(Annotation.layer) == AnnotationLayer.SONG, col(Annotation.song_id) == where.chart.song_id)
+        if where.chart.song_id is not None else sa.false(),
+    )
+
+
+def view(row: Annotation, actor: Actor, chart: Chart) -> dict[str, Any]:
+    """A stroke as the stand draws it: ``mine`` (I may delete it), ``earlier`` (drawn on another page count)."""
+    earlier = bool(row.chart_pages and not library.is_generated(chart) and row.chart_pages != chart.page_count)
+    return {"id": row.stroke_id, "page": row.page, "layer": row.layer, "tool": row.tool, "color": row.color,
+            "width": row.width, "points": row.points, "text": row.text,
+            "mine": row.author_id == actor.membership_id, "earlier": earlier,
+            "editable": row.author_id == actor.membership_id or (actor.is_leader and row.layer in SHARED)}
+
+
+async def list_strokes(session: AsyncSession, actor: Actor, chart_id: int, part: str | None = None, *,
+                       page: int | None = None, ids: Sequence[str] | None = None) -> dict[str, Any]:
+    """What the stand shows of a chart in a part (one page, or only ``ids`` after an event): live strokes visible to
+    me, and the ids among them deleted (tombstones), so a device drops what it kept."""
+    where = await target(session, actor, chart_id, part)
+    query = select(Annotation).where(Annotation.band_id == actor.band_id, _visible(actor, where))
+    if page is not None:
+        query = query.where(sa.or_(col(Annotation.page) == page, col(Annotation.layer) == AnnotationLayer.SONG))
+    if ids is not None:
+        wanted = [stroke_id(i) for i in ids[:MAX_BATCH]]
+        query = query.where(col(Annotation.stroke_id).in_(wanted))
+    rows = (await session.exec(query.order_by(col(Annotation.id)))).all()
+    return {"chart": where.chart_id, "part": where.part_key, "pages": where.page_count,
+            "strokes": [view(r, actor, where.chart) for r in rows if r.deleted_at is None],
+            "deleted": [r.stroke_id for r in rows if r.deleted_at is not None]}
+
+
+def _may_write(actor: Actor, layer: str) -> None:
+    if layer == AnnotationLayer.MINE:
+        return
+    if actor.is_sub:
+        raise Forbidden("As a substitute you can read the shared marks and write your own.")
+    if layer in (AnnotationLayer.BAND, AnnotationLayer.SONG):
+        actor.require_leader()
+
+
+def _insert(session: AsyncSession, values: list[dict[str, Any]]) -> sa.Insert:
+    """An insert that leaves rows whose (band, stroke id) already exists alone: a re-sent or racing add is a no-op,
+    and an add never undoes a tombstone."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Annotation).values(values).on_conflict_do_nothing(index_elements=["band_id", "stroke_id"])
+
+
+async def _existing(session: AsyncSession, band_id: int, ids: Iterable[str]) -> dict[str, Annotation]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = await session.exec(select(Annotation).where(Annotation.band_id == band_id,
+                                                       col(Annotation.stroke_id).in_(ids)))
+    return {r.stroke_id: r for r in rows.all()}
+
+
+def _announce(session: AsyncSession, actor: Actor, where: Target, layers: dict[str, list[str]]) -> None:
+    """Tell open stands which strokes changed: private ones to their author's devices, shared ones to readers."""
+    for private, ids in ((True, layers.get("private", [])), (False, layers.get("shared", []))):
+        if ids:
+            hub.publish_after_commit(session, Event(actor.band_id, TOPIC, {
+                "chart": where.chart_id, "part": where.part_key, "song": where.chart.song_id, "ids": ids,
+                "author": actor.membership_id if private else None}))
+
+
+async def apply(session: AsyncSession, actor: Actor, chart_id: int, part: str | None, *,
+                add: Sequence[Mapping[str, Any]] = (), delete: Sequence[object] = ()) -> dict[str, Any]:
+    """Add strokes (idempotent by id) and delete strokes (tombstones that win), in one unit of work.
+
+    Refuses the whole request (a 4xx with a plain reason) when a stroke is malformed, on a layer the member may not
+    write, or would take a page over ``MAX_PER_PAGE``. Returns the ids added (new), the ids deleted, and the ids
+    ignored (already there, or already deleted)."""
+    if len(add) > MAX_BATCH or len(delete) > MAX_BATCH:
+        raise _fail(f"Send at most {MAX_BATCH} marks at a time.")
+    where = await target(session, actor, chart_id, part)
+    strokes = [parse_stroke(s, where.page_count) for s in add]
+    for stroke in strokes:
+        _may_write(actor, stroke.layer)
+    delete_ids = list(dict.fromkeys(stroke_id(i) for i in delete))
+    known = await _existing(session, actor.band_id, [s.id for s in strokes] + delete_ids)
+    fresh = [s for s in dict((s.id, s) for s in strokes).values() if s.id not in known]
+    await _check_room(session, actor, where, fresh)
+    changed: dict[str, list[str]] = {"private": [], "shared": []}
+    now = utcnow()
+    pages = 0 if library.is_generated(where.chart) else where.chart.page_count
+    if fresh:
+        await session.exec(_insert(session, [{
+            "band_id": actor.band_id, "stroke_id": s.id, "chart_id": where.chart_id, "song_id": where.chart.song_id,
+            "part_key": where.part_key, "page": s.page, "layer": s.layer, "tool": s.tool, "color": s.color,
+            "width": s.width, "points": s.points, "text": s.text, "author_id": actor.membership_id,
+            "chart_pages": pages, "chart_checksum": where.chart.checksum, "created_at": now} for s in fresh]))
+        for s in fresh:
+            changed["private" if s.layer == AnnotationLayer.MINE else "shared"].append(s.id)
+    deleted: list[str] = []
+    for sid in delete_ids:
+        row = known.get(sid)
+        if row is None:  # deleted before its add arrived (sent out of order): the tombstone waits for it
+            await session.exec(_insert(session, [{
+                "band_id": actor.band_id, "stroke_id": sid, "chart_id": where.chart_id, "song_id": where.chart.song_id,
+                "part_key": where.part_key, "page": 0, "layer": AnnotationLayer.MINE, "tool": "pen",
+                "color": "#000000", "width": 0.003, "points": [], "text": "", "author_id": actor.membership_id,
+                "chart_pages": pages, "chart_checksum": where.chart.checksum, "created_at": now, "deleted_at": now,
+                "deleted_by": actor.membership_id}]))
+            deleted.append(sid)
+            continue
+        if row.deleted_at is not None:
+            continue
+        same_song = row.layer == AnnotationLayer.SONG and row.song_id == where.chart.song_id  # a note on every part
+        if row.chart_id != where.chart_id and not same_song:
+            raise _fail("That mark is on another chart.")
+        if row.author_id != actor.membership_id and not (actor.is_leader and row.layer in SHARED):
+            raise Forbidden("Only its author or a leader can remove a shared mark.")
+        row.deleted_at, row.deleted_by, row.points = now, actor.membership_id, []
+        session.add(row)
+        deleted.append(sid)
+        changed["private" if row.layer == AnnotationLayer.MINE else "shared"].append(sid)
+    _announce(session, actor, where, changed)
+    ignored = [s.id for s in strokes if s.id in known] + [i for i in delete_ids if i not in deleted]
+    return {"added": [s.id for s in fresh], "deleted": deleted, "ignored": ignored}
+
+
+async def _check_room(session: AsyncSession, actor: Actor, where: Target, fresh: Sequence[StrokeIn]) -> None:
+    """Keep every page of a part under ``MAX_PER_PAGE`` live strokes (all layers)."""
+    wanted: dict[int, int] = {}
+    for s in fresh:
+        if s.layer != AnnotationLayer.SONG:
+            wanted[s.page] = wanted.get(s.page, 0) + 1
+    if not wanted:
+        return
+    counts = dict((await session.exec(
+        select(Annotation.page, func.count()).where(
+            Annotation.band_id == actor.band_id, Annotation.chart_id == where.chart_id,
+            Annotation.part_key == where.part_key, col(Annotation.page).in_(list(wanted)),
+            col(Annotation.layer) != AnnotationLayer.SONG, col(Annotation.deleted_at).is_(None))
+        .group_by(col(Annotation.page)))).all())
+    for page, more in wanted.items():
+        if counts.get(page, 0) + more > MAX_PER_PAGE:
+            raise _fail(f"Page {page + 1} already has {counts.get(page, 0)} marks; a page holds at most "
+                        f"{MAX_PER_PAGE}. Erase some first.")
+
+
+async def forget_member(session: AsyncSession, band_id: int, membership_id: int) -> int:
+    """A member leaves: their private marks go with them; their shared marks stay (authorless). Returns how many
+    private marks were deleted."""
+    result = await session.exec(sa.delete(Annotation).where(
+        col(Annotation.band_id) == band_id, col(Annotation.author_id) == membership_id,
+        col(Annotation.layer) == AnnotationLayer.MINE))
+    return int(result.rowcount or 0)
+
+
+
+async def marked_pdf(actor: Actor, chart_id: int, part: str | None = None) -> tuple[bytes, str]:
+    """The chart's PDF with the marks I see (mine and the shared ones) drawn in and the song's notes on page 1, and
+    the song's title. Marks flagged "from an earlier version" stay out: their place on this file is unknown. The
+    database is read first and let go; the drawing runs in the renderer's worker pool."""
+    async with db.session() as session:
+        chart = await library.get_chart(session, actor, chart_id)
+        if library.is_generated(chart):
+            raise NotFound("Marks print on PDF charts; an engraved part prints without them.")
+        listed = await list_strokes(session, actor, chart_id, part)
+        song = await session.get(Song, chart.song_id) if chart.song_id else None
+    marks = [s for s in listed["strokes"] if s["layer"] != AnnotationLayer.SONG and not s["earlier"]]
+    notes = [s["text"] for s in listed["strokes"] if s["layer"] == AnnotationLayer.SONG]
+    runtime = get_runtime()
+    data = await runtime.renderer.marked_pdf(await runtime.blobs.read(chart.checksum), marks, notes)
+    return data, song.title if song is not None else chart.file_name.rsplit(".", 1)[0]

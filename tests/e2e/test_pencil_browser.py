@@ -1,0 +1,228 @@
+"""The pencil on the stand in Chromium, two phones of the demo band reading the B♭ part of one chart.
+
+One phone draws on the part layer (a stroke and a stamp) and the marks appear on the other phone without a reload.
+In pen mode a swipe draws instead of turning; outside it the stand turns as before. Then the first phone loses the
+network for real (``TcpProxy``), draws, and the other phone draws meanwhile; when the network returns the offline
+mark is sent and both phones show both marks (a union: the concurrent mark survives).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "e2e-pencil-" + "k" * 40
+FIND_CHART = """
+import asyncio, json
+from sqlmodel import col, select
+from soleil_ui.db import db
+from soleil_ui.models import Chart
+from soleil_ui.settings import get_settings
+
+async def main():
+    db.configure(get_settings().resolved_database_url)
+    async with db.session() as session:
+        charts = (await session.exec(select(Chart).where(Chart.kind == "chart", Chart.status == "ok",
+                  Chart.part_key == "bb", Chart.page_count >= 2).order_by(col(Chart.id)))).all()
+    await db.dispose()
+    print(json.dumps(charts[0].id))
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture(scope="module")
+def app(session_live_server: Callable[..., str], tmp_path_factory: pytest.TempPathFactory,
+        demo_library_dir: Path) -> tuple[str, int]:
+    data = tmp_path_factory.mktemp("pencil") / "data"
+    env = {"SOLEIL_DATA_DIR": str(data), "SOLEIL_DEMO": "1", "SOLEIL_LIBRARY_DIR": str(demo_library_dir),
+           "SOLEIL_SYNC_INTERVAL": "0", "SOLEIL_SECRET_KEY": SECRET}
+    url = session_live_server([str(ROOT / "main.py")], env, ready_path="/readyz", timeout=120)
+    deadline = time.monotonic() + 60
+    while "Ava Brooks" not in urllib.request.urlopen(url + "/login", timeout=5).read().decode():
+        assert time.monotonic() < deadline, "the demo band was never seeded"
+        time.sleep(0.2)  # polling a bounded deadline for the demo seeding
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "NICEGUI_", "PYTEST_"))}
+    child.update(SOLEIL_DATA_DIR=str(data), SOLEIL_SECRET_KEY=SECRET, SOLEIL_DEMO="0")
+    found = subprocess.run([sys.executable, "-c", FIND_CHART], cwd=ROOT, env=child, capture_output=True, text=True,
+                           timeout=90, check=False)
+    assert found.returncode == 0, found.stderr[-3000:]
+    return url, int(json.loads(found.stdout.strip().splitlines()[-1]))
+
+
+@pytest.fixture
+def proxy(app: tuple[str, int]) -> Iterator[TcpProxy]:
+    with TcpProxy(int(app[0].rsplit(":", 1)[1])) as running:
+        yield running
+
+
+def open_stand(context: Any, url: str, name: str, chart: int) -> Page:
+    page = context.new_page()
+    page.goto(url + "/login")
+    page.get_by_role("button", name=f"Enter as {name}").click()
+    expect(page.get_by_text("The Sunset Swing Band").first).to_be_visible(timeout=30_000)
+    page.goto(f"{url}/stand/{chart}")
+    expect(page.get_by_test_id("stand")).to_have_attribute("data-page", "0", timeout=30_000)
+    expect(page.get_by_test_id("pencil-canvas").first).to_be_attached(timeout=20_000)
+    return page
+
+
+def pen_on_part(page: Page) -> None:
+    size = page.viewport_size or {"width": 390, "height": 664}
+    page.touchscreen.tap(size["width"] / 2, size["height"] / 2)  # the stand's toolbar, and the pen button with it
+    page.get_by_test_id("pencil-open").click()
+    expect(page.get_by_test_id("pencil")).to_have_attribute("data-mode", "pen")
+    page.get_by_test_id("pencil-layer-part").click()
+    for control in page.get_by_test_id("pencil-toolbar").locator("button").all():
+        box = control.bounding_box()
+        assert box and box["width"] >= 44 and box["height"] >= 44, control.get_attribute("aria-label")
+
+
+def draw(page: Page, x0: float, y0: float, x1: float, y1: float) -> None:
+    """A stroke across the page shown (fractions of its canvas), with a mouse's pointer events."""
+    box = page.get_by_test_id("pencil-canvas").first.bounding_box()
+    assert box
+    page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+    page.mouse.down()
+    for step in range(1, 11):
+        t = step / 10
+        page.mouse.move(box["x"] + (x0 + (x1 - x0) * t) * box["width"], box["y"] + (y0 + (y1 - y0) * t) * box["height"])
+    page.mouse.up()
+
+
+def ids(page: Page) -> set[str]:
+    return {i for i in (page.get_by_test_id("pencil").get_attribute("data-ids") or "").split(",") if i}
+
+
+def test_a_part_mark_reaches_a_section_mate_and_an_offline_mark_syncs_beside_a_concurrent_one(
+        new_context: Callable[..., Any], app: tuple[str, int], proxy: TcpProxy) -> None:
+    url, chart = app
+    ava = open_stand(new_context("iPhone 13"), proxy.url, "Ava Brooks", chart)
+    theo = open_stand(new_context("iPhone 13"), url, "Theo Marsh", chart)  # reading the same B♭ part
+
+    pen_on_part(ava)
+    draw(ava, 0.8, 0.3, 0.15, 0.32)  # a right-to-left swipe: in pen mode it draws, never turns
+    pencil = ava.get_by_test_id("pencil")
+    expect(pencil).to_have_attribute("data-ids", re.compile(r"^[0-9a-f-]{36}$"))
+    expect(pencil).to_have_attribute("data-pending", "0")
+    expect(ava.get_by_test_id("stand")).to_have_attribute("data-page", "0")
+    stroke = ids(ava)
+    expect(ava.get_by_test_id("pencil-print")).to_have_attribute("href", f"/annotations/{chart}/print.pdf?part=")
+    expect(theo.get_by_test_id("pencil")).to_have_attribute("data-ids", ",".join(stroke))  # no reload
+    ava.get_by_test_id("pencil-stamp").click()  # a breath mark, placed with a tap
+    ava.get_by_test_id("pencil-stamp-breath").click()
+    for control in ava.get_by_test_id("pencil-toolbar").locator("button").all():
+        box = control.bounding_box()
+        assert box and box["width"] >= 44 and box["height"] >= 44, control.get_attribute("aria-label")
+    canvas = ava.get_by_test_id("pencil-canvas").first.bounding_box()
+    assert canvas
+    ava.mouse.click(canvas["x"] + canvas["width"] * 0.5, canvas["y"] + canvas["height"] * 0.45)
+    expect(pencil).to_have_attribute("data-ids", re.compile(r"^[0-9a-f-]{36},[0-9a-f-]{36}$"))
+    first = ids(ava)
+    expect(theo.get_by_test_id("pencil")).to_have_attribute(
+        "data-ids", re.compile("^" + "".join(f"(?=.*{i})" for i in first)))
+    assert theo.evaluate("() => !!document.querySelector('[data-testid=pencil-canvas]').width")
+
+    # outside pen mode the stand turns as before
+    ava.get_by_test_id("pencil-done").click()
+    expect(pencil).to_have_attribute("data-mode", "off")
+    size = ava.viewport_size or {"width": 390, "height": 664}
+    ava.touchscreen.tap(size["width"] * 0.9, size["height"] * 0.6)
+    expect(ava.get_by_test_id("stand")).to_have_attribute("data-page", "1")
+    ava.keyboard.press("ArrowLeft")
+    expect(ava.get_by_test_id("stand")).to_have_attribute("data-page", "0")
+    expect(pencil).to_have_attribute("data-ids", re.compile("^" + "".join(f"(?=.*{i})" for i in first)))
+
+    # the network goes: Ava's mark stays on her phone, queued; Theo draws meanwhile
+    proxy.cut()
+    expect(ava.get_by_test_id("stand-offline")).to_be_visible()
+    pen_on_part(ava)
+    draw(ava, 0.2, 0.6, 0.6, 0.62)
+    expect(pencil).to_have_attribute("data-pending", "1")
+    offline_mark = ids(ava) - first
+    assert len(offline_mark) == 1
+    pen_on_part(theo)
+    draw(theo, 0.3, 0.8, 0.7, 0.78)
+    expect(theo.get_by_test_id("pencil")).to_have_attribute("data-pending", "0")
+    concurrent = ids(theo) - first
+    assert len(concurrent) == 1
+
+    proxy.restore()
+    expect(pencil).to_have_attribute("data-pending", "0", timeout=20_000)
+    everything = first | offline_mark | concurrent
+    for page in (ava, theo):
+        expect(page.get_by_test_id("pencil")).to_have_attribute(
+            "data-ids", re.compile("^" + "".join(f"(?=.*{i})" for i in everything)), timeout=15_000)
+    ava.reload()  # what the server kept, read afresh
+    expect(ava.get_by_test_id("pencil-canvas").first).to_be_attached()
+    expect(ava.get_by_test_id("pencil")).to_have_attribute(
+        "data-ids", re.compile("^" + "".join(f"(?=.*{i})" for i in everything)))
+
+    # an area erased over every mark takes Ava's marks; Theo's is his (only he or a leader removes it)
+    pen_on_part(ava)
+    ava.get_by_test_id("pencil-area").click()
+    draw(ava, 0.95, 0.85, 0.05, 0.25)  # from below the lowest mark (Theo's) to above the highest
+    for page in (ava, theo):
+        expect(page.get_by_test_id("pencil")).to_have_attribute("data-ids", ",".join(concurrent))
+    ava.get_by_test_id("pencil-undo").click()  # they come back, as copies (a deletion is final)
+    four = re.compile(r"^([0-9a-f-]{36},){3}[0-9a-f-]{36}$")
+    expect(ava.get_by_test_id("pencil")).to_have_attribute("data-ids", four)
+    assert not ids(ava) & (first | offline_mark)
+
+
+def test_marks_show_and_are_made_in_the_offline_stand_and_sent_when_the_app_is_back(
+        new_context: Callable[..., Any], app: tuple[str, int], proxy: TcpProxy) -> None:
+    page = new_context("iPhone 13").new_page()
+    page.goto(proxy.url + "/login")
+    page.get_by_role("button", name="Enter as Ava Brooks").click()
+    expect(page.get_by_text("The Sunset Swing Band").first).to_be_visible(timeout=30_000)
+    page.goto(proxy.url + "/offline-sets")
+    card = page.locator("soleil-offline-set").first
+    setlist_id = int(card.get_attribute("setlist") or 0)
+    if card.get_attribute("data-state") == "none":
+        card.get_by_role("button", name="Make available offline").click()
+    expect(card).to_have_attribute("data-state", "ready", timeout=60_000)
+    chart = page.evaluate(f"SoleilOffline.loadSet({setlist_id})")["songs"][0]["chart_id"]
+    page.goto(f"{proxy.url}/stand/{chart}?setlist={setlist_id}")
+    expect(page.get_by_test_id("pencil-canvas").first).to_be_attached(timeout=20_000)
+    pencil = page.get_by_test_id("pencil")
+    size = page.viewport_size or {"width": 390, "height": 664}
+    page.touchscreen.tap(size["width"] / 2, size["height"] / 2)
+    page.get_by_test_id("pencil-open").click()
+    page.get_by_test_id("pencil-layer-mine").click()
+    draw(page, 0.2, 0.2, 0.7, 0.25)
+    expect(pencil).to_have_attribute("data-pending", "0")
+    online_mark = ids(page)
+    assert len(online_mark) == 1
+
+    proxy.cut()
+    page.reload()  # the tab was discarded: the offline stand opens, with the marks kept on the phone
+    expect(page.locator("html[data-offline-stand]")).to_have_count(1)
+    expect(pencil).to_have_attribute("data-ids", ",".join(online_mark))
+    page.touchscreen.tap(size["width"] / 2, size["height"] / 2)
+    page.get_by_test_id("pencil-open").click()
+    draw(page, 0.2, 0.5, 0.7, 0.55)
+    expect(pencil).to_have_attribute("data-pending", "1")
+    offline_mark = ids(page) - online_mark
+    assert len(offline_mark) == 1
+
+    proxy.restore()  # the offline stand sees the network and goes back to the app's stand, which sends the mark
+    expect(page.locator("html[data-offline-stand]")).to_have_count(0, timeout=30_000)
+    expect(pencil).to_have_attribute("data-pending", "0", timeout=20_000)
+    kept = page.evaluate(f"fetch('/annotations/{chart}').then((r) => r.json())")
+    assert {s["id"] for s in kept["strokes"]} >= online_mark | offline_mark
