@@ -138,7 +138,7 @@ class ImportView:
     def _row(self, row: PreviewRow) -> None:
         icon, colour, text = _STATUS[row.status]
         with ui.item().classes("items-start").mark(f"import-row-{row.line}") \
-                .props(f'data-status="{row.status}"'):
+                .props(f'data-status="{row.status}" data-line="{row.line}"'):
             with ui.item_section().props("avatar"):
                 ui.icon(icon, color=colour).props(f'aria-label="{text}"')
             with ui.item_section():

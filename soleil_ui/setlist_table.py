@@ -62,7 +62,7 @@ def read_csv(data: bytes | str) -> Table:
     """A CSV a leader pasted or uploaded: size-limited, any common encoding and delimiter, the first row a header."""
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > MAX_CSV_BYTES:
-        raise InvalidInput(f"That file is too big for a setlist ({len(raw) // 1024} kB); the most SOLEil reads is "
+        raise InvalidInput(f"That file is too big for a setlist ({-(-len(raw) // 1024)} kB); the most SOLEil reads is "
                            f"{MAX_CSV_BYTES // 1024} kB. Export just the setlist's sheet as CSV.")
     text = _decode(raw)
     if "\x00" in text:
