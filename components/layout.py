@@ -19,11 +19,22 @@ from .session import band_switcher, guard_page
 NAV = [("home", "Home", "/"), ("library_music", "Library", "/library"), ("queue_music", "Setlists", "/setlists"),
        ("event", "Gigs", "/gigs")]
 
+TAP_MIN_PX = 44  # design constant: the smallest tap target anywhere (WCAG 2.5.5, Apple's HIG); tested on a phone
+
 THEME_CSS = """
 html, body { overflow-x: hidden; }
 body { background: #f6f5f2; }
 .soleil-main { max-width: 960px; margin: 0 auto; width: 100%; }
 .q-footer .q-tab { min-height: 56px; }
+""" + f"""
+.q-btn, .q-btn.q-btn--dense, .q-btn--round {{ min-height: {TAP_MIN_PX}px; min-width: {TAP_MIN_PX}px; }}
+.q-tab, .q-item, .q-item.q-item--dense, .q-chip--clickable, .q-checkbox, .q-toggle, .q-radio {{
+  min-height: {TAP_MIN_PX}px; }}
+.q-field__control, .q-field__marginal, .q-field--dense .q-field__control, .q-field--dense .q-field__marginal {{
+  min-height: {TAP_MIN_PX}px; }}
+.q-field--dense .q-field__control, .q-field--dense .q-field__marginal {{ height: auto; }}
+.q-field--dense .q-field__native {{ min-height: {TAP_MIN_PX}px; }}
+a.soleil-link {{ display: inline-flex; align-items: center; min-height: {TAP_MIN_PX}px; min-width: {TAP_MIN_PX}px; }}
 """
 
 

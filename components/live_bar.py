@@ -122,8 +122,9 @@ class LiveBanner:
             with ui.row().classes("w-full items-center no-wrap gap-3"):
                 ui.icon("sensors", size="28px").classes("text-negative shrink-0")
                 with ui.column().classes("gap-0 grow min-w-0"):
-                    self.heading = ui.label().classes("font-semibold truncate w-full").mark("live-heading")
-                    self.now = ui.label().classes("text-sm truncate w-full").mark("live-now")
+                    # wrapped, never cut: "Live now: Friday a…" hid the very song people look for
+                    self.heading = ui.label().classes("font-semibold w-full break-words").mark("live-heading")
+                    self.now = ui.label().classes("text-sm w-full break-words").mark("live-now")
                 self.follow = ui.button("Follow", icon="play_arrow", on_click=self._go).props(
                     "unelevated color=negative").classes("shrink-0").mark("live-follow")
         self.card.mark("live-banner")
