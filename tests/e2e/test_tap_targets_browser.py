@@ -117,16 +117,17 @@ def fill(route: str, ids: dict[str, Any]) -> str:
 
 
 def settled(page: Page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => document.fonts.status === 'loaded' && !document.querySelector('.q-spinner')")
+    page.goto(url, wait_until="domcontentloaded", timeout=60_000)
+    page.wait_for_load_state("networkidle", timeout=60_000)
+    page.wait_for_function("() => document.fonts.status === 'loaded' && !document.querySelector('.q-spinner')",
+                           timeout=60_000)
 
 
 def test_every_page_has_44px_tap_targets_on_a_phone(live_server: Any, new_context: Any,  # noqa: F811
                                                      tmp_path: Path, demo_library_dir: Path) -> None:
     env = app_env(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'data' / 'soleil.db'}", demo_library_dir)
     ids = seed(env)
-    url = live_server(["main.py"], env, "/readyz")
+    url = live_server(["main.py"], env, "/readyz", timeout=90)
     routes = page_routes()
     assert "/setlists/import" in routes and "/library" in routes and len(routes) > 15
     problems: list[str] = []
