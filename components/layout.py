@@ -34,6 +34,7 @@ body { background: #f6f5f2; }
   min-height: {TAP_MIN_PX}px; }}
 .q-field--dense .q-field__control, .q-field--dense .q-field__marginal {{ height: auto; }}
 .q-field--dense .q-field__native {{ min-height: {TAP_MIN_PX}px; }}
+.q-field__focusable-action {{ min-width: {TAP_MIN_PX}px; min-height: {TAP_MIN_PX}px; justify-content: center; }}
 a.soleil-link {{ display: inline-flex; align-items: center; min-height: {TAP_MIN_PX}px; min-width: {TAP_MIN_PX}px; }}
 """
 

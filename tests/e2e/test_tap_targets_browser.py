@@ -67,7 +67,7 @@ MEASURE = """(min) => {
   };
   const target = (el) => {
     if (el.matches('input[type=checkbox], input[type=radio]'))
-      return el.closest('[role=checkbox],[role=radio],[role=switch]') || el;
+      return el.closest('[role=checkbox],[role=radio],[role=switch],label') || el;
     if (el.matches('input, textarea, select')) return el.closest('.q-field__control') || el;
     return el;
   };
