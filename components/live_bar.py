@@ -65,7 +65,8 @@ html.sl-cut [data-live-call] { opacity: 0.45; pointer-events: none; }
 .sl-console-song.sl-now { background: #ffe9b3; border-color: #b3541e; font-weight: 600; }
 .sl-console-bar { position: fixed; left: 0; right: 0; bottom: calc(env(safe-area-inset-bottom) + 64px); z-index: 5;
   max-width: 960px; margin: 0 auto; padding: 8px 12px; background: #fffffff2; box-shadow: 0 -2px 8px #0002; }
-.sl-console-room { height: 88px; }  /* the page scrolls far enough that the last song clears the held buttons */
+/* the page scrolls far enough that what is at its end clears the held buttons */
+body:has(.sl-console-bar:not(.hidden)) .soleil-main { padding-bottom: 96px; }
 .sl-console-bar .q-btn { min-height: 64px; font-size: 1.05rem; }
 """
 UNDO_SECONDS = 6  # how long "Called … · Undo" stays: long enough to catch a slip, never in the way of the next call
@@ -209,7 +210,6 @@ class LiveConsole:
                     "outline data-live-call data-testid=live-prev").classes("grow basis-0").mark("live-prev")
                 ui.button("Next song", icon="skip_next", on_click=lambda: self.move(step=1)).props(
                     "unelevated data-live-call data-testid=live-next").classes("grow basis-0").mark("live-next")
-            self.room = ui.element("div").classes("sl-console-room")
         self._chips: dict[int, ui.chip] = {}
         self._presence_pending = False
         self._rows: dict[int, ui.item] = {}
@@ -232,7 +232,6 @@ class LiveConsole:
         self.calls.set_visibility(here)
         self.people.set_visibility(here)
         self.glance.set_visibility(here)
-        self.room.set_visibility(here)
         self.set_rows.set_visibility(here)
         if not here:
             self.undo_bar.set_visibility(False)
