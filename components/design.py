@@ -26,6 +26,19 @@ LINK = "#1d4ed8"  # links; 6.2:1 on the page, 6.7:1 on white (NiceGUI's #3b82f6:
 FOCUS = "#1d4ed8"  # the focus ring on light surfaces (6.2:1 against the page)
 FOCUS_ON_DARK = "#fbbf24"  # the focus ring on the top bar and the stand's toolbars (5.8:1 on the bar)
 
+TAP_MIN_PX = 44  # the smallest tap target anywhere (WCAG 2.5.5, Apple's HIG); measured on a phone by a browser test
+TAP_CSS = f"""
+.q-btn, .q-btn.q-btn--dense, .q-btn--round {{ min-height: {TAP_MIN_PX}px; min-width: {TAP_MIN_PX}px; }}
+.q-tab, .q-item, .q-item.q-item--dense, .q-chip--clickable, .q-checkbox, .q-toggle, .q-radio {{
+  min-height: {TAP_MIN_PX}px; }}
+.q-field__control, .q-field__marginal, .q-field--dense .q-field__control, .q-field--dense .q-field__marginal {{
+  min-height: {TAP_MIN_PX}px; }}
+.q-field--dense .q-field__control, .q-field--dense .q-field__marginal {{ height: auto; }}
+.q-field--dense .q-field__native {{ min-height: {TAP_MIN_PX}px; }}
+.q-field__focusable-action {{ min-width: {TAP_MIN_PX}px; min-height: {TAP_MIN_PX}px; justify-content: center; }}
+a.soleil-link {{ display: inline-flex; align-items: center; min-height: {TAP_MIN_PX}px; min-width: {TAP_MIN_PX}px; }}
+"""
+
 CSS = f"""
 :root {{ --soleil-focus: {FOCUS}; --soleil-focus-on-dark: {FOCUS_ON_DARK}; }}
 html, body {{ overflow-x: hidden; }}
@@ -66,7 +79,7 @@ def apply() -> None:
     """Bind Quasar's colour names to the design and add the base CSS (focus ring, links, headings)."""
     ui.colors(primary=PRIMARY, secondary=SECONDARY, accent=ACCENT, positive=POSITIVE, negative=NEGATIVE,
               warning=WARNING, other_part=OTHER_PART)
-    ui.add_css(CSS + PALETTE_CSS)
+    ui.add_css(CSS + PALETTE_CSS + TAP_CSS)
 
 
 def heading(text: str) -> TextElement:

@@ -21,9 +21,11 @@ from soleil_ui.access import Actor
 from soleil_ui.errors import SoleilError
 from soleil_ui.events import Event, hub
 from soleil_ui.live_follow import Heard, Listener, LiveTimeline
+from soleil_ui.models import utcnow
 from soleil_ui.services import live, work
 from soleil_ui.services.live import LiveState
 from soleil_ui.services.setlist_view import Snapshot, load_snapshot
+from soleil_ui.services.setlists import format_duration
 
 from .live import listen
 
@@ -58,7 +60,15 @@ CONSOLE_CSS = """
 .sl-console-cut { display: none; }
 html.sl-cut .sl-console-cut { display: flex; }
 html.sl-cut [data-live-call] { opacity: 0.45; pointer-events: none; }
+.sl-console-song { min-height: 56px; border-radius: 8px; background: #fff; border: 1px solid #e0ddd6; }
+.sl-console-song.sl-now { background: #ffe9b3; border-color: #b3541e; font-weight: 600; }
+.sl-console-bar { position: fixed; left: 0; right: 0; bottom: calc(env(safe-area-inset-bottom) + 64px); z-index: 5;
+  max-width: 960px; margin: 0 auto; padding: 8px 12px; background: #fffffff2; box-shadow: 0 -2px 8px #0002; }
+/* the page scrolls far enough that what is at its end clears the held buttons */
+body:has(.sl-console-bar:not(.hidden)) .soleil-main { padding-bottom: 96px; }
+.sl-console-bar .q-btn { min-height: 64px; font-size: 1.05rem; }
 """
+UNDO_SECONDS = 6  # how long "Called … · Undo" stays: long enough to catch a slip, never in the way of the next call
 
 
 class LiveWatcher:
@@ -120,8 +130,9 @@ class LiveBanner:
             with ui.row().classes("w-full items-center no-wrap gap-3"):
                 ui.icon("sensors", size="28px").classes("text-negative shrink-0")
                 with ui.column().classes("gap-0 grow min-w-0"):
-                    self.heading = ui.label().classes("font-semibold truncate w-full").mark("live-heading")
-                    self.now = ui.label().classes("text-sm truncate w-full").mark("live-now")
+                    # wrapped, never cut: "Live now: Friday a…" hid the very song people look for
+                    self.heading = ui.label().classes("font-semibold w-full break-words").mark("live-heading")
+                    self.now = ui.label().classes("text-sm w-full break-words").mark("live-now")
                 self.follow = ui.button("Follow", icon="play_arrow", on_click=self._go).props(
                     "unelevated color=negative").classes("shrink-0").mark("live-follow")
         self.card.mark("live-banner")
@@ -159,7 +170,9 @@ class LiveBanner:
 
 
 class LiveConsole:
-    """The leader's controls on the setlist page: go live, call songs, end; and who is with the band."""
+    """The leader's controls on the setlist page, for one thumb: go live; the set in big rows, one tap calls a song
+    (at once; a short "Undo" catches a slip without slowing the next call); Previous/Next as large buttons held at
+    the bottom of the screen; who is following at a glance; the set's elapsed and remaining time; end."""
 
     def __init__(self, actor: Actor, setlist_id: int, watcher: LiveWatcher,
                  snapshot: Callable[[], Snapshot]) -> None:
@@ -179,15 +192,31 @@ class LiveConsole:
                 ui.label("Offline: calls are paused until the connection returns. Nothing you tap now is sent.") \
                     .classes("text-sm")
             self.now = ui.label().classes("text-sm").props("data-testid=console-now").mark("console-now")
-            with ui.row().classes("w-full gap-2") as self.calls:
-                ui.button("Previous", icon="skip_previous", on_click=lambda: self.move(step=-1)).props(
-                    "outline data-live-call data-testid=live-prev").classes("grow").mark("live-prev")
-                ui.button("Next song", icon="skip_next", on_click=lambda: self.move(step=1)).props(
-                    "unelevated data-live-call data-testid=live-next").classes("grow").mark("live-next")
+            with ui.row().classes("w-full items-center gap-3 text-sm") as self.glance:
+                self.following = ui.label().classes("font-medium").props(
+                    "data-testid=console-following").mark("console-following")
+                self.clock = ui.label().props("data-testid=console-clock").mark("console-clock")
             self.people = ui.row().classes("w-full gap-1").mark("presence")
+            self.set_rows = ui.column().classes("w-full gap-1").props("data-testid=console-set").mark("console-set")
+            with ui.row().classes("w-full items-center gap-2 no-wrap").props(
+                    "role=status data-testid=console-undo-bar") as self.undo_bar:
+                self.undo_text = ui.label().classes("grow text-sm break-words").mark("console-called")
+                ui.button("Undo", icon="undo", on_click=self.undo).props(
+                    "outline data-live-call data-testid=console-undo").mark("console-undo")
+            with ui.row().classes("w-full gap-2 no-wrap sl-console-bar") as self.calls:
+                ui.button("Previous", icon="skip_previous", on_click=lambda: self.move(step=-1)).props(
+                    "outline data-live-call data-testid=live-prev").classes("grow basis-0").mark("live-prev")
+                ui.button("Next song", icon="skip_next", on_click=lambda: self.move(step=1)).props(
+                    "unelevated data-live-call data-testid=live-next").classes("grow basis-0").mark("live-next")
         self._chips: dict[int, ui.chip] = {}
         self._presence_stale = False
         self._presence_reader: asyncio.Task[None] | None = None
+        self._rows: dict[int, ui.item] = {}
+        self._rows_version: int | None = None
+        self._undo_to: int | None = None
+        self._undo_seq = 0
+        self.undo_bar.set_visibility(False)
+        ui.timer(5.0, self._tick)  # the elapsed time, on this leader's page only
         listen(actor.band_id, live.PRESENCE_TOPIC, lambda _e: self._want_presence())
         watcher.on_change(lambda _old, new: self.show(new))
         self.show(watcher.state)
@@ -201,7 +230,10 @@ class LiveConsole:
         self.stop_button.set_visibility(here)
         self.calls.set_visibility(here)
         self.people.set_visibility(here)
+        self.glance.set_visibility(here)
+        self.set_rows.set_visibility(here)
         if not here:
+            self.undo_bar.set_visibility(False)
             self.status.set_text("Live on another setlist: " + state.setlist_name if state else "Not live")
             self.now.set_text("Go live to call the songs on everyone's stand.")
             return
@@ -210,6 +242,8 @@ class LiveConsole:
         self.status.set_text("Live")
         self.now.set_text((f"Now: {current}" if current else "No song called yet")
                           + (f" · Next: {upcoming}" if upcoming else ""))
+        self._show_set(state.current_item_id)
+        self._tick()
         if not self._chips:  # just went live: who is here? (later, presence events keep it current)
             self._want_presence()
 
@@ -221,14 +255,81 @@ class LiveConsole:
         await work.act(live.stop, self.actor)
         await self.watcher.reread()
 
-    async def move(self, *, step: int = 0, item_id: int | None = None) -> None:
+    async def move(self, *, step: int = 0, item_id: int | None = None, undoable: bool = True) -> None:
         state = self.watcher.state
         if not self.mine(state):
             await self.start(item_id)
             return
         assert state is not None
+        before = state.current_item_id
         new = await work.act(live.move, self.actor, state.live_id, step=step, item_id=item_id)
         self.watcher.wrote(new)
+        if undoable and new is not None and new.current_item_id != before and before is not None:
+            self._offer_undo(before, titles(self._snapshot(), new.current_item_id)[0])
+
+    async def undo(self) -> None:
+        """Back to the song called before the last call (itself a call; nothing else is undone)."""
+        target, self._undo_to = self._undo_to, None
+        self.undo_bar.set_visibility(False)
+        if target is not None:
+            await self.move(item_id=target, undoable=False)
+
+    def _offer_undo(self, previous: int, called: str) -> None:
+        self._undo_to, self._undo_seq = previous, self._undo_seq + 1
+        self.undo_text.set_text(f"Called: {called}" if called else "Called")
+        self.undo_bar.set_visibility(True)
+        seq = self._undo_seq
+        ui.timer(UNDO_SECONDS, lambda: self._hide_undo(seq), once=True)
+
+    def _hide_undo(self, seq: int) -> None:
+        if seq == self._undo_seq and not self.undo_bar.is_deleted:
+            self.undo_bar.set_visibility(False)
+            self._undo_to = None
+
+    def _show_set(self, current: int | None) -> None:
+        """The set as big rows (built once per version of the list), the song being played marked in place."""
+        snapshot = self._snapshot()
+        if snapshot.version != self._rows_version:
+            self._rows_version, self._rows = snapshot.version, {}
+            self.set_rows.clear()
+            with self.set_rows:
+                for entry in snapshot.entries:
+                    if entry.is_break:
+                        ui.label(entry.label).classes("text-xs uppercase text-grey-8 pt-2")
+                        continue
+                    facts = " · ".join(x for x in (entry.musical_key or "",
+                                                   format_duration(entry.duration_seconds)) if x)
+                    with ui.item(on_click=lambda i=entry.item_id: self.move(item_id=i)).props(
+                            f'clickable data-live-call data-item-id="{entry.item_id}"').classes(
+                            "w-full sl-console-song").mark(f"console-song-{entry.item_id}") as row:
+                        row.props["aria-label"] = f"Call {entry.number}. {entry.label}"  # a title may hold quotes
+                        with ui.item_section().props("avatar"):
+                            ui.label(str(entry.number)).classes("text-grey-8")
+                        with ui.item_section():
+                            ui.item_label(entry.label).classes("text-base break-words")
+                        if facts:
+                            with ui.item_section().props("side"):
+                                ui.item_label(facts).props("caption")
+                    self._rows[entry.item_id] = row
+        for item_id, row in self._rows.items():
+            row.classes(add="sl-now") if item_id == current else row.classes(remove="sl-now")
+
+    def _tick(self) -> None:
+        """Elapsed since the band went live, and what the set has left (the current song and those after it)."""
+        state = self.watcher.state
+        if not self.mine(state) or self.clock.is_deleted:
+            return
+        assert state is not None
+        elapsed = max(0, int((utcnow() - state.started_at).total_seconds()))
+        songs = [e for e in self._snapshot().entries if not e.is_break]
+        here = next((i for i, e in enumerate(songs) if e.item_id == state.current_item_id), 0)
+        left = songs[here:]
+        seconds = sum(e.duration_seconds or 0 for e in left)
+        unknown = any(e.duration_seconds is None for e in left)
+        text = f"Elapsed {format_duration(elapsed) or '0:00'} · {format_duration(seconds) or '0:00'}" \
+               f"{'+' if unknown and seconds else ''} to go"
+        if self.clock.text != text:
+            self.clock.set_text(text)
 
     def _want_presence(self) -> None:
         if not self.mine(self.watcher.state):
@@ -251,6 +352,8 @@ class LiveConsole:
                 self._show_presence(people)
 
     def _show_presence(self, people: list[live.Presence]) -> None:
+        following = sum(p.state == "following" for p in people)
+        self.following.set_text(f"{following} of {len(people)} following")
         icons = {"following": ("play_circle", "positive"), "detached": ("visibility", "primary"),
                  "away": ("cloud_off", "grey-8")}
         for person in people:

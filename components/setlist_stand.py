@@ -40,10 +40,16 @@ CHIP_CSS = """
   padding: 4px 6px 4px 12px; border-radius: 18px; background: rgba(176, 0, 32, 0.92); color: #fff;
   font: 500 13px/20px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; box-shadow: 0 1px 6px #0004; }
 .sl-live-chip .sl-live-text { overflow: hidden; white-space: nowrap; text-overflow: ellipsis; min-width: 0; }
-.sl-live-chip button { flex: none; border: 0; border-radius: 14px; padding: 4px 12px; min-height: 32px;
+.sl-live-chip button { flex: none; border: 0; border-radius: 22px; padding: 4px 14px; min-height: 44px; min-width: 44px;
   background: #fff; color: #b00020; font: 600 13px/20px system-ui, sans-serif; cursor: pointer; }
 .sl-live-chip[data-state="following"] { background: rgba(58, 125, 68, 0.92); padding-right: 12px; }
 .sl-stand:has(.sl-top) ~ .sl-live-chip { top: calc(env(safe-area-inset-top) + 60px); }
+/* The chip has a band of its own above the chart and never covers the music: while it shows, the stand keeps that
+   band free (its viewport shrinks; the stand re-measures and fits the page below). Cut off, the band is at the
+   bottom. With the toolbar up, the toolbar and the chip cover the top for as long as the toolbar stays. */
+.sl-stand:has(~ .sl-live-chip:not(.hidden)) { padding-top: calc(env(safe-area-inset-top) + 64px); }
+.sl-stand[data-online="false"]:has(~ .sl-live-chip:not(.hidden)) { padding-top: env(safe-area-inset-top);
+  padding-bottom: calc(env(safe-area-inset-bottom) + 40px); }
 /* Cut off, the chip says so at once (the browser knows, the server can't tell it): grey, no action that can't work,
    and at the bottom, in the margin under the chart, away from the stand's "offline · last update…" label at the top
    and the page count at the right (with the toolbar up, that label says it alone). */

@@ -17,8 +17,11 @@ Search = Callable[..., Awaitable[SongPage]]  # search(text, offset), plus part=â
 
 class SongList:
     def __init__(self, search: Search, on_pick: Callable[[SongRow], None], *, placeholder: str = "Search songs",
-                 initial: str = "", filters: dict[str, str] | None = None) -> None:
-        self._search, self._on_pick = search, on_pick
+                 initial: str = "", filters: dict[str, str] | None = None,
+                 on_part: Callable[[SongRow], None] | None = None) -> None:
+        """``on_part``: when given, tapping a row that has my part opens it (one tap to the stand); the row's info
+        button then opens the song (``on_pick``). Rows without my part open the song either way."""
+        self._search, self._on_pick, self._on_part = search, on_pick, on_part
         self.text, self.part = initial, ""
         with ui.row().classes("w-full gap-2 no-wrap items-center"):
             self.input = ui.input(placeholder=placeholder, value=initial).props(
@@ -60,10 +63,12 @@ class SongList:
         self.more.visible = shown < page.total
 
     def _row(self, row: SongRow) -> None:
-        with ui.item(on_click=lambda r=row: self._on_pick(r)).props("clickable").classes("min-h-[56px]"):
-            with ui.item_section():
-                ui.item_label(row.title).classes("font-medium")
-                ui.item_label(row.match.explanation).props("caption")
+        if self._on_part is not None and row.playable:
+            self._part_row(row, self._on_part)
+            return
+        with ui.item(on_click=lambda r=row: self._on_pick(r)).props(f'clickable data-song-id="{row.song_id}"') \
+                .classes("min-h-[56px]").mark(f"song-row-{row.song_id}"):
+            self._title(row)
             with ui.item_section().props("side"):
                 if row.playable:
                     ui.icon("music_note", color="primary").props('aria-label="Your part is here"')
@@ -71,3 +76,25 @@ class SongList:
                     ui.badge("other part", color="other-part").props('aria-label="Not in your part"')
                 else:
                     ui.badge("no part", color="grey-8").props('aria-label="No chart you can read"')
+
+    def _part_row(self, row: SongRow, open_part: Callable[[SongRow], None]) -> None:
+        """A row with my part: the row opens the part on the stand, its own button beside it the song page (two
+        targets side by side, so a tap on one never reaches the other)."""
+        with ui.item().props(f'data-song-id="{row.song_id}"').classes("min-h-[56px] p-0").mark(
+                f"song-row-{row.song_id}"):
+            with ui.item(on_click=lambda r=row: open_part(r)).props("clickable").classes("grow min-h-[56px]").mark(
+                    f"open-part-{row.song_id}") as opener:
+                opener.props["aria-label"] = f"Open my part: {row.title}"  # assigned: a title may hold quotes
+                self._title(row)
+                with ui.item_section().props("side"):
+                    ui.icon("music_note", color="primary").props('aria-label="Opens your part"')
+            with ui.item_section().props("side").classes("pr-2"):
+                info = ui.button(icon="info", on_click=lambda r=row: self._on_pick(r)).props(
+                    "flat round color=secondary").mark(f"song-page-{row.song_id}")
+                info.props["aria-label"] = f"Song page: {row.title}"
+
+    @staticmethod
+    def _title(row: SongRow) -> None:
+        with ui.item_section():
+            ui.item_label(row.title).classes("font-medium")
+            ui.item_label(row.match.explanation).props("caption")

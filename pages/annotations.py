@@ -19,9 +19,8 @@ from fastapi.responses import JSONResponse, Response
 from components.guard import SignedIn
 from components.params import MaybeQueryText
 from components.session import require_csrf_header, throttle
-from soleil_ui.db import db
 from soleil_ui.errors import InvalidInput
-from soleil_ui.services import annotations
+from soleil_ui.services import annotations, work
 
 router = APIRouter()
 MAX_BODY = 2_000_000  # bytes: a full batch of long strokes fits with room to spare
@@ -41,8 +40,7 @@ async def strokes(request: Request, actor: SignedIn, chart_id: int, part: MaybeQ
                   page: MaybeQueryText = None, ids: MaybeQueryText = None) -> JSONResponse:
     await throttle(request, "media", actor)
     wanted = [i for i in ids.split(",") if i] if ids is not None else None
-    async with db.session() as session:
-        listed = await annotations.list_strokes(session, actor, chart_id, part, page=_page(page), ids=wanted)
+    listed = await work.act(annotations.list_strokes, actor, chart_id, part, page=_page(page), ids=wanted)
     return JSONResponse(listed, headers=NO_STORE)
 
 
@@ -54,8 +52,7 @@ async def push(request: Request, actor: SignedIn, chart_id: int) -> JSONResponse
     part, add, delete = body.get("part"), body.get("add") or [], body.get("delete") or []
     if not (part is None or isinstance(part, str)) or not isinstance(add, list) or not isinstance(delete, list):
         raise InvalidInput("Send {part, add: [...], delete: [...]}.")
-    async with db.session() as session:
-        result = await annotations.apply(session, actor, chart_id, part, add=add, delete=delete)
+    result = await work.act(annotations.apply, actor, chart_id, part, add=add, delete=delete)
     return JSONResponse(result, headers=NO_STORE)
 
 

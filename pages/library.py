@@ -9,6 +9,7 @@ from components.layout import page_frame
 from components.live_bar import LiveBanner, LiveWatcher
 from components.params import QueryText
 from components.song_list import SongList
+from pages.song import stand_href
 from soleil_ui.access import Actor
 from soleil_ui.services import library, page_data, work
 from soleil_ui.services.library import SongPage
@@ -27,6 +28,7 @@ async def library_page(actor: Actor, q: QueryText = "") -> None:
     with page_frame(actor, "Library", active="Library"):
         LiveBanner(actor, LiveWatcher(actor, state))
         songs = SongList(search, lambda row: ui.navigate.to(f"/songs/{row.song_id}"), initial=q[:200],
-                         filters=filters)
+                         filters=filters, on_part=lambda row: ui.navigate.to(
+                             stand_href(row.chart_id or 0, row.part_key, row.generated)))
         await songs.refresh()
     return None

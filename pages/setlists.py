@@ -10,15 +10,16 @@ from fastapi.responses import Response
 from nicegui import APIRouter, background_tasks, ui
 
 from components import pwa
-from components.guard import SignedIn, member_page
+from components.guard import SignedIn, leader_page, member_page
 from components.layout import page_frame
 from components.live import listen
 from components.live_bar import LiveBanner, LiveConsole, LiveWatcher, track_presence
 from components.session import throttle
 from components.setlist_editor import SetlistView
+from components.setlist_import import ImportView
 from soleil_ui import stage_print
 from soleil_ui.access import Actor
-from soleil_ui.services import live, page_data, setlist_plan, setlists, work
+from soleil_ui.services import live, page_data, setlist_import, setlist_plan, setlists, work
 from soleil_ui.services.setlist_view import load_snapshot
 from soleil_ui.services.setlists import format_duration
 
@@ -33,8 +34,11 @@ async def setlists_page(actor: Actor) -> None:
     with page_frame(actor, "Setlists", active="Setlists"):
         LiveBanner(actor, LiveWatcher(actor, state))
         if actor.is_leader:
-            ui.button("New setlist", icon="add", on_click=lambda: _new_setlist(actor)).props("unelevated") \
-                .mark("new-setlist")
+            with ui.row().classes("gap-2"):
+                ui.button("New setlist", icon="add", on_click=lambda: _new_setlist(actor)).props("unelevated") \
+                    .mark("new-setlist")
+                ui.button("Import", icon="upload_file", on_click=lambda: ui.navigate.to("/setlists/import")) \
+                    .props("outline").mark("import-setlist")
         holder = ui.column().classes("w-full gap-0")
 
         def show(found: list[setlists.Setlist]) -> None:
@@ -77,6 +81,16 @@ def _new_setlist(actor: Actor) -> None:
     dialog.open()
 
 
+@router.page("/setlists/import")
+@leader_page
+async def import_page(actor: Actor) -> None:
+    """A setlist from a CSV or a Google Sheet, previewed and matched to the library before it is made."""
+    songs = await work.act(setlist_import.song_choices, actor)
+    with page_frame(actor, "Import a setlist", active="Setlists", back="/setlists"):
+        ImportView(actor, songs)
+    return None
+
+
 @router.page("/setlists/{setlist_id:id}")
 @member_page
 async def setlist_page(actor: Actor, setlist_id: int) -> None:
@@ -110,7 +124,20 @@ async def setlist_page(actor: Actor, setlist_id: int) -> None:
         with ui.card().classes("w-full").props("flat bordered"):  # for the gig: the set on this device, offline
             pwa.offline_button(setlist_id, setlist.name)
             pwa.prepare_button(actor, setlist_id, setlist.name)
+            ui.button("Export as CSV", icon="download",
+                      on_click=lambda: ui.download.from_url(f"/setlists/{setlist_id}/export.csv")) \
+                .props("outline").mark("export-csv")
     return None
+
+
+@router.get("/setlists/{setlist_id:id}/export.csv")
+async def export_csv(request: Request, actor: SignedIn, setlist_id: int) -> Response:
+    """The setlist as a CSV a spreadsheet opens safely (formulas typed into notes show as text)."""
+    await throttle(request, "work", actor)
+    name, text = await work.act(setlist_import.export_csv, actor, setlist_id)
+    filename = re.sub(r"[^A-Za-z0-9 _-]+", "", name).strip() or "setlist"
+    return Response(text.encode("utf-8-sig"), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{filename}.csv"', "Cache-Control": "private, no-store"})
 
 
 @router.get("/setlists/{setlist_id:id}/print.pdf")

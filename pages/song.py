@@ -71,7 +71,8 @@ def part_item(option: library.PartOption, chart: Chart) -> None:
         with ui.item_section().props("side"):
             url = chart_pages.print_url(chart, option.part_key)
             ui.link("PDF", url).props(f'download aria-label="Download {option.label} as PDF"') \
-                .classes("text-sm px-2 py-3").mark(f"pdf-{option.part_key}").on("click.stop", lambda: None)
+                .classes("text-sm px-2 soleil-link justify-center").mark(f"pdf-{option.part_key}") \
+                .on("click.stop", lambda: None)
 
 
 def my_part(actor: Actor, detail: SongDetail, chart: Chart | None) -> None:

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     oidc_metadata_url: str = GOOGLE_DISCOVERY_URL
     google_service_account_file: Path | None = None
     drive_api_endpoint: str = ""
+    sheets_api_endpoint: str = Field(default="", description="The Google Sheets API base URL (tests: a local fake).")
     drive_retry_base_delay: float = Field(default=1.0, gt=0, le=60, description="First Drive retry backoff, seconds.")
     admin_emails: str = Field(default="", description="Comma-separated emails allowed to create bands in the web UI.")
     sync_interval: int = Field(default=300, ge=0, description="Seconds between scheduled library syncs; 0 = off.")

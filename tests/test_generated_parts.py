@@ -357,9 +357,11 @@ async def test_a_setlist_stand_shows_each_players_part_in_the_key_of_the_night(t
 
     tonight, usual, five = plans["trumpet"].stops
     assert tonight.generated and tonight.resolved is not None and tonight.resolved.spec_params["ck"] == "C"
-    assert chart_pages.stand_label(tonight) == "Trumpet · engraved from the score · Key C · horns out front"
+    assert chart_pages.stand_label(tonight) == ("Trumpet · engraved from the score · Tonight: concert C · your B♭ part "
+                                                "reads D · engraved in D for you · horns out front")
     assert usual.generated and "ck" not in usual.resolved.spec_params  # type: ignore[union-attr]
-    assert not five.generated and chart_pages.stand_label(five) == "B♭ · this PDF is in B♭ · Key C"
+    assert not five.generated and chart_pages.stand_label(five) == (
+        "B♭ · this PDF is in B♭ · Tonight: concert C · your B♭ part reads D · this PDF is not transposed")
 
     songs_json = await chart_pages.stand_songs(plans["trumpet"])
     assert [s["item_id"] for s in songs_json] == [s.item_id for s in plans["trumpet"].stops]

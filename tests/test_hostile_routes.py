@@ -40,6 +40,7 @@ RAW_QUERY: dict[str, tuple[str, ...]] = {
     "/bands/new": (), "/": (), "/library": (), "/library/files": (), "/auth/drive/start": (),
     "/auth/drive/callback": (), "/songs/{song_id:id}": (), "/stand/{chart_id:id}": (), "/live/{setlist_id:id}": (),
     "/setlists": (), "/setlists/{setlist_id:id}": (), "/setlists/{setlist_id:id}/print.pdf": (), "/gigs": (),
+    "/setlists/import": (), "/setlists/{setlist_id:id}/export.csv": (),
     "/gigs/new": (), "/gigs/{gig_id:id}/edit": (), "/gigs/{gig_id:id}": (),
     "/media/charts/{chart_id:id}/pages/{page:id}": (), "/media/charts/{chart_id:id}/svg/{page:id}": SPEC,
     "/media/charts/{chart_id:id}/print.pdf": SPEC, "/media/audio/{track_id:id}": (), "/calendar/{secret}.ics": (),

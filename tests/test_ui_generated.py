@@ -207,7 +207,8 @@ async def test_the_stand_opens_my_engraved_part_any_part_and_the_setlists_key(us
     stand = next(iter(user.find(kind=Stand).elements))
     first, second = stand.props["songs"]
     assert "ck=C" in str(first["pages"][0]["src"])
-    assert first["part_label"] == "Trumpet · engraved from the score · Key C"
+    assert first["part_label"] == ("Trumpet · engraved from the score · Tonight: concert C · your B♭ part reads D · "
+                                   "engraved in D for you")
     assert "/pages/0?" in str(second["pages"][0]["src"]) and second["part_label"] == "B♭"
     assert stand.props["pages"] == first["pages"]
     await user.open(f"/stand/{tune.id}?setlist={setlist.id}")  # the setlist's stand, stepping through its songs

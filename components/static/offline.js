@@ -263,11 +263,14 @@
   .so-row { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }
   .so-text { flex: 1 1 12em; min-width: 0; font-size: 14px; color: #444; }
   .so-text b { color: #111; font-weight: 600; }
-  .so-btn { min-height: 40px; padding: 0 14px; border: 0; border-radius: 6px; font: 500 14px/1 system-ui, sans-serif;
-    color: #fff; background: #b3541e; cursor: pointer; }
+  .so-btn { min-height: 44px; padding: 0 16px; border: 0; border-radius: 4px; cursor: pointer; color: #fff;
+    background: #b3541e; font: 500 14px/1.715 Roboto, -apple-system, "Helvetica Neue", Helvetica, Arial, sans-serif;
+    text-transform: uppercase; letter-spacing: .0893em; }  /* like the app's other (Quasar) buttons, 44 px tall */
   .so-btn.so-quiet { color: #2f4858; background: transparent; border: 1px solid #2f485866; }
   .so-btn:disabled { opacity: .5; cursor: default; }
-  .so-audio { font-size: 13px; color: #555; display: inline-flex; align-items: center; gap: 4px; }
+  .so-audio { font-size: 13px; color: #555; display: inline-flex; align-items: center; gap: 6px; min-height: 44px;
+    min-width: 44px; cursor: pointer; }
+  .so-audio input { width: 20px; height: 20px; margin: 0; }
   .so-bar { height: 6px; border-radius: 3px; background: #e5e1da; overflow: hidden; margin-top: 6px; }
   .so-bar > div { height: 100%; background: #b3541e; transition: width .2s; }
   soleil-offline-status { display: none; padding: 2px 10px; border-radius: 12px; font: 500 12px/20px system-ui, sans-serif;

@@ -29,8 +29,10 @@ from urllib.parse import urlencode
 
 from ..engraving import EngraveSpec
 from ..engraving.musicxml import LETTER_RATIO
+from ..engraving.theory import Interval, Key, transpose_key
 from ..errors import SoleilError
 from ..models import Chart
+from ..parts import PartRef, Transposition
 from ..rendering import WIDTHS, snap_width
 from ..runtime import get_runtime
 from ..stand_contract import StandPage, StandSong
@@ -140,12 +142,36 @@ async def resolved_pages(resolved: ResolvedChart, chart: Chart, *, width: int = 
     return await engraved_pages(chart, spec_from_params(chart, resolved.spec_params), width)
 
 
+_READS = {Transposition.BB: (Interval(1, 2), "B♭"), Transposition.EB: (Interval(5, 9), "E♭"),
+          Transposition.F: (Interval(4, 7), "F")}  # what a transposing part reads above concert pitch
+
+
+def tonight_key(stop: StandStop) -> str:
+    """Tonight's key said so nobody wonders whether it is concert or written: "Tonight: concert E♭ · your B♭ part
+    reads F · this PDF is not transposed" (an engraved part is drawn in the key: "engraved in F for you")."""
+    concert = Key.try_parse(stop.musical_key)
+    if concert is None:
+        return ""
+    said = [f"Tonight: concert {key_label(stop.musical_key)}"]
+    part = PartRef.try_from_key(stop.resolved.part_key if stop.resolved is not None and stop.resolved.part_key
+                                else stop.chart.part_key if stop.chart is not None else None)
+    transposition = part.transposition if part is not None else None
+    written = concert.name(unicode=True)
+    if transposition in _READS:
+        interval, name = _READS[Transposition(transposition)]
+        written = transpose_key(concert, interval)[0].name(unicode=True)
+        said.append(f"your {name} part reads {written}")
+    if stop.chart is not None:
+        said.append(f"engraved in {written} for you" if stop.generated else "this PDF is not transposed")
+    return " · ".join(said)
+
+
 def stand_label(stop: StandStop) -> str:
     """The stand's line under the title: my part, what it is drawn from or which key a PDF is in, the key of the night
-    and the leader's note ("Trumpet in B♭ · engraved from the score · Key E♭ · slow intro")."""
+    (concert, and what my part reads) and the leader's note ("Trumpet in B♭ · engraved from the score · Tonight:
+    concert E♭ · your B♭ part reads F · engraved in F for you · slow intro")."""
     note = stop.resolved.stand_note if stop.resolved is not None and stop.chart is not None else ""
-    key = f"Key {key_label(stop.musical_key)}" if stop.musical_key else ""
-    return " · ".join(x for x in (stop.part_label, note, key, stop.notes) if x)
+    return " · ".join(x for x in (stop.part_label, note, tonight_key(stop), stop.notes) if x)
 
 
 async def stop_pages(stop: StandStop, width: int = BASE_WIDTH) -> list[Page]:

@@ -81,13 +81,22 @@ def service_account_source(folder_id: str, *, foreign: frozenset[str] = frozense
 def stored_grant_source(folder_id: str, credentials_enc: str | None, *,
                         foreign: frozenset[str] = frozenset()) -> DriveSource:
     """The folder read with a band's stored grant (encrypted), or with the service account when there is none."""
-    from .drive import user_credentials
+    return drive_source(folder_id, stored_credentials(credentials_enc), foreign=foreign)
+
+
+def stored_credentials(credentials_enc: str | None) -> Credentials:
+    """A band's stored grant (a leader's refresh token, encrypted) as credentials; the service account's without one.
+    Both are read-only Drive scopes, which cover reading Google Sheets too."""
+    from .drive import service_account_credentials, user_credentials
 
     runtime = get_runtime()
     settings = runtime.settings
     grant = json.loads(runtime.secrets.decrypt(credentials_enc)) if credentials_enc else {}
     if grant.get("type") == "user":
-        return drive_source(folder_id, user_credentials(
-            grant["refresh_token"], settings.google_client_id, settings.google_client_secret, grant["token_uri"]),
-            foreign=foreign)
-    return service_account_source(folder_id, foreign=foreign)
+        return user_credentials(grant["refresh_token"], settings.google_client_id, settings.google_client_secret,
+                                grant["token_uri"])
+    path = settings.google_service_account_file
+    if not path:
+        raise ConfigError("Drive access isn't set up: connect Drive with your Google account, or configure a service "
+                          "account (SOLEIL_GOOGLE_SERVICE_ACCOUNT_FILE).")
+    return service_account_credentials(str(path))

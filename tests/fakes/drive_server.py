@@ -64,6 +64,10 @@ GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # the audience google-
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DRIVE_SCOPES = {"https://www.googleapis.com/auth/drive", "https://www.googleapis.com/auth/drive.readonly"}
 METADATA_SCOPE = "https://www.googleapis.com/auth/drive.metadata.readonly"
+SHEETS_SCOPES = {"https://www.googleapis.com/auth/spreadsheets", "https://www.googleapis.com/auth/spreadsheets.readonly"}
+_SHEETS_PARAMETERS = frozenset({"majorDimension", "valueRenderOption", "dateTimeRenderOption", "alt", "prettyPrint",
+                                "fields", "key", "access_token", "oauth_token", "quotaUser", "$.xgafv", "callback",
+                                "upload_protocol", "uploadType"})
 EVERYONE = "*"  # the audience of an item shared with every caller
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _API_PREFIXES = ("/drive/v3/", "/download/drive/v3/")
@@ -371,6 +375,11 @@ class FakeDrive:
         return f"http://127.0.0.1:{self.port}/drive/v3/"
 
     @property
+    def sheets_url(self) -> str:
+        """The Sheets API's ``api_endpoint`` here (Google's is ``https://sheets.googleapis.com/``)."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
     def token_uri(self) -> str:
         return f"http://127.0.0.1:{self.port}/token"
 
@@ -472,6 +481,10 @@ class FakeDrive:
 
     def add_google_doc(self, name: str, parent: str | None, text: str = "") -> str:
         return self._add(name, GOOGLE_DOC, parent, data=text.encode())
+
+    def add_sheet(self, name: str, parent: str | None, rows: list[list[Any]], *, shared: bool | None = None) -> str:
+        """A Google Sheet whose first sheet holds ``rows`` (read through the Sheets API's ``values.get``)."""
+        return self._add(name, GOOGLE_SHEET, parent, data=json.dumps(rows).encode(), shared=shared)
 
     def add_shortcut(self, name: str, parent: str | None, target_id: str) -> str:
         return self._add(name, SHORTCUT, parent, target_id=target_id)
@@ -653,6 +666,8 @@ class FakeDrive:
             if verb != "POST":
                 return ApiError(405, "methodNotAllowed", "Use POST").response()
             return self._token(urllib.parse.parse_qs(body.decode()))
+        if url.path.startswith("/v4/spreadsheets/"):
+            return self._sheets(verb, url.path, headers, params, set(query))
         endpoint, path_args = self._route(url.path, params)
         if endpoint is None:
             return ApiError(404, "notFound", f"Not Found: {url.path}").response()
@@ -678,6 +693,42 @@ class FakeDrive:
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+    def _sheets(self, verb: str, path: str, headers: Any, params: dict[str, str], names: set[str]) -> _Response:
+        """Sheets API v4 ``spreadsheets.values.get``: the cells of the first sheet, trailing blanks trimmed as Google
+        does. The caller must see the file (as in Drive) and hold a Drive or Sheets read scope."""
+        parts = [urllib.parse.unquote(p) for p in path[len("/v4/spreadsheets/"):].split("/")]
+        with self._lock:
+            self.requests["sheets.values.get"] += 1
+        try:
+            if verb != "GET":
+                raise ApiError(405, "methodNotAllowed", f"{verb} is not supported here")
+            if len(parts) != 3 or parts[1] != "values" or not parts[2]:
+                raise ApiError(404, "notFound", f"Not Found: {path}")
+            unknown = sorted(names - _SHEETS_PARAMETERS)
+            if unknown:
+                raise ApiError(400, "invalidParameter", f"Invalid parameter: {unknown[0]}", location=unknown[0])
+            who, scopes = self._authorize(headers, params)
+            self._inject_fault("sheets.values.get")
+            if not scopes & (DRIVE_SCOPES | SHEETS_SCOPES):
+                raise ApiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+            with self._lock:
+                item = self._items.get(parts[0])
+                if item is None or item.deleted or not self._visible(item, who) or self._is_trashed(item):
+                    raise ApiError(404, "notFound", "Requested entity was not found.")
+                if item.mime_type != GOOGLE_SHEET:
+                    raise ApiError(400, "failedPrecondition", "This operation is not supported for this document")
+                rows = json.loads(item.data or b"[]")
+            values = [[str(c) for c in row] for row in rows]
+            while values and not any(values[-1]):
+                values.pop()
+            values = [row[: max((i + 1 for i, c in enumerate(row) if c), default=0)] for row in values]
+            body: dict[str, Any] = {"range": f"Sheet1!{parts[2]}", "majorDimension": "ROWS"}
+            if values:
+                body["values"] = values
+            return _json(body)
+        except ApiError as exc:
+            return exc.response()
 
     def _route(self, path: str, params: dict[str, str]) -> tuple[str | None, list[str]]:
         prefix = next((p for p in _API_PREFIXES if path.startswith(p)), None)

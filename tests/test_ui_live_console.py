@@ -1,0 +1,45 @@
+"""The one-thumb live console through NiceGUI's simulated user (issue 18 point 1): a row tap calls its song at once
+and offers a short Undo that goes back to the song before; the set's time and who follows are shown."""
+
+from __future__ import annotations
+
+import pytest
+from nicegui.testing import User
+
+from soleil_ui.db import db
+from soleil_ui.services import live, setlists
+from tests.conftest import settle
+from tests.test_ui_setlists import demo_setlist, enter_as
+
+pytestmark = pytest.mark.usefixtures("demo_env")
+
+
+async def test_a_row_tap_calls_the_song_and_undo_goes_back(user: User) -> None:
+    leader = await enter_as(user, "Morgan Lee")
+    setlist_id = await demo_setlist()
+    async with db.session() as session:
+        songs = [e for e in await setlists.entries(session, leader, setlist_id) if not e.is_break]
+    await user.open(f"/setlists/{setlist_id}")
+    await user.should_not_see(marker="console-set")  # not live: no set rows, no held buttons
+    user.find(marker="go-live").click()
+    await settle()
+    await user.should_see(marker=f"console-song-{songs[3].item_id}")
+    await user.should_see("Elapsed 0:")
+    user.find(marker="live-next").click()
+    await settle()
+    await user.should_see(f"Called: {songs[1].label}")
+    user.find(marker=f"console-song-{songs[3].item_id}").click()
+    await settle()
+    async with db.session() as session:
+        state = await live.current(session, leader)
+    assert state is not None and state.current_item_id == songs[3].item_id
+    await user.should_see(f"Called: {songs[3].label}")
+    row = user.find(marker=f"console-song-{songs[3].item_id}").elements.pop()
+    assert "sl-now" in row.classes
+    user.find(marker="console-undo").click()
+    await settle()
+    async with db.session() as session:
+        state = await live.current(session, leader)
+    assert state is not None and state.current_item_id == songs[1].item_id
+    assert "sl-now" not in row.classes
+    await user.should_not_see(marker="console-called")
