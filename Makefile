@@ -28,13 +28,14 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/soleil run
 
-# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+# What the tests need from Debian: Chromium for the browser tests (Playwright cannot download browsers here) and
+# Caddy, whose own parser validates deploy/multi's Caddyfile.
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v caddy >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
-	  else echo "chromium missing and apt-get unavailable: browser tests will be skipped" >&2; fi; \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-dejavu-core caddy >/dev/null; \
+	  else echo "chromium or caddy missing and apt-get unavailable: their tests will be skipped" >&2; fi; \
 	fi
 
 # Coverage floors, from the run's own data: the core (soleil_ui/) 90 %, the UI (pages/ and components/) 85 %.
