@@ -57,7 +57,8 @@ class _Row:
         with self.element:
             if leader:
                 # focusable too: on the keyboard, the arrow keys move the row as the up/down buttons do
-                with ui.element("span").classes("sl-drag cursor-grab inline-flex rounded-borders").props(
+                with ui.element("span").classes("sl-drag cursor-grab inline-flex items-center justify-center "
+                                                "rounded-borders min-w-[44px] min-h-[44px]").props(
                         'role=button tabindex=0 aria-label="Drag to reorder" aria-keyshortcuts="ArrowUp ArrowDown" '
                         'data-testid=drag-handle') \
                         .on("keydown.up.prevent", lambda: view.key_step(self, -1)) \

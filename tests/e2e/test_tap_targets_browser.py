@@ -62,7 +62,10 @@ MEASURE = """(min) => {
   const seen = new Set(), small = [];
   const visible = (el) => {
     const r = el.getBoundingClientRect(), s = getComputedStyle(el);
-    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'
+    // a 1 x 1 clipped control is for the keyboard only (the stand's "Stand controls" until it has the focus):
+    // no finger can find it, so it is no tap target
+    const keyboardOnly = r.width <= 1 && r.height <= 1 && s.position === 'absolute';
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none' && !keyboardOnly
       && !el.closest('[aria-hidden=true]');
   };
   const target = (el) => {
