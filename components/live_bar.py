@@ -62,6 +62,8 @@ html.sl-cut .sl-console-cut { display: flex; }
 html.sl-cut [data-live-call] { opacity: 0.45; pointer-events: none; }
 .sl-console-song { min-height: 56px; border-radius: 8px; background: #fff; border: 1px solid #e0ddd6; }
 .sl-console-song.sl-now { background: #ffe9b3; border-color: #b3541e; font-weight: 600; }
+/* 7:1 on the called row's #ffe9b3 (Quasar's 54 % black gave 4.4:1) */
+.sl-console-song .q-item__label--caption { color: #4a4a4a; }
 .sl-console-bar { position: fixed; left: 0; right: 0; bottom: calc(env(safe-area-inset-bottom) + 64px); z-index: 5;
   max-width: 960px; margin: 0 auto; padding: 8px 12px; background: #fffffff2; box-shadow: 0 -2px 8px #0002; }
 /* the page scrolls far enough that what is at its end clears the held buttons */
@@ -197,7 +199,8 @@ class LiveConsole:
                     "data-testid=console-following").mark("console-following")
                 self.clock = ui.label().props("data-testid=console-clock").mark("console-clock")
             self.people = ui.row().classes("w-full gap-1").mark("presence")
-            self.set_rows = ui.column().classes("w-full gap-1").props("data-testid=console-set").mark("console-set")
+            self.set_rows = ui.list().classes("w-full column gap-1").props(  # a list: its rows are list items
+                "data-testid=console-set").mark("console-set")
             with ui.row().classes("w-full items-center gap-2 no-wrap").props(
                     "role=status data-testid=console-undo-bar") as self.undo_bar:
                 self.undo_text = ui.label().classes("grow text-sm break-words").mark("console-called")

@@ -82,9 +82,13 @@ class SongList:
         targets side by side, so a tap on one never reaches the other)."""
         with ui.item().props(f'data-song-id="{row.song_id}"').classes("min-h-[56px] p-0").mark(
                 f"song-row-{row.song_id}"):
-            with ui.item(on_click=lambda r=row: open_part(r)).props("clickable").classes("grow min-h-[56px]").mark(
-                    f"open-part-{row.song_id}") as opener:
-                opener.props["aria-label"] = f"Open my part: {row.title}"  # assigned: a title may hold quotes
+            # one list item holding two controls: the opener is a link-like div, not a nested item (a list item
+            # inside a list item has no list for a screen reader)
+            with ui.element("div").props(f'role=link tabindex=0 data-open-part="{row.song_id}"').classes(
+                    "row no-wrap items-center grow min-h-[56px] cursor-pointer q-px-md").on(
+                    "click", lambda r=row: open_part(r)).on(
+                    "keydown.enter", lambda r=row: open_part(r)).mark(f"open-part-{row.song_id}"):
+                # named by what it shows (title, part) and its icon ("Opens your part"): no label hiding the text
                 self._title(row)
                 with ui.item_section().props("side"):
                     ui.icon("music_note", color="primary").props('aria-label="Opens your part"')

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from components.guard import SignedIn
 from components.params import MaybeQueryText
@@ -72,10 +73,13 @@ async def _json(request: Request) -> dict[str, Any]:
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise InvalidInput("That is too many marks at once; send fewer.")
     raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise InvalidInput("That is too many marks at once; send fewer.")
+    try:
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise InvalidInput("That is too many marks at once; send fewer.")
+    except ClientDisconnect:  # the phone lost the network mid-send: its queue keeps the marks and sends them again
+        raise InvalidInput("The marks didn't arrive whole; your device sends them again.") from None
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

@@ -54,7 +54,7 @@ def test_trumpet_player_sees_exactly_the_bb_songs_as_playable(phone, app_url: st
     _sign_in(page, app_url, "Ava Brooks")
     page.goto(app_url + "/library")
     expect(page.get_by_text("6 songs")).to_be_visible()
-    playable = page.locator("[aria-label^='Open my part: ']")  # a row with my part opens it on the stand
+    playable = page.locator("[data-open-part]")  # a row with my part opens it on the stand
     expect(playable).to_have_count(5)
     titles = sorted(t.split("\n")[0] for t in playable.all_inner_texts())
     assert titles == ["All of Me", "Autumn Leaves", "Blue Train", "Señor Blues", "Take Five"]
