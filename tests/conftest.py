@@ -50,6 +50,32 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "expected_error(*patterns): server ERRORs with a traceback this test expects "
                                        "(regexes searched in the record's text)")
+    config.addinivalue_line("markers", "sqlite_only: the test's database is SQLite only (tests/markers.py says why)")
+
+
+@pytest.hookimpl(tryfirst=True)  # before the fixture's own params apply
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("sqlite_only"):
+        # as a mark, so that pytest's own hooks (after this one) take it in place of the fixture's params
+        metafunc.definition.add_marker(pytest.mark.parametrize("database_url", ["sqlite"], indirect=True))
+
+
+# --- the longest files start first --------------------------------------------------------------------------------
+# xdist hands out whole files (--dist loadfile, with --no-loadscope-reorder so this order holds). Started last, a
+# file of one 90 s browser walk keeps one core busy while the other idles; started first, the many short files fill
+# in around it. Longest first, as measured in a full run (pytest --durations); the rest keep their order.
+LONGEST_FIRST = (
+    "tests/test_hostile_routes.py", "tests/e2e/test_reconnect_browser.py", "tests/e2e/test_a11y_browser.py",
+    "tests/e2e/test_multi_instance_browser.py", "tests/e2e/test_live_browser.py", "tests/test_ratelimit.py",
+    "tests/test_web_security.py", "tests/e2e/test_tap_targets_browser.py", "tests/e2e/test_offline.py",
+    "tests/e2e/test_server.py", "tests/test_ui_setlists.py", "tests/test_ui_demo.py", "tests/test_ui_generated.py",
+    "tests/test_api.py", "tests/e2e/test_pencil_browser.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: the rest as collected
 
 
 LOG_START = re.compile(r"^(\d{4}-\d\d-\d\d[ T][\d:,.]+ |(DEBUG|INFO|WARNING|ERROR|CRITICAL):)")
@@ -155,6 +181,9 @@ def pg_database() -> Iterator[str | None]:
     name = f"soleil_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     try:
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        # this run's database only: a commit doesn't wait for the disk (the suite commits and truncates thousands
+        # of times; durability across a crash of the server is no test's business)
+        asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         if IN_CI:
             pytest.fail(f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable under CI=true: {exc}")

@@ -7,6 +7,7 @@ app's Google sign-in at it. Test modules that sign in import these fixtures and 
 from __future__ import annotations
 
 import threading
+import uuid
 import warnings
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
@@ -45,7 +46,10 @@ def oidc_env(app_env: Settings, monkeypatch: pytest.MonkeyPatch, oidc_provider: 
     """Google configured (pointing at the local provider) and SOLEIL_DEMO left at its default."""
     monkeypatch.setenv("SOLEIL_GOOGLE_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("SOLEIL_GOOGLE_CLIENT_SECRET", "soleil-test-secret")
-    monkeypatch.setenv("SOLEIL_OIDC_METADATA_URL", f"{oidc_provider}/.well-known/openid-configuration")
+    # A query of its own per provider: the app keeps one client per metadata URL (with the provider's keys), and the
+    # OS may hand a later test's provider the same port; the same URL would then check new tokens with old keys.
+    monkeypatch.setenv("SOLEIL_OIDC_METADATA_URL",
+                       f"{oidc_provider}/.well-known/openid-configuration?provider={uuid.uuid4().hex}")
     monkeypatch.setenv("SOLEIL_ADMIN_EMAILS", "admin@example.org")
     monkeypatch.delenv("SOLEIL_DEMO")
     get_settings.cache_clear()

@@ -30,6 +30,11 @@ from tests.library_helpers import demo_sign_in
 
 HOSTILE = ["99999999999999999999999", "2147483648", "-1", "0", "1.5", "abc", "x" * 5000, "%00", "🎺", "<b>'\"",
            "../../etc/passwd", ""]
+# What a database itself may refuse, and PostgreSQL does where SQLite shrugs: integers past 32 and 64 bits, a NUL
+# byte in text, a value longer than an index entry, a character beyond the BMP. The rest (negative, zero, a
+# fraction, letters, markup, a path, nothing) is turned away by the route or the service before any query, the same
+# on both databases, and walked on SQLite only.
+DATABASE_BOUND = ["99999999999999999999999", "2147483648", "x" * 5000, "%00", "🎺"]
 SPEC = ("part", "kind", "hint", "ck", "key", "oct", "clef", "src")
 # route path -> query parameters it reads from request.query_params itself (beyond those in its signature)
 RAW_QUERY: dict[str, tuple[str, ...]] = {
@@ -104,8 +109,9 @@ async def real_values() -> dict[str, str]:
             "token": "abc", "secret": "abc", "name": "icon-192.png", "rest": "v1/nothing"}
 
 
-def requests_for(route: Route, real: dict[str, str]) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """(method, url, form or query values) for every hostile value in every parameter of ``route``."""
+def requests_for(route: Route, real: dict[str, str], hostile: list[str]
+                 ) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(method, url, form or query values) for every ``hostile`` value in every parameter of ``route``."""
     names = list(route.param_convertors)
     declared = route.dependant.query_params if isinstance(route, APIRoute) else []
     queries = [p.name for p in declared] + list(RAW_QUERY[route.path])
@@ -116,18 +122,19 @@ def requests_for(route: Route, real: dict[str, str]) -> Iterator[tuple[str, str,
 
     for method in sorted(route.methods):
         for name in names:
-            for value in HOSTILE:
+            for value in hostile:
                 yield method, url({**real, name: value}), {}
         for name in queries:
-            for value in HOSTILE:
+            for value in hostile:
                 yield method, url(real), {name: value}
         if not names and not queries:
             yield method, url(real), {}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
-async def test_every_route_answers_hostile_values_without_a_500(roomy: Settings, user: User,
+async def test_every_route_answers_hostile_values_without_a_500(roomy: Settings, user: User, database_url: str,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    hostile = DATABASE_BOUND if database_url.startswith("postgresql") else HOSTILE
     routes = our_routes()
     missing = sorted(r.path for r in routes if r.path not in RAW_QUERY)
     assert not missing, f"add the routes' hostile query values to RAW_QUERY: {missing}"
@@ -149,7 +156,7 @@ async def test_every_route_answers_hostile_values_without_a_500(roomy: Settings,
         answered: dict[int, int] = {}
         failures: list[str] = []
         for route in routes:
-            for method, url, values in requests_for(route, real):
+            for method, url, values in requests_for(route, real, hostile):
                 for role, client in clients.items():
                     if method == "POST":
                         response = await client.post(url, data=values)
@@ -165,7 +172,7 @@ async def test_every_route_answers_hostile_values_without_a_500(roomy: Settings,
         assert not failures, "\n".join(failures[:40])
         tracebacks = [r for r in caplog.get_records("call") if r.exc_info or r.levelno >= logging.ERROR]
         assert not tracebacks, [r.getMessage() for r in tracebacks[:10]]
-        assert answered.get(404, 0) > 100 and sum(answered.values()) > 2000  # the walk really walked
+        assert answered.get(404, 0) > 100 and sum(answered.values()) > 900  # the walk really walked
         signed_in = await clients["member"].get("/", follow_redirects=False)
         assert signed_in.status_code == 200  # the walk's POSTs without a valid token signed nobody out
     finally:

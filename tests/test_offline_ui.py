@@ -20,8 +20,9 @@ from soleil_ui.events import hub
 from soleil_ui.models import Gig, Setlist
 from soleil_ui.models import User as UserAccount
 from tests.library_helpers import demo_sign_in, sign_out
+from tests.markers import SQLITE_ONLY
 
-pytestmark = pytest.mark.usefixtures("demo_env")
+pytestmark = [SQLITE_ONLY, pytest.mark.usefixtures("demo_env")]
 
 
 async def _enter_as(user: User, name: str) -> None:

@@ -23,6 +23,7 @@ from soleil_ui.models import User as Account
 from soleil_ui.services import auth, invites, members
 from soleil_ui.settings import Settings, get_settings
 from tests.library_helpers import open_refused
+from tests.markers import SQLITE_ONLY
 from tests.oidc_helpers import (  # noqa: F401  (fixtures)
     app,
     consent,
@@ -34,7 +35,7 @@ from tests.oidc_helpers import (  # noqa: F401  (fixtures)
 )
 
 # the provider mock runs authlib's server side through APIs authlib has deprecated; not our code, not our warnings
-pytestmark = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")
+pytestmark = [SQLITE_ONLY, pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")]
 BAND = "The Midnight Ramblers"
 async def refused(app: User, response: httpx.Response, message: str) -> None:
     assert response.status_code == 303 and response.headers["location"] == "/auth/problem"

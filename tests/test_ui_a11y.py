@@ -11,9 +11,10 @@ from nicegui.elements.mixins.text_element import TextElement
 from nicegui.testing import User
 
 from components.stand import Stand
+from tests.markers import SQLITE_ONLY
 from tests.test_ui_setlists import demo_setlist, enter_as, settle, stand_of
 
-pytestmark = pytest.mark.usefixtures("demo_env")
+pytestmark = [SQLITE_ONLY, pytest.mark.usefixtures("demo_env")]
 
 
 def headings(user: User) -> list[str]:

@@ -11,8 +11,9 @@ from soleil_ui.models import Chart, ChartStatus, Song
 from soleil_ui.models import User as UserAccount
 from soleil_ui.settings import Settings
 from tests.library_helpers import demo_sign_in, open_refused
+from tests.markers import SQLITE_ONLY
 
-pytestmark = pytest.mark.usefixtures("demo_env")
+pytestmark = [SQLITE_ONLY, pytest.mark.usefixtures("demo_env")]
 
 
 async def _enter_as(user: User, name: str) -> None:

@@ -22,6 +22,9 @@ from soleil_ui.runtime import get_runtime
 from soleil_ui.settings import Settings
 from tests.generated_helpers import generated_library, ready, song
 from tests.library_helpers import demo_sign_in, leader_token, session_cookie
+from tests.markers import SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY
 
 __all__ = ["generated_library"]  # autouse: the library of one score, one chord sheet and one PDF
 NOTATION = Path(__file__).parent / "fixtures" / "notation"

@@ -7,6 +7,9 @@ from nicegui.testing import User
 from soleil_ui.models import Role
 from soleil_ui.settings import get_settings
 from tests.library_helpers import add_member, band_with_member, open_refused, session_cookie
+from tests.markers import SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY
 
 KEYS = [{"instrument": "keys", "chair": None}]
 PAGES = ["/", "/gigs", "/gigs/new", "/gigs/1", "/gigs/1/edit", "/library", "/library/files", "/members", "/profile",

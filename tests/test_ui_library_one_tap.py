@@ -8,9 +8,10 @@ from nicegui.testing import User
 from soleil_ui.db import db
 from soleil_ui.services import library
 from tests.conftest import settle
+from tests.markers import SQLITE_ONLY
 from tests.test_ui_setlists import enter_as
 
-pytestmark = pytest.mark.usefixtures("demo_env")
+pytestmark = [SQLITE_ONLY, pytest.mark.usefixtures("demo_env")]
 
 
 async def test_a_library_row_with_my_part_opens_it_on_the_stand_and_its_button_the_song(user: User) -> None:

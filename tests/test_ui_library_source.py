@@ -14,6 +14,9 @@ from soleil_ui.services.library_source import verification_file_name
 from soleil_ui.settings import get_settings
 from tests.fakes.drive_server import FakeDrive
 from tests.library_helpers import FIXTURE_CHARTS, leader_token, session_cookie
+from tests.markers import SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY
 
 
 async def test_leader_connects_a_drive_folder_and_sees_the_result(fake: FakeDrive, user: User) -> None:

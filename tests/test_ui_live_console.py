@@ -9,9 +9,10 @@ from nicegui.testing import User
 from soleil_ui.db import db
 from soleil_ui.services import live, setlists
 from tests.conftest import settle
+from tests.markers import SQLITE_ONLY
 from tests.test_ui_setlists import demo_setlist, enter_as
 
-pytestmark = pytest.mark.usefixtures("demo_env")
+pytestmark = [SQLITE_ONLY, pytest.mark.usefixtures("demo_env")]
 
 
 async def test_a_row_tap_calls_the_song_and_undo_goes_back(user: User) -> None:

@@ -27,10 +27,11 @@ from soleil_ui.services import auth, invites, members
 from soleil_ui.settings import get_settings
 from tests.conftest import settling
 from tests.library_helpers import open_refused
+from tests.markers import SQLITE_ONLY
 from tests.oidc_helpers import consent, oidc_env, oidc_provider, provider_account, to_provider  # noqa: F401
 
 # oidc_env before user: main.py must start with Google configured (pointing at the local provider)
-pytestmark = [pytest.mark.usefixtures("oidc_env"),
+pytestmark = [SQLITE_ONLY, pytest.mark.usefixtures("oidc_env"),
               pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")]
 BAND = "The Brass Menagerie"
 
@@ -86,7 +87,7 @@ async def browser(user: User, people: list[User]) -> AsyncIterator[Callable[[], 
 
 
 def provider() -> str:
-    return get_settings().oidc_metadata_url.removesuffix("/.well-known/openid-configuration")
+    return get_settings().oidc_metadata_url.split("/.well-known/")[0]
 
 
 async def sign_in(person: User, email: str, name: str) -> str:

@@ -16,6 +16,9 @@ from soleil_ui.services import auth
 from soleil_ui.services.sync import sync_configured
 from soleil_ui.settings import get_settings
 from tests.library_helpers import add_member, band_with_member, open_refused, session_cookie, titled_pdf
+from tests.markers import SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY
 
 BASS = [{"instrument": "bass", "chair": None}]
 KEYS = [{"instrument": "keys", "chair": None}]

@@ -20,9 +20,10 @@ from soleil_ui.models import Setlist
 from soleil_ui.services import library, setlists
 from tests.conftest import settle
 from tests.library_helpers import open_refused
+from tests.markers import SQLITE_ONLY
 from tests.test_ui_setlists import enter_as
 
-pytestmark = pytest.mark.usefixtures("demo_env")
+pytestmark = [SQLITE_ONLY, pytest.mark.usefixtures("demo_env")]
 EXTRA = ["Harbour Lights", "Quiet Street", "Morning Ferry Reprise", "Sandpiper", "Old Mill Stomp", "Copper Kettle",
          "Late Train North", "Lanterns"]
 TYPOS = {"Waltz for Marguerite": "Walts for Margerite", "Green Street Groove": "Green Stret Grove"}

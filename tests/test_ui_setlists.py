@@ -18,8 +18,9 @@ from soleil_ui.models import Setlist
 from soleil_ui.services import setlist_plan, setlists
 from tests.conftest import settle, settling
 from tests.factories import band_with_songs, enter_as, rows_order
+from tests.markers import SQLITE_ONLY
 
-pytestmark = pytest.mark.usefixtures("demo_env")
+pytestmark = [SQLITE_ONLY, pytest.mark.usefixtures("demo_env")]
 
 
 def another_user() -> User:

@@ -16,6 +16,9 @@ from soleil_ui.runtime import get_runtime
 from soleil_ui.services import auth
 from soleil_ui.settings import Settings, get_settings
 from tests.library_helpers import FIXTURE_CHARTS, band_with_member, session_cookie
+from tests.markers import SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY
 
 AUDIO = bytes(range(256)) * 64  # 16 KiB that are not an mp3, which the route doesn't care about
 

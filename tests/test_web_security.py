@@ -25,6 +25,9 @@ from soleil_ui.models import Membership
 from soleil_ui.services import invites
 from soleil_ui.settings import Settings, get_settings
 from tests.library_helpers import band_with_member, csrf_from, demo_sign_in, open_refused, session_cookie
+from tests.markers import SQLITE_ONLY
+
+pytestmark = SQLITE_ONLY
 
 TRUMPET = [{"instrument": "trumpet", "chair": 1}]
 
