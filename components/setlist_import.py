@@ -42,11 +42,17 @@ class ImportView:
                 .props("outlined autogrow").classes("w-full").mark("import-paste")
             ui.button("Read pasted text", icon="content_paste_go", on_click=self.read_paste) \
                 .props("unelevated").mark("import-read-paste")
-            ui.upload(label="Or upload a CSV file", auto_upload=True, on_upload=self.read_upload,
-                      max_file_size=setlist_table.MAX_CSV_BYTES,
-                      on_rejected=lambda: self.fail(InvalidInput(
-                          f"That file is too big; the most SOLEil reads is {setlist_table.MAX_CSV_BYTES // 1024} kB."))
-                      ).props("accept=.csv,.tsv,.txt,text/csv flat bordered").classes("w-full").mark("import-upload")
+            # Quasar's uploader box names neither its add button nor its file input (and nests one in the other):
+            # it stays hidden and does the upload; a plain, named button opens its file chooser, in the browser,
+            # within the tap (a chooser needs the tap's user activation)
+            upload = ui.upload(auto_upload=True, on_upload=self.read_upload,
+                               max_file_size=setlist_table.MAX_CSV_BYTES,
+                               on_rejected=lambda: self.fail(InvalidInput(
+                                   "That file is too big; the most SOLEil reads is "
+                                   f"{setlist_table.MAX_CSV_BYTES // 1024} kB."))
+                               ).props("accept=.csv,.tsv,.txt,text/csv").classes("hidden").mark("import-upload")
+            ui.button("Or upload a CSV file", icon="upload_file").props("outline").on(
+                "click", js_handler=f"() => getElement({upload.id}).$refs.qRef.pickFiles()").mark("import-upload-pick")
             self.link = ui.input("Or a Google Sheet link", placeholder="https://docs.google.com/spreadsheets/d/…") \
                 .props("outlined").classes("w-full").mark("import-sheet-link")
             ui.button("Read the sheet", icon="table_view", on_click=self.read_sheet).props("unelevated") \

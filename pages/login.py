@@ -84,8 +84,10 @@ def button_page(title: str, text: str, action: str, button: str, token: str) -> 
         f'<body style="font:16px/1.5 system-ui,sans-serif;max-width:480px;margin:3em auto;padding:0 16px">'
         f'<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>'
         f'<form method="post" action="{html.escape(action)}"><input type="hidden" name="{CSRF_FIELD}" '
-        f'value="{html.escape(token)}"><button type="submit" style="font-size:1.1em;padding:.6em 1.4em">'
-        f'{html.escape(button)}</button></form><p><a href="/">Back</a></p></body></html>', headers=NO_STORE)
+        f'value="{html.escape(token)}"><button type="submit" '
+        f'style="font-size:1.1em;padding:.6em 1.4em;min-height:48px">{html.escape(button)}</button></form>'
+        f'<p><a href="/" style="display:inline-block;min-width:44px;line-height:44px">Back</a></p></body></html>',
+        headers=NO_STORE)
 
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -67,7 +67,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 LONGEST_FIRST = (
     "tests/test_hostile_routes.py", "tests/e2e/test_reconnect_browser.py", "tests/e2e/test_a11y_browser.py",
     "tests/e2e/test_multi_instance_browser.py", "tests/e2e/test_live_browser.py", "tests/test_ratelimit.py",
-    "tests/test_web_security.py", "tests/e2e/test_tap_targets_browser.py", "tests/e2e/test_offline.py",
+    "tests/test_web_security.py", "tests/e2e/test_offline.py",
     "tests/e2e/test_server.py", "tests/test_ui_setlists.py", "tests/test_ui_demo.py", "tests/test_ui_generated.py",
     "tests/test_api.py", "tests/e2e/test_pencil_browser.py",
 )

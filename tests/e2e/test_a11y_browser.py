@@ -5,8 +5,13 @@ One app (the demo band, seeded before it starts, plus a substitute for the demo 
 - axe-core (vendored in ``vendor/``) runs on every page route at a phone viewport (390×844) as the leader, a member
   and a substitute, and on the states that only a tap shows: the account menu open, a setlist row's menu open, a
   dialog open, the stand's toolbar open in night mode, and signed out. Any critical or serious violation fails,
-  and so does a page without a level-one heading or without ``<html lang>``.
+  and so does a page without a level-one heading or without ``<html lang>``. The routes come from the app's own
+  ``@router.page`` declarations, so a new page is checked without anyone adding it here.
+- On the same walk every visible button, input and stand-alone link is at least ``TAP_MIN_PX`` (44 px) both ways
+  (issue 18); links inside a sentence are exempt.
 - A member opens a song from a setlist and turns its pages with the keyboard alone, and shows the stand's toolbar.
+- The setlist import's named upload button opens the file chooser (Quasar's own uploader box is hidden: it named
+  neither its button nor its input), and the chosen CSV is read.
 - The leader calls a song live: the member's stand announces it politely ("Now: …, your … part") and the document
   title follows the song.
 
@@ -28,6 +33,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from components.design import TAP_MIN_PX
 from tests.e2e.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.browser
@@ -77,6 +83,43 @@ async def seed():
 
 asyncio.run(seed())
 """
+MEASURE = """(min) => {
+  const seen = new Set(), small = [];
+  const visible = (el) => {
+    const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    // a 1 x 1 clipped control is for the keyboard only (the stand's "Stand controls" until it has the focus):
+    // no finger can find it, so it is no tap target
+    const keyboardOnly = r.width <= 1 && r.height <= 1 && s.position === 'absolute';
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none' && !keyboardOnly
+      && !el.closest('[aria-hidden=true]');
+  };
+  const target = (el) => {
+    if (el.matches('input[type=checkbox], input[type=radio]'))
+      return el.closest('[role=checkbox],[role=radio],[role=switch],label') || el;
+    if (el.matches('input, textarea, select')) return el.closest('.q-field__control') || el;
+    return el;
+  };
+  const inSentence = (a) => {
+    const parent = a.parentElement;
+    return parent && parent.textContent.trim().length > a.textContent.trim().length + 1;
+  };
+  const controls = 'button, [role=button], a[href], input:not([type=hidden]), textarea, select, '
+    + '[role=checkbox], [role=switch], [role=tab]';
+  for (const el of document.querySelectorAll(controls)) {
+    const t = target(el);
+    if (seen.has(t) || !visible(t)) continue;
+    seen.add(t);
+    if (t.matches('a[href]') && !t.closest('.q-btn') && inSentence(t)) continue;
+    const r = t.getBoundingClientRect();
+    if (r.width < min - 0.5 || r.height < min - 0.5) {
+      const name = (t.getAttribute('aria-label') || t.textContent || t.getAttribute('placeholder')
+        || t.className || '').trim().slice(0, 40);
+      small.push(`${t.tagName.toLowerCase()} "${name}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+    }
+  }
+  return small;
+}"""
+
 AXE_RUN = """async () => {
   const result = await axe.run(document, {
     runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
@@ -103,18 +146,31 @@ def app(session_live_server: Callable[..., str], tmp_path_factory: pytest.TempPa
     return url, json.loads(line.removeprefix("SEEDED "))
 
 
+def page_routes() -> list[str]:
+    """Every page the app declares (``@router.page("…")`` in pages/)."""
+    found: list[str] = []
+    for source in sorted((REPO_ROOT / "pages").glob("*.py")):
+        found += re.findall(r'@router\.page\(\s*"([^"]+)"', source.read_text())
+    return found
+
+
 def pages(ids: dict[str, Any]) -> list[str]:
-    """Every page route (the ``@router.page`` decorators of pages/*.py), with real ids, for every role (a refusal
-    is a page too); and the plain pages that look the same for anyone, visited once."""
-    setlist, gig, song, chart = ids["setlist"], ids["gig"], ids["song"], ids["chart"]
-    return ["/", "/library", "/library/files", f"/songs/{song}", f"/stand/{chart}",
-            f"/stand/{chart}?setlist={setlist}", "/setlists", f"/setlists/{setlist}", f"/live/{setlist}", "/gigs",
-            "/gigs/new", f"/gigs/{gig}", f"/gigs/{gig}/edit", "/members", "/profile", "/welcome", "/offline-sets",
-            f"/offline-sets?setlist={setlist}", "/bands", "/bands/new"]
+    """Every page route, with real ids, for every role (a refusal is a page too), and the two that read a query."""
+    values = {"chart_id": ids["chart"], "setlist_id": ids["setlist"], "song_id": ids["song"], "gig_id": ids["gig"],
+              "token": "not-a-link"}
+    routes = [re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(values[m[1]]), route) for route in page_routes()]
+    return [*routes, f"/stand/{ids['chart']}?setlist={ids['setlist']}", f"/offline-sets?setlist={ids['setlist']}"]
 
 
-ONCE = ["/library?q=a", "/songs/999999", "/join/not-a-link", "/auth/problem", "/no-band", "/auth/notice", "/offline",
-        "/auth/logout"]
+def small_targets(page: Page) -> list[str]:
+    """The page's tap targets under ``TAP_MIN_PX``, measured once its fonts (the icons too) are in."""
+    page.wait_for_function("() => document.fonts.status === 'loaded' && !document.querySelector('.q-spinner')",
+                           timeout=30_000)
+    result: list[str] = page.evaluate(MEASURE, TAP_MIN_PX)
+    return result
+
+
+ONCE = ["/library?q=a", "/songs/999999", "/offline", "/auth/logout"]
 
 
 def sign_in(context: Any, url: str, user_id: int) -> Page:
@@ -240,7 +296,21 @@ def test_a_song_opens_from_a_setlist_and_turns_by_keyboard_alone(new_context: Ca
     expect(stand).to_have_attribute("data-page", "0")
 
 
-def test_every_page_and_state_passes_axe(new_context: Callable[..., Any], app: tuple[str, dict[str, Any]]) -> None:
+def test_the_named_upload_button_opens_the_file_chooser_and_the_csv_is_read(
+        new_context: Callable[..., Any], app: tuple[str, dict[str, Any]]) -> None:
+    url, ids = app
+    page = sign_in(new_context(**PHONE), url, ids["people"][LEADER])
+    visit(page, f"{url}/setlists/import")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Or upload a CSV file").tap()
+    assert chooser.value.element.get_attribute("accept") == ".csv,.tsv,.txt,text/csv"
+    chooser.value.set_files(files=[{"name": "friday.csv", "mimeType": "text/csv",
+                                    "buffer": b"Title\nBrass Tacks\nCafe Ole\nNo Such Tune\n"}])
+    expect(page.get_by_text(re.compile(r"^2 found · 1 to check · 0 not found"))).to_be_visible()
+
+
+def test_every_page_and_state_passes_axe_with_44px_tap_targets(new_context: Callable[..., Any],
+                                                               app: tuple[str, dict[str, Any]]) -> None:
     url, ids = app
     found: dict[str, list[str]] = {}
     tally: dict[str, int] = {}
@@ -251,13 +321,16 @@ def test_every_page_and_state_passes_axe(new_context: Callable[..., Any], app: t
     people = {who: sign_in(new_context(**PHONE, bypass_csp=True), url, ids["people"][who])
               for who in (LEADER, MEMBER, SUB)}
     routes = pages(ids)
+    assert {"/setlists/import", "/library", f"/live/{ids['setlist']}"} <= set(routes) and len(routes) > 20
+    small: list[str] = []
     for path in routes + ONCE:  # the three at once: each step opens the route on every page, then checks each
         here = {who: page for who, page in people.items() if path in routes or who == LEADER}
         for who, page in here.items():
             response = page.goto(url + path, wait_until="commit")
             assert response is not None and response.status < 500, (who, path)
-        for page in here.values():
+        for who, page in here.items():
             visit(page, url + path, navigate=False)
+            small += [f"{who} {path}: {target}" for target in small_targets(page)]
             start_axe(page)
         for who, page in here.items():
             axe_result(page, f"{who}: {path}", found, tally)
@@ -285,3 +358,4 @@ def test_every_page_and_state_passes_axe(new_context: Callable[..., Any], app: t
     checked += 2
     print(f"\naxe: {checked} page states; serious or critical violations by rule (elements): {tally or 'none'}")
     assert not found, "\n".join(f"{where}: {problems}" for where, problems in found.items())
+    assert not small, f"{len(small)} tap targets under {TAP_MIN_PX} px:\n" + "\n".join(small)
