@@ -223,7 +223,9 @@ def test_the_leaders_console_through_cuts_reloads_and_second_tabs(gig: Gig, new_
         open_setlist(console, proxy.url, gig.setlist)  # a reload into the live set: the console, not an error
         gig.leader = console
         expect(console.get_by_test_id("live-next")).to_be_enabled()
-        for how, seconds in (("refuse", SHORT), ("hold", SHORT), ("refuse", LONG), ("hold", LONG)):
+        # both ways a link fails (refused: seen at once; held: seen by the heartbeat), on both sides of the window
+        # (the follower's test above goes through all four)
+        for how, seconds in (("refuse", SHORT), ("hold", LONG)):
             cut_off(proxy, how)
             expect(console.get_by_test_id("live-next")).to_be_disabled(timeout=DETECT_MS)
             expect(console.get_by_test_id("console-cut")).to_be_visible()
