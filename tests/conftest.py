@@ -44,6 +44,7 @@ PG_HOST = os.environ.get("SOLEIL_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("SOLEIL_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("SOLEIL_TEST_PG_USER", "postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 
 
 # --- no unexpected ERROR with a traceback in any server log -----------------------------------------------------------
@@ -263,7 +264,7 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) 
         monkeypatch.delenv(key)
     monkeypatch.setenv("SOLEIL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SOLEIL_DATABASE_URL", database_url)
-    monkeypatch.setenv("SOLEIL_SECRET_KEY", "test-secret-key-" + "x" * 32)
+    monkeypatch.setenv("SOLEIL_SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.setenv("SOLEIL_DEMO", "0")
     monkeypatch.setenv("SOLEIL_SYNC_INTERVAL", "0")
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
@@ -272,8 +273,30 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) 
     get_settings.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, demo_library_dir: Path) -> Path:
+    """The demo band created and its library synced once per worker, into a SQLite file and a data directory (its
+    content-addressed blobs). A SQLite test on the demo band starts from copies instead of seeding and syncing at
+    start-up; the seeding itself still runs on PostgreSQL, in tests/test_first_run.py and in every browser test."""
+    from tests import demo_seed
+
+    base = tmp_path_factory.mktemp("demo-template")
+    shutil.copy(sqlite_template, base / "soleil.db")
+    env = {**demo_seed.app_env(base, f"sqlite+aiosqlite:///{base / 'soleil.db'}", demo_library_dir),
+           "SOLEIL_SECRET_KEY": TEST_SECRET_KEY}
+    demo_seed.seed(env, "plans", [])
+    return base
+
+
 @pytest.fixture
-def demo_env(app_env: Settings, monkeypatch: pytest.MonkeyPatch, demo_library_dir: Path) -> Settings:
+def demo_env(app_env: Settings, monkeypatch: pytest.MonkeyPatch, demo_library_dir: Path, tmp_path: Path,
+             request: pytest.FixtureRequest) -> Settings:
+    # only onto a database nothing has opened yet (a fixture set up before this one, ``core``, may hold it: SQLite
+    # keeps its -wal and -shm files beside it while open); otherwise the band is seeded at start-up as before
+    if app_env.database_url.startswith("sqlite") and not (tmp_path / "soleil.db-wal").exists():
+        template: Path = request.getfixturevalue("demo_template")
+        shutil.copy(template / "soleil.db", tmp_path / "soleil.db")
+        shutil.copytree(template / "data" / "blobs", tmp_path / "data" / "blobs", dirs_exist_ok=True)
     monkeypatch.setenv("SOLEIL_DEMO", "1")
     monkeypatch.setenv("SOLEIL_LIBRARY_DIR", str(demo_library_dir))
     get_settings.cache_clear()
