@@ -183,7 +183,8 @@ async def test_page_images_are_limited_per_account_not_per_address(tight: Settin
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_thirty_phones_behind_one_address_make_a_25_song_set_offline_at_once(
         user: User, browser_for, tmp_path: Path) -> None:
-    """The default limits: a band of 30 on one venue Wi-Fi opens the set and downloads every page image."""
+    """The default limits: a band of 30 on one venue Wi-Fi opens the set and downloads every page image, at the one
+    width a phone asks for (offline.js asks a second only of a screen 900 px or longer)."""
     band_id, setlist_id = await _band_and_set(tmp_path / "lib", 25)
     phones = [browser_for((await add_member(band_id, f"m{n}@example.org", TRUMPET))[1]) for n in range(30)]
 
@@ -192,16 +193,16 @@ async def test_thirty_phones_behind_one_address_make_a_25_song_set_offline_at_on
     async def make_offline(phone: httpx.AsyncClient) -> list[int]:
         # the setlist page: never refused (on a loaded test machine NiceGUI may give up building it: 503)
         opened.append((await phone.get(f"/setlists/{setlist_id}")).status_code)
-        manifest = await phone.get(f"/pwa/offline/setlists/{setlist_id}?w=800&w=1600")
+        manifest = await phone.get(f"/pwa/offline/setlists/{setlist_id}?w=800")
         statuses = [manifest.status_code]
         urls = manifest.json()["urls"]
-        assert len(urls) >= 25 * 2
+        assert len(urls) >= 25
         statuses += [(await phone.get(url)).status_code for url in urls]
         return statuses
 
     answers = await asyncio.gather(*(make_offline(phone) for phone in phones))
     assert {status for statuses in answers for status in statuses} == {200}
-    assert sum(len(statuses) for statuses in answers) >= 30 * (1 + 50)
+    assert sum(len(statuses) for statuses in answers) >= 30 * (1 + 25)
     assert set(opened) <= {200, 503} and opened.count(200) > 0
 
 
