@@ -10,10 +10,13 @@ returns what it printed: ``{"setlist": id, "people": {name: user id}, ...}`` plu
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,13 +36,40 @@ def app_env(tmp_path: Path, database_url: str, library: Path) -> dict[str, str]:
 
 
 def seed(env: dict[str, str], kind: str, names: Sequence[str]) -> dict[str, Any]:
-    """Seed the database ``env`` points at, in a fresh interpreter (the test process's settings stay out of it)."""
+    """Seed the database ``env`` points at, in a fresh interpreter (the test process's settings stay out of it).
+
+    A SQLite database inside the data directory is seeded once per test process and library: later calls copy that
+    database and its content-addressed blobs, and return what the first call printed (the same ids and tokens)."""
+    key = (kind, tuple(names), env.get("SOLEIL_LIBRARY_DIR", ""), env.get("SOLEIL_SECRET_KEY", ""))
+    data, database = Path(env["SOLEIL_DATA_DIR"]), _sqlite_file(env)
+    copyable = database is not None and database.parent == data and not database.exists()
+    if copyable and key in _seeded:
+        template, out = _seeded[key]
+        (data / "blobs").mkdir(parents=True, exist_ok=True)
+        shutil.copytree(template / "blobs", data / "blobs", dirs_exist_ok=True)
+        shutil.copy(template / database.name, database)
+        return json.loads(out)
     child = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "NICEGUI_", "PYTEST_"))}
     done = subprocess.run([sys.executable, "-m", "tests.demo_seed", kind, *names], cwd=REPO_ROOT,
                           env={**child, **env}, capture_output=True, text=True, timeout=180, check=False)
     line = next((line for line in done.stdout.splitlines() if line.startswith(SEEDED)), None)
     assert line, done.stdout + done.stderr
-    return json.loads(line.removeprefix(SEEDED))
+    out = line.removeprefix(SEEDED)
+    if copyable and database is not None and not database.with_name(database.name + "-wal").exists():
+        template = Path(tempfile.mkdtemp(prefix="soleil-seed-"))
+        atexit.register(shutil.rmtree, template, True)
+        shutil.copytree(data / "blobs", template / "blobs")
+        shutil.copy(database, template / database.name)  # closed by the seeding process (no -wal beside it)
+        _seeded[key] = (template, out)
+    return json.loads(out)
+
+
+_seeded: dict[tuple[str, tuple[str, ...], str, str], tuple[Path, str]] = {}
+
+
+def _sqlite_file(env: dict[str, str]) -> Path | None:
+    url = env.get("SOLEIL_DATABASE_URL", "")
+    return Path(url.removeprefix("sqlite+aiosqlite:///")) if url.startswith("sqlite+aiosqlite:///") else None
 
 
 async def _tokens(session: Any, actor: Actor, out: dict[str, Any]) -> None:
