@@ -31,10 +31,10 @@ from tests.library_helpers import demo_sign_in
 HOSTILE = ["99999999999999999999999", "2147483648", "-1", "0", "1.5", "abc", "x" * 5000, "%00", "🎺", "<b>'\"",
            "../../etc/passwd", ""]
 # What a database itself may refuse, and PostgreSQL does where SQLite shrugs: integers past 32 and 64 bits, a NUL
-# byte in text, a value longer than an index entry, a character beyond the BMP. The rest (negative, zero, a
-# fraction, letters, markup, a path, nothing) is turned away by the route or the service before any query, the same
-# on both databases, and walked on SQLite only.
-DATABASE_BOUND = ["99999999999999999999999", "2147483648", "x" * 5000, "%00", "🎺"]
+# byte in text, a value longer than an index entry. The rest (negative, zero, a fraction, letters, markup, a path, a
+# character beyond the BMP, nothing) is turned away by the route or the service before any query, or stored the same
+# by both databases, and walked on SQLite only.
+DATABASE_BOUND = ["99999999999999999999999", "2147483648", "x" * 5000, "%00"]
 SPEC = ("part", "kind", "hint", "ck", "key", "oct", "clef", "src")
 # route path -> query parameters it reads from request.query_params itself (beyond those in its signature)
 RAW_QUERY: dict[str, tuple[str, ...]] = {

@@ -323,11 +323,16 @@ def test_every_page_and_state_passes_axe_with_44px_tap_targets(new_context: Call
     routes = pages(ids)
     assert {"/setlists/import", "/library", f"/live/{ids['setlist']}"} <= set(routes) and len(routes) > 20
     small: list[str] = []
+    refused: set[str] = set()  # who has had a refusal checked: every leaders' page refuses a member the same way
     for path in routes + ONCE:  # the three at once: each step opens the route on every page, then checks each
         here = {who: page for who, page in people.items() if path in routes or who == LEADER}
-        for who, page in here.items():
+        for who, page in list(here.items()):
             response = page.goto(url + path, wait_until="commit")
             assert response is not None and response.status < 500, (who, path)
+            if response.status == 403:
+                if who in refused:
+                    del here[who]
+                refused.add(who)
         for who, page in here.items():
             visit(page, url + path, navigate=False)
             small += [f"{who} {path}: {target}" for target in small_targets(page)]
