@@ -281,11 +281,12 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Pat
     from tests import demo_seed
 
     base = tmp_path_factory.mktemp("demo-template")
-    shutil.copy(sqlite_template, base / "soleil.db")
-    env = {**demo_seed.app_env(base, f"sqlite+aiosqlite:///{base / 'soleil.db'}", demo_library_dir),
+    (base / "data").mkdir()
+    shutil.copy(sqlite_template, base / "data" / "soleil.db")
+    env = {**demo_seed.app_env(base, f"sqlite+aiosqlite:///{base / 'data' / 'soleil.db'}", demo_library_dir),
            "SOLEIL_SECRET_KEY": TEST_SECRET_KEY}
     demo_seed.seed(env, "plans", [])
-    return base
+    return base / "data"  # soleil.db and blobs/, as demo_seed.copy_seeded takes them
 
 
 @pytest.fixture
@@ -294,9 +295,9 @@ def demo_env(app_env: Settings, monkeypatch: pytest.MonkeyPatch, demo_library_di
     # only onto a database nothing has opened yet (a fixture set up before this one, ``core``, may hold it: SQLite
     # keeps its -wal and -shm files beside it while open); otherwise the band is seeded at start-up as before
     if app_env.database_url.startswith("sqlite") and not (tmp_path / "soleil.db-wal").exists():
-        template: Path = request.getfixturevalue("demo_template")
-        shutil.copy(template / "soleil.db", tmp_path / "soleil.db")
-        shutil.copytree(template / "data" / "blobs", tmp_path / "data" / "blobs", dirs_exist_ok=True)
+        from tests import demo_seed
+
+        demo_seed.copy_seeded(request.getfixturevalue("demo_template"), tmp_path / "soleil.db", tmp_path / "data")
     monkeypatch.setenv("SOLEIL_DEMO", "1")
     monkeypatch.setenv("SOLEIL_LIBRARY_DIR", str(demo_library_dir))
     get_settings.cache_clear()

@@ -45,9 +45,7 @@ def seed(env: dict[str, str], kind: str, names: Sequence[str]) -> dict[str, Any]
     copyable = database is not None and database.parent == data and not database.exists()
     if copyable and key in _seeded:
         template, out = _seeded[key]
-        (data / "blobs").mkdir(parents=True, exist_ok=True)
-        shutil.copytree(template / "blobs", data / "blobs", dirs_exist_ok=True)
-        shutil.copy(template / database.name, database)
+        copy_seeded(template, database, data)
         return json.loads(out)
     child = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "NICEGUI_", "PYTEST_"))}
     done = subprocess.run([sys.executable, "-m", "tests.demo_seed", kind, *names], cwd=REPO_ROOT,
@@ -65,6 +63,13 @@ def seed(env: dict[str, str], kind: str, names: Sequence[str]) -> dict[str, Any]
 
 
 _seeded: dict[tuple[str, tuple[str, ...], str, str], tuple[Path, str]] = {}
+
+
+def copy_seeded(template: Path, database: Path, data: Path) -> None:
+    """Put a seeded band in place: ``template`` holds the closed database (as ``database``'s name) and its
+    content-addressed ``blobs``; the copies go to ``database`` and ``data``/blobs."""
+    shutil.copytree(template / "blobs", data / "blobs", dirs_exist_ok=True)
+    shutil.copy(template / database.name, database)
 
 
 def _sqlite_file(env: dict[str, str]) -> Path | None:
