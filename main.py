@@ -25,6 +25,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import components.design
 import components.errors
+from components import live_room
 from components.protect import ProtectMiddleware, SecureCookiesMiddleware
 from pages import (
     annotations,
@@ -83,6 +84,7 @@ async def _startup() -> None:
     try:
         await db.migrate()
         events.configure_hub(settings.resolved_database_url)  # LISTEN/NOTIFY between instances on PostgreSQL
+        live_room.install()  # each instance passes the leader's calls to its own sockets, once per live setlist
         await events.hub.start()
         if settings.demo_enabled:
             from soleil_ui.demo import ensure_demo

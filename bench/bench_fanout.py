@@ -5,8 +5,9 @@ Followers are real NiceGUI clients, driven without a browser from this process: 
 connects python-socketio's ``AsyncClient`` to ``/_nicegui_ws/socket.io`` with the query the browser would send
 (``client_id``, ``next_message_id``, ``implicit_handshake``, ``tab_id``, ``document_id``). The leader is one more
 such client on the setlist page; a "move" is a click event on its Next/Previous button sent over its socket, and a
-follower has the move when the stand's ``showSong(index)`` call arrives (the setlist's pages went with the page), or a
-message carrying the stand's next ``chart_key`` (a stand swapping charts). Latency = arrival − click,
+follower has the move when the live room's call arrives (``soleil_live``, one emit per instance for all followers:
+components/live_room.py; the setlist's pages went with the page), or the stand's ``showSong(index)``, or a message
+carrying the stand's next ``chart_key`` (a stand swapping charts). Latency = arrival − click,
 on one clock (both ends live in this process).
 
 Baseline, same run, same machine: a bare python-socketio server (uvicorn) that, on the leader's message, emits a
@@ -175,6 +176,15 @@ class Page:
         @self.sio.on("run_javascript")
         def run_javascript(data: dict[str, Any]) -> None:  # the setlist stand: the song's index (``showSong``)
             if "showSong" in str(data.get("code", "")):
+                arrived(data, time.perf_counter())
+
+        self.calls_heard: set[tuple[int, int]] = set()
+
+        @self.sio.on("soleil_live")
+        def live_call(data: dict[str, Any]) -> None:  # the call, once per room (components/live_room.py)
+            call = (data.get("live"), data.get("seq"))
+            if data.get("kind") == "move" and call not in self.calls_heard:
+                self.calls_heard.add(call)
                 arrived(data, time.perf_counter())
 
     async def connect(self) -> None:

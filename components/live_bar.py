@@ -80,6 +80,7 @@ class LiveWatcher:
     def __init__(self, actor: Actor, state: LiveState | None) -> None:
         self.actor = actor
         self.timeline = LiveTimeline(state)
+        self._reread_listeners: list[Callable[[LiveState | None], None]] = []
         listen(actor.band_id, live.LIVE_TOPIC, self._heard)
         ui.context.client.on_connect(self._connected)
 
@@ -89,6 +90,11 @@ class LiveWatcher:
 
     def on_change(self, listener: Listener) -> None:
         self.timeline.on_change(listener)
+
+    def on_reread(self, listener: Callable[[LiveState | None], None]) -> None:
+        """``listener(state)`` after every re-read from the database (a reconnect, a resync, a new session): the
+        live state as it is now, whether or not it changed for this page (its browser may have missed calls)."""
+        self._reread_listeners.append(listener)
 
     def wrote(self, state: LiveState) -> None:
         """This page's own call, shown at once."""
@@ -109,6 +115,8 @@ class LiveWatcher:
             log.warning("could not re-read live state", exc_info=True)
             return
         self.timeline.reread(state)
+        for listener in self._reread_listeners:
+            listener(self.timeline.state)
 
 
 def titles(snapshot: Snapshot | None, item_id: int | None) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from soleil_ui.access import Actor
 from soleil_ui.errors import SoleilError
 from soleil_ui.events import Event
-from soleil_ui.live_follow import Follower, chip_view, follows_call, replanned_index
+from soleil_ui.live_follow import Follower, chip_view, follows_call, replanned_index, state_message
 from soleil_ui.services import live, setlists, work
 from soleil_ui.services.library import KeyPref
 from soleil_ui.services.live import LiveState
@@ -28,6 +28,7 @@ from soleil_ui.services.setlist_plan import StandPlan
 from soleil_ui.services.stand_view import StandSet, load_stand_set
 from soleil_ui.stand_contract import StandPage
 
+from . import live_room
 from .live import listen
 from .live_bar import LiveWatcher, track_presence
 from .stand import Stand, StandSongChangeEventArguments
@@ -125,6 +126,10 @@ class SetlistStand:
         self.presence = track_presence(actor, self._tell_attached)
         listen(actor.band_id, setlists.topic(self.plan.setlist_id), self._setlist_changed)
         watcher.on_change(self._live_changed)
+        watcher.on_reread(self._reread)
+        # the calls, once per instance (after the page guard); then the state, in case a call came before the join
+        live_room.join(actor.band_id, self.plan.setlist_id, lambda: self._reread(self.watcher.state))
+        self.stand.set_live(state_message(watcher.state, self.plan.setlist_id), self.following)
         client = ui.context.client
         client.on_connect(lambda: self._connection(True))
         client.on_disconnect(lambda: self._connection(False))
@@ -147,13 +152,17 @@ class SetlistStand:
         pages = song["pages"] or [placeholder_page(song["title"], song["explanation"])]
         return song["title"], song["part_label"], pages
 
-    def show(self, index: int) -> None:
-        """Move to the setlist's song at ``index`` in place (the stand stays mounted; only the index is sent)."""
+    def show(self, index: int, *, send: bool = True) -> None:
+        """Move to the setlist's song at ``index`` in place (the stand stays mounted; only the index is sent).
+        ``send=False``: the browser moved itself (a call heard in the live room); only remember it."""
         if not self.plan.stops:
             return
         self.index = max(0, min(index, len(self.plan.stops) - 1))
         self.shown_item = self.plan.stops[self.index].item_id
-        self.stand.show_song(self.index)
+        if send:
+            self.stand.show_song(self.index)
+        else:
+            self.stand.follow_song(self.index)
         self._render_chip()
 
     def current_item(self) -> int | None:
@@ -190,16 +199,22 @@ class SetlistStand:
     def attached(self) -> bool:
         return self._follower().attached(self.watcher.state)
 
-    def _attach(self, *, jump: bool = True) -> None:
+    def _attach(self, *, jump: bool = True, send: bool = True) -> None:
         state = self._live_here()
         target = self.plan.index_of(state.current_item_id) if state is not None else None
         if target is not None and (jump or target != self.index or self.shown_item != state.current_item_id):
-            self.show(target)
+            self.show(target, send=send)
 
     def _live_changed(self, old: LiveState | None, new: LiveState | None) -> None:
+        """A call: the browser applies it from the live room by the same rule (``heardCall``); the server follows."""
         if follows_call(self._follower(), old, new):
-            self._attach(jump=False)
+            self._attach(jump=False, send=False)
         self._render_chip()
+
+    def _reread(self, state: LiveState | None) -> None:
+        """The live state re-read (a reconnect, a resync): this browser may have missed calls in the room."""
+        if not self.stand.is_deleted:
+            self.stand.hear_call(state_message(state, self.plan.setlist_id))
 
     def _chip_action(self) -> None:
         state = self.watcher.state
@@ -210,6 +225,7 @@ class SetlistStand:
             return
         if not self.following:
             self.following = True
+            self.stand.set_live(state_message(state, self.plan.setlist_id), True)
             if not self.live_page and not self.actor.is_leader:  # a reload (say after a long cut) keeps following
                 # (a leader's /live page calls the songs: a leader's setlist stand stays a stand)
                 ui.run_javascript(f"history.replaceState(history.state, '', '/live/{self.plan.setlist_id}')")

@@ -229,6 +229,27 @@ class Stand(ui.element, component="static/stand.js"):
         self._select_song(index, start_page)
         self.run_method("showSong", index, self.page, self._choice)
 
+    def follow_song(self, index: int) -> None:
+        """The browser moved itself to ``songs[index]`` on the leader's call (the live room's message,
+        ``components.live_room``): remember it, send nothing."""
+        songs = self._props.get("songs") or []
+        if 0 <= index < len(songs):
+            self._select_song(index)
+
+    def hear_call(self, message: Mapping[str, Any] | None) -> None:
+        """The live state for this browser alone, as a room message (it may have missed calls while cut off); the
+        browser applies it by the follower's rule, or ignores it if it heard that call already."""
+        if message is not None:
+            self.run_method("heardCall", dict(message))
+
+    def set_live(self, message: Mapping[str, Any] | None, following: bool) -> None:
+        """Whether this stand follows the calls, and the live state it starts from (set while the page is built,
+        or when the reader chooses to follow)."""
+        with self._props.suspend_updates():
+            self._props["live"] = dict(message) if message is not None else None
+        self._props["following"] = following
+        self.update()
+
     def ask_place(self) -> None:
         """After a reconnect: the browser tells where the reader is (``song_change`` with ``resync``, if it changed)."""
         self.run_method("resync")

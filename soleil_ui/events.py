@@ -64,6 +64,7 @@ class Subscription:
 class EventHub:
     def __init__(self) -> None:
         self._handlers: dict[tuple[int, str], list[Handler]] = defaultdict(list)
+        self._relays: list[Handler] = []  # see ``add_relay``
         self.instance_id = uuid.uuid4().hex  # this process among the app's instances
         self._transport: PgNotifyTransport | None = None
         self._lock: asyncio.Lock | None = None
@@ -84,6 +85,19 @@ class EventHub:
             handlers.remove(handler)
             if not handlers:
                 del self._handlers[key]
+
+    def add_relay(self, handler: Handler) -> None:
+        """Run ``handler`` first for every event this process delivers, of every band and topic.
+
+        For transports that pass an event on as it is, once per process (the live call to a socket.io room): they
+        hear every band, so they must address by ``event.band_id`` themselves. Pages never relay; they subscribe.
+        """
+        if handler not in self._relays:
+            self._relays.append(handler)
+
+    def remove_relay(self, handler: Handler) -> None:
+        if handler in self._relays:
+            self._relays.remove(handler)
 
     def reset(self) -> None:
         """Forget every subscriber (tests, between simulated app runs)."""
@@ -127,6 +141,8 @@ class EventHub:
 
     def deliver(self, event: Event) -> None:
         """Run every handler of the event's band and topic now; one failing handler never stops the others."""
+        for relay in list(self._relays):
+            self._call(relay, event)
         for handler in list(self._handlers.get((event.band_id, event.topic), ())):
             self._call(handler, event)
 
@@ -135,10 +151,12 @@ class EventHub:
         handlers = list(self._handlers.get((event.band_id, event.topic), ()))
         if len(handlers) <= CHUNK:
             async with self._ordering():
-                for handler in handlers:
+                for handler in [*self._relays, *handlers]:
                     self._call(handler, event)
             return
         async with self._ordering():
+            for relay in list(self._relays):
+                self._call(relay, event)
             for start in range(0, len(handlers), CHUNK):
                 if start:
                     await asyncio.sleep(0)

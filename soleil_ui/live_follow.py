@@ -169,3 +169,33 @@ def replanned_index(items: Sequence[int], shown_item: int | None, old_index: int
     if found is not None:
         return found, True
     return min(old_index, max(len(items) - 1, 0)), False
+
+
+# --- the call, once per instance -----------------------------------------------------------------------------------
+ROOM_KINDS = ("start", "move", "stop")
+
+
+def room_name(band_id: int, setlist_id: int) -> str:
+    """The socket.io room of one band's live setlist. The server alone puts a page in it, after the page guard let
+    the member read that setlist; no name a browser sends is ever used (a socket can't join a room by asking)."""
+    return f"live:{int(band_id)}:{int(setlist_id)}"
+
+
+def room_message(payload: Mapping[str, object]) -> dict[str, object] | None:
+    """What a live room hears of a hub ``live`` event: the call as the stand applies it in the browser
+    (``{"kind", "live", "setlist", "item", "seq"}``, ids only), or None for events that are not a call of a setlist
+    (a ``resync``, a malformed payload: each page re-reads the state for those and tells its own browser)."""
+    kind, item = payload.get("kind"), payload.get("item")
+    live_id, setlist_id, seq = payload.get("live"), payload.get("setlist"), payload.get("seq")
+    if kind not in ROOM_KINDS or not all(type(v) is int for v in (live_id, setlist_id, seq)):
+        return None
+    return {"kind": kind, "live": live_id, "setlist": setlist_id, "item": item if type(item) is int else None,
+            "seq": seq}
+
+
+def state_message(state: LiveState | None, setlist_id: int) -> dict[str, object] | None:
+    """The live state as one room message, for a page that may have missed calls (its first build, a reconnect):
+    the browser applies it by the same rule and ignores it if it heard that call already."""
+    if state is None or state.setlist_id != setlist_id:
+        return None
+    return room_message(state.payload("move"))

@@ -7,7 +7,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from soleil_ui.live_follow import ChipView, Follower, Heard, LiveTimeline, chip_view, follows_call, replanned_index
+from soleil_ui.events import Event, EventHub
+from soleil_ui.live_follow import (
+    ChipView,
+    Follower,
+    Heard,
+    LiveTimeline,
+    chip_view,
+    follows_call,
+    replanned_index,
+    room_message,
+    room_name,
+    state_message,
+)
 from soleil_ui.services.live import LiveState
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -113,3 +125,56 @@ def test_replanned_index_keeps_the_song_or_stays_near() -> None:
     assert replanned_index([1, 2, 3], 3, 0) == (2, True)
     assert replanned_index([1, 2], 9, 5) == (1, False)
     assert replanned_index([], 9, 3) == (0, False)
+
+
+# --- the call to a live room --------------------------------------------------------------------------------------
+def test_a_room_is_one_bands_setlist_and_its_name_never_comes_from_input() -> None:
+    assert room_name(1, 5) == "live:1:5"
+    assert room_name(1, 5) != room_name(2, 5)  # the same setlist id in another band is another room
+    with pytest.raises(ValueError):
+        room_name(1, "5; live:2:5")  # type: ignore[arg-type]  # only numbers make a room
+
+
+def test_a_room_hears_ids_only_and_nothing_that_is_not_a_call() -> None:
+    call = {"kind": "move", "live": 1, "setlist": 5, "item": 11, "seq": 4, "extra": "x" * 100}
+    assert room_message(call) == {"kind": "move", "live": 1, "setlist": 5, "item": 11, "seq": 4}
+    assert room_message({**call, "kind": "stop", "item": None})["item"] is None  # type: ignore[index]
+    assert room_message({"resync": True}) is None  # each page re-reads and tells its own browser
+    assert room_message({**call, "kind": "edit"}) is None
+    assert room_message({**call, "seq": "4"}) is None
+    assert room_message({**call, "setlist": True}) is None  # a bool is no setlist id
+    assert room_message({**call, "item": "<script>"})["item"] is None  # type: ignore[index]
+
+
+def test_a_pages_own_catch_up_is_the_state_as_a_call_of_its_setlist_only() -> None:
+    assert state_message(state(item=12, seq=7), 5) == {"kind": "move", "live": 1, "setlist": 5, "item": 12, "seq": 7}
+    assert state_message(state(setlist=6), 5) is None
+    assert state_message(None, 5) is None
+
+
+@pytest.mark.expected_error(r"RuntimeError: relay down")  # the broken relay this test installs
+async def test_relays_hear_every_band_first_and_a_broken_one_stops_nobody() -> None:
+    events = EventHub()
+    heard: list[str] = []
+
+    def broken(_event: Event) -> None:
+        raise RuntimeError("relay down")
+
+    events.add_relay(broken)
+    events.add_relay(lambda e: heard.append(f"relay {e.band_id}"))
+    events.add_relay(broken)  # once only
+    events.subscribe(1, "live", lambda e: heard.append("page 1"))
+    events.subscribe(2, "live", lambda e: heard.append("page 2"))
+    await events.publish(Event(1, "live", {"kind": "move"}))
+    events.deliver(Event(2, "live", {"kind": "move"}))
+    assert heard == ["relay 1", "page 1", "relay 2", "page 2"]
+    for n in range(30):  # a broadcast big enough to be delivered in chunks still relays first, once
+        events.subscribe(3, "live", lambda e, n=n: heard.append(f"page 3.{n}"))
+    heard.clear()
+    await events.deliver_async(Event(3, "live", {}))
+    assert heard[0] == "relay 3" and heard.count("relay 3") == 1 and len(heard) == 31
+    events.remove_relay(broken)
+    events.reset()  # pages go; the relay stays with the process
+    heard.clear()
+    events.deliver(Event(1, "live", {}))
+    assert heard == ["relay 1"]

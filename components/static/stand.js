@@ -140,6 +140,8 @@ export default {
     song_index: { type: Number, default: 0 },
     setlist_id: { type: Number, default: null },
     standalone: Boolean, // the offline stand: no server at all
+    live: { type: Object, default: null }, // {kind, live, setlist, item, seq}: the live call as the page was built
+    following: Boolean, // this stand follows the leader's calls (live mode)
     offline_since: { type: Number, default: 0 }, // standalone: when the data was last brought up to date
   },
   data() {
@@ -213,6 +215,9 @@ export default {
     night(on) {
       this.isNight = on;
     },
+    live(message) {
+      this.heardCall(message); // the server set it (the reader chose to follow): newer than what we had, or nothing
+    },
     isNight(on) {
       store("night", on); // the offline stand opens in the same mode
     },
@@ -238,6 +243,7 @@ export default {
     this.gesture = null;
     this.zoom = { s: 1, x: 0, y: 0 };
     this.choice = 0; // the reader's own song moves on this page, numbered
+    this.liveNow = this.live; // the newest call this page has applied or passed over (see heardCall)
     this.chosen = false; // the song shown is the reader's choice (not the server's call)
   },
   mounted() {
@@ -379,6 +385,23 @@ export default {
         /* told again on reconnect */
       }
     },
+    heardCall(message) {
+      // The leader's call, once per room for every follower (components/live_room.py), or this page alone after a
+      // reconnect. The follower's rule (soleil_ui/live_follow.py, follows_call): a stand that follows and shows the
+      // song called last (or any song, when a new session starts) moves to the new call; one that browsed away stays.
+      // A call is applied once: an older or repeated (live, seq) is ignored.
+      if (!message || message.setlist !== this.setlistId()) return;
+      const last = this.liveNow;
+      if (last && last.setlist === message.setlist) {
+        if (message.live < last.live || (message.live === last.live && message.seq <= last.seq)) return;
+      }
+      const sameSession = last && last.setlist === message.setlist && last.live === message.live;
+      const attached = !sameSession || (!this.orphan && this.song !== null && this.song.item_id === last.item);
+      this.liveNow = message;
+      if (!this.following || !attached || message.kind === "stop" || message.item === null) return;
+      const index = (this.songList || []).findIndex((s) => s.item_id === message.item);
+      if (index >= 0 && (index !== this.songIndex || this.orphan)) this.enterSong(index, 0, false);
+    },
     resync() {
       // the server asks after a reconnect, once it has replayed what the page missed: where is the reader now?
       this.tellSong(true);
@@ -443,11 +466,14 @@ export default {
       });
       // the device saying it lost the network is news sooner than the socket's heartbeat
       const device = () => (navigator.onLine ? socket.connected && up() : down());
+      const call = (message) => this.heardCall(message);
       socket.on("connect", up);
       socket.on("disconnect", down);
+      socket.on("soleil_live", call);
       window.addEventListener("offline", device);
       window.addEventListener("online", device);
       this.unwatchSocket = () => {
+        socket.off("soleil_live", call);
         socket.off("connect", up);
         socket.off("disconnect", down);
         window.removeEventListener("offline", device);

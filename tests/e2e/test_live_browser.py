@@ -100,7 +100,7 @@ def test_leader_edits_and_calls_songs_for_three_members(live_server: Any, tablet
                                                         tmp_path: Path, demo_library_dir: Path) -> None:
     env = app_env(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'data' / 'soleil.db'}", demo_library_dir)
     seeded = seed(env)
-    url = live_server(["main.py"], env, "/readyz")
+    url = live_server(["main.py"], env, "/readyz", timeout=90)
     setlist_id = seeded["setlist"]
     leader = sign_in(tablet, url, seeded["people"]["Morgan Lee"])
     members = {name: sign_in(new_context("iPhone 13"), url, seeded["people"][name]) for name in MEMBERS}
@@ -166,8 +166,8 @@ def test_two_instances_on_one_postgres_act_as_one(pg_url: str, live_server: Any,
     # pg_url first: its database is dropped after the apps using it have stopped (fixtures end in reverse order)
     env = app_env(tmp_path, pg_url, demo_library_dir)
     seeded = seed(env)
-    one = live_server(["main.py"], env, "/readyz")
-    two = live_server(["main.py"], {**env, "SOLEIL_DATA_DIR": str(tmp_path / "data-two")}, "/readyz")
+    one = live_server(["main.py"], env, "/readyz", timeout=90)
+    two = live_server(["main.py"], {**env, "SOLEIL_DATA_DIR": str(tmp_path / "data-two")}, "/readyz", timeout=90)
     setlist_id = seeded["setlist"]
     leader = sign_in(tablet, one, seeded["people"]["Morgan Lee"])
     member = sign_in(phone, two, seeded["people"]["Ava Brooks"])
