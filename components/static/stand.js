@@ -318,6 +318,11 @@ export default {
       this.announcement = up ? "Back online" : "Offline: pages still turn";
     },
     perView: { handler: "render", flush: "post" },
+    toolbar(open) {
+      if (open) return;
+      this.learning = null; // a pedal key must never be learnt with the panel out of sight
+      this.pedalOpen = false;
+    },
     recordingUrl() {
       // another song (a leader's call, the reader's move): its own recording, from the start
       this.playing = false;
