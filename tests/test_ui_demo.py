@@ -159,3 +159,9 @@ async def test_the_stand_offers_the_songs_recording_and_only_with_one(user: User
     by_item = {i.id: i.song_id for i in items}
     assert songs and all(bool(s.get("recording")) == (by_item[s["item_id"]] in heard) for s in songs)
     assert any(s.get("recording") for s in songs) and not all(s.get("recording") for s in songs)
+
+    from soleil_ui.services.recordings import recording_urls
+    assert with_track.song_id is not None
+    async with db.session() as session:  # a substitute's scope (their gig's songs) leaves other songs without one
+        assert await recording_urls(session, with_track.band_id, [with_track.song_id], scope=set()) == {}
+        assert await recording_urls(session, with_track.band_id + 1000, [with_track.song_id]) == {}  # another band
