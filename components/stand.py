@@ -16,7 +16,7 @@ The page that shows the stand should use ``viewport=STAND_VIEWPORT`` so the safe
 
 The contract with ``stand.js``. Props: ``title``, ``part_label``, ``pages``, ``night``, ``start_page``,
 ``chart_key`` (bumped by ``set_chart``: the browser then reloads the chart at ``start_page``), ``prev_title``,
-``next_title``, ``songs``, ``song_index``, ``setlist_id``. Events: ``page_change`` ``{"page", "pages"}``,
+``next_title``, ``songs``, ``song_index``, ``setlist_id``, ``recording``. Events: ``page_change`` ``{"page", "pages"}``,
 ``song_request`` ``{"direction": "next"|"prev"}``, ``song_change`` ``{"index", "item_id", "chart_id", "choice",
 "resync"}``, ``night_change`` ``{"night"}``, ``close``. JS methods: ``goTo(index)``, ``showSong(index, page, choice)``,
 ``resync()``. Fit-to-width and "force one page" are the reader's own choices, kept in the browser's localStorage.
@@ -37,6 +37,13 @@ offline stands in (``components/static/offline.js``). Either way the reader's pl
 localStorage, so a reload within half an hour, or the offline stand (``/offline``), opens right there; while the
 socket is down a small "offline · last update 3 min ago" label shows, and NiceGUI's "Connection lost" box is hidden.
 
+**The reader's own stand** (kept per device in localStorage, also on the offline stand, which runs this same
+``stand.js``): the keys their Bluetooth pedal sends ("Pedal keys" learns a forward and a back key; the default keys
+keep working; nothing typed into an input turns a page), and half-page turns ("Half": "next" first shows the next
+page's top half over this page's bottom half, the next "next" completes the turn; one page at a time only, a song
+always opens whole). **The song's reference recording** (``recording``, or each song's ``recording``): a headphones
+button in the top bar opens a small player in a band of its own at the bottom; the pages lay out above it.
+
 For the keyboard and screen readers: the keys pedals send turn pages as always; "t" (not a pedal key) shows and
 hides the toolbar, and so does a "Stand controls" button, first in the tab order and drawn only while it has the focus.
 The song is the page's (visually hidden) level-one heading and the document's title; a polite live region
@@ -44,7 +51,8 @@ The song is the page's (visually hidden) level-one heading and the document's ti
 reader's own move), and "Offline: pages still turn" / "Back online".
 
 Browser test hooks on the root element (``data-testid="stand"``): ``data-page`` (first visible page index),
-``data-pages``, ``data-per-view`` (1 or 2), ``data-zoom``, ``data-ready`` (indices of decoded pages in the preload
+``data-pages``, ``data-per-view`` (1 or 2), ``data-half`` (1 between two pages), ``data-pedal`` (``next|prev``
+keys learnt, else empty), ``data-zoom``, ``data-ready`` (indices of decoded pages in the preload
 cache) and ``data-wake-lock`` (pending/active/released/denied/unsupported).
 """
 
@@ -118,10 +126,13 @@ def normalize_songs(songs: Sequence[Mapping[str, Any]]) -> list[StandSong]:
     result: list[StandSong] = []
     for song in songs:
         pages = song.get("pages") or []
-        result.append(StandSong(title=str(song.get("title") or ""), part_label=str(song.get("part_label") or ""),
-                                pages=normalize_pages(pages) if pages else [],
-                                item_id=song.get("item_id"), chart_id=song.get("chart_id"),
-                                explanation=str(song.get("explanation") or "")))
+        item = StandSong(title=str(song.get("title") or ""), part_label=str(song.get("part_label") or ""),
+                         pages=normalize_pages(pages) if pages else [],
+                         item_id=song.get("item_id"), chart_id=song.get("chart_id"),
+                         explanation=str(song.get("explanation") or ""))
+        if song.get("recording"):
+            item["recording"] = str(song["recording"])
+        result.append(item)
     return result
 
 
@@ -139,6 +150,7 @@ class Stand(ui.element, component="static/stand.js"):
         songs: Sequence[StandSong] | None = None,
         song_index: int = 0,
         setlist_id: int | None = None,
+        recording: str | None = None,
         on_page_change: Handler[StandPageChangeEventArguments] | None = None,
         on_song_request: Handler[StandSongRequestEventArguments] | None = None,
         on_song_change: Handler[StandSongChangeEventArguments] | None = None,
@@ -157,6 +169,7 @@ class Stand(ui.element, component="static/stand.js"):
         :param songs: the whole setlist in the reader's part, for previous/next song in the browser (see above)
         :param song_index: which of ``songs`` is shown first (when ``pages`` isn't one of them)
         :param setlist_id: the setlist being read (its offline copy and the reader's place); else taken from the URL
+        :param recording: the URL of the song's reference recording (``/media/audio/…``): a player on the stand
         :param on_page_change: the reader settled on another page (debounced in the browser)
         :param on_song_request: the reader asked for the previous/next song (no ``songs``, or a chart not in them)
         :param on_song_change: the reader moved to another of ``songs`` in the browser
@@ -175,6 +188,7 @@ class Stand(ui.element, component="static/stand.js"):
         self._props["songs"] = normalize_songs(songs) if songs else None
         self._props["song_index"] = max(0, int(song_index))
         self._props["setlist_id"] = setlist_id
+        self._props["recording"] = recording or ""
         self._song_index: int | None = self._props["song_index"] if songs else None
         self._song_pages: list[StandPage] | None = None  # the selected song's pages (see ``_select_song``)
         self._choice = 0  # the reader's latest song move heard from the browser (see "Who moved the stand")
@@ -211,11 +225,13 @@ class Stand(ui.element, component="static/stand.js"):
         *,
         prev_title: str | None = None,
         next_title: str | None = None,
+        recording: str | None = None,
     ) -> None:
         """Swap to another chart in place (zoom and preload cache reset, the stand stays mounted)."""
         self._song_pages = None
         with self._props.suspend_updates():
             self._set_chart_props(title, part_label, pages, start_page, prev_title, next_title)
+            self._props["recording"] = recording or ""
             self._props["chart_key"] += 1
         self.page = self._props["start_page"]
         self.update()
@@ -296,6 +312,15 @@ class Stand(ui.element, component="static/stand.js"):
     def set_night(self, on: bool) -> None:
         self._props["night"] = bool(on)
         self.update()
+
+    @property
+    def recording(self) -> str:
+        """The recording the stand offers for the song shown (empty: no player button)."""
+        if self._song_index is not None:
+            songs = self._props.get("songs") or []
+            if 0 <= self._song_index < len(songs):
+                return str(songs[self._song_index].get("recording") or "")
+        return str(self._props["recording"])
 
     @property
     def night(self) -> bool:

@@ -87,7 +87,7 @@ async def stand_page(actor: Actor, chart_id: int, setlist: MaybeQueryId = None,
     _frame(actor, title)
     preload(pages, night)
     back = f"/setlists/{setlist}" if setlist is not None else (f"/songs/{chart.song_id}" if chart.song_id else "/")
-    Stand(title=title, part_label=label, pages=pages, night=night,
+    Stand(title=title, part_label=label, pages=pages, night=night, recording=opening.recording,
           on_night_change=lambda e: _night_saver(actor)(e.night), on_close=lambda: ui.navigate.to(back))
     return None
 

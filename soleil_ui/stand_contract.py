@@ -28,3 +28,4 @@ class StandSong(TypedDict):
     chart_id: int | None
     explanation: str
     song_id: NotRequired[int]  # the offline set and the tests match songs by it; the browser doesn't need it
+    recording: NotRequired[str]  # the song's reference recording (``/media/audio/…``), when it has one

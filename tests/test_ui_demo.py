@@ -127,3 +127,41 @@ async def test_reference_audio_streams_with_range_and_stays_in_the_band(user: Us
     user.http_client.cookies.set("session", session_cookie(token, demo_env.effective_secret_key()))
     assert (await user.http_client.get(f"/media/audio/{track.id}")).status_code == 404
     assert (await user.http_client.get(f"/media/charts/{chart.id}/pages/0?w=800")).status_code == 404
+
+
+async def test_the_stand_offers_the_songs_recording_and_only_with_one(user: User) -> None:
+    """The stand's recording button (``Stand.recording``): the song's own track, served to this member by the
+    band-scoped media route; a song without a recording gets none; a setlist's songs each carry theirs."""
+    from components.stand import Stand
+    from soleil_ui.models import AudioTrack, Setlist, SetlistItem
+
+    async with db.session() as session:
+        tracks = (await session.exec(select(AudioTrack).where(AudioTrack.checksum != ""))).all()
+        heard = {t.song_id for t in tracks}
+        charts = (await session.exec(select(Chart).where(Chart.status == ChartStatus.OK))).all()
+        setlist = (await session.exec(select(Setlist))).first()
+        assert setlist is not None
+        items = (await session.exec(select(SetlistItem).where(SetlistItem.setlist_id == setlist.id))).all()
+    with_track = next(c for c in charts if c.song_id in heard)
+    without = next(c for c in charts if c.song_id is not None and c.song_id not in heard)
+    track = min((t for t in tracks if t.song_id == with_track.song_id), key=lambda t: (t.file_name, t.id))
+    await _enter_as(user, "Ava Brooks")
+
+    await user.open(f"/stand/{with_track.id}")
+    url = next(iter(user.find(kind=Stand).elements)).recording
+    assert url == f"/media/audio/{track.id}?v={track.checksum[:16]}"
+    assert (await user.http_client.get(url)).status_code == 200  # the very URL plays for this member
+    await user.open(f"/stand/{without.id}")
+    assert next(iter(user.find(kind=Stand).elements)).recording == ""  # no button without a recording
+
+    await user.open(f"/live/{setlist.id}")
+    songs = next(iter(user.find(kind=Stand).elements)).props["songs"]
+    by_item = {i.id: i.song_id for i in items}
+    assert songs and all(bool(s.get("recording")) == (by_item[s["item_id"]] in heard) for s in songs)
+    assert any(s.get("recording") for s in songs) and not all(s.get("recording") for s in songs)
+
+    from soleil_ui.services.recordings import recording_urls
+    assert with_track.song_id is not None
+    async with db.session() as session:  # a substitute's scope (their gig's songs) leaves other songs without one
+        assert await recording_urls(session, with_track.band_id, [with_track.song_id], scope=set()) == {}
+        assert await recording_urls(session, with_track.band_id + 1000, [with_track.song_id]) == {}  # another band

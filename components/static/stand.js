@@ -65,13 +65,37 @@ const placeholder = (title, reason) => {
   return [{ src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg), width: 800, height: 1035 }];
 };
 const offline = () => window.SoleilOffline;
+// The reader's pedal: the keys their pedal sends, learnt on this device ({next, prev}); the default keys still work.
+const PEDAL_KEY = "soleil.stand.pedal";
+const loadPedal = () => {
+  try {
+    const kept = JSON.parse(localStorage.getItem(PEDAL_KEY) || "null");
+    return kept && typeof kept.next === "string" && typeof kept.prev === "string" ? kept : null;
+  } catch {
+    return null;
+  }
+};
+const savePedal = (keys) => {
+  try {
+    if (keys) localStorage.setItem(PEDAL_KEY, JSON.stringify(keys));
+    else localStorage.removeItem(PEDAL_KEY);
+  } catch {
+    /* private mode: kept for this visit only */
+  }
+};
+const keyName = (key) => (key === " " ? "Space" : key.length === 1 ? key.toUpperCase() : key.replace(/([a-z])([A-Z])/g, "$1 $2"));
+const NOT_PEDAL = new Set(["Shift", "Control", "Alt", "Meta", "Tab", "CapsLock", "Unidentified"]);
+const SPEEDS = [1, 0.75, 0.5];
+const minutes = (s) => (Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}` : "0:00");
 
 export default {
   template: `
     <div class="sl-stand" role="region" data-testid="stand"
-        :class="{ 'sl-night': isNight, 'sl-fit-width': fitWidth, 'sl-zoomed': zoomed, 'sl-two-up': perView === 2 }"
+        :class="{ 'sl-night': isNight, 'sl-fit-width': fitWidth, 'sl-zoomed': zoomed, 'sl-two-up': perView === 2,
+                 'sl-half-on': half, 'sl-has-player': playerShown }"
         :aria-label="'Chart: ' + shownTitle" :data-page="page" :data-pages="shownPages.length" :data-per-view="perView"
-        :data-song="songIndex === null ? '' : songIndex" :data-online="String(online)">
+        :data-song="songIndex === null ? '' : songIndex" :data-online="String(online)" :data-half="half ? '1' : '0'"
+        :data-pedal="pedal ? pedal.next + '|' + pedal.prev : ''">
       <h1 class="sl-sr">{{ shownTitle }}</h1>
       <button class="sl-show" type="button" aria-label="Stand controls" :aria-expanded="String(toolbar)"
           aria-keyshortcuts="t" data-testid="stand-show-controls" @click="act($event, 'toolbar')">
@@ -87,6 +111,20 @@ export default {
       </div>
       <div class="sl-indicator" :class="{ 'sl-flash': flash, 'sl-off': toolbar }" data-testid="stand-indicator"
           aria-live="polite">{{ indicator }}</div>
+      <div v-if="playerShown" class="sl-player" role="group" aria-label="Recording" data-testid="stand-player">
+        <audio ref="audio" :src="prefixedUrl(recordingUrl)" preload="metadata" data-testid="stand-audio"
+            @play="playing = true" @pause="playing = false" @ended="playing = false"
+            @timeupdate="position = $refs.audio.currentTime" @loadedmetadata="onAudioMeta"></audio>
+        <button class="sl-btn" :aria-label="playing ? 'Pause recording' : 'Play recording'"
+            data-testid="stand-play" @click="act($event, 'play')">
+          <span class="material-icons" aria-hidden="true">{{ playing ? "pause" : "play_arrow" }}</span></button>
+        <input class="sl-seek" type="range" min="0" :max="duration || 0" step="1" :value="position"
+            aria-label="Position in the recording" :aria-valuetext="timeText(position) + ' of ' + timeText(duration)"
+            data-testid="stand-seek" @input="seek($event.target.value)">
+        <span class="sl-time" aria-hidden="true">{{ timeText(position) }} / {{ timeText(duration) }}</span>
+        <button class="sl-btn" :aria-label="'Playback speed ' + speed + '×'" data-testid="stand-speed"
+            @click="act($event, 'speed')"><span class="sl-speed">{{ speed }}×</span></button>
+      </div>
       <div v-if="!online" class="sl-offline" data-testid="stand-offline">{{ offlineText }}</div>
       <div class="sl-sr" aria-live="polite" aria-atomic="true" data-testid="stand-announce">{{ announcement }}</div>
       <template v-if="toolbar">
@@ -94,9 +132,20 @@ export default {
           <button class="sl-btn" aria-label="Close chart" data-testid="stand-close" @click="act($event, 'close')">
             <span class="material-icons" aria-hidden="true">arrow_back</span></button>
           <div class="sl-titles"><div class="sl-title">{{ shownTitle }}</div><div class="sl-part">{{ shownPart }}</div></div>
+          <button v-if="recordingUrl" class="sl-btn sl-toggle" aria-label="Recording" :aria-pressed="String(playerOpen)"
+              data-testid="stand-recording" @click="act($event, 'recording')">
+            <span class="material-icons" aria-hidden="true">headphones</span></button>
           <div class="sl-count" data-testid="stand-count">{{ indicator }}</div>
         </div>
         <div class="sl-bar sl-bottom" role="toolbar" aria-label="Stand controls">
+          <div v-if="pedalOpen" class="sl-pedal" role="group" aria-label="Pedal keys" data-testid="stand-pedal-panel">
+            <div class="sl-pedal-text" aria-live="polite" data-testid="stand-pedal-text">{{ pedalText }}</div>
+            <button class="sl-btn sl-wide" :aria-label="learning ? 'Cancel learning' : 'Learn pedal keys'"
+                data-testid="stand-pedal-learn" @click="act($event, 'learn')">
+              {{ learning ? "Cancel" : "Learn" }}</button>
+            <button class="sl-btn sl-wide" aria-label="Reset pedal keys" data-testid="stand-pedal-reset"
+                :disabled="!pedal && !learning" @click="act($event, 'pedal-reset')">Reset</button>
+          </div>
           <div v-if="prevTitle || nextTitle" class="sl-songs">
             <button v-if="prevTitle" class="sl-btn sl-song" :aria-label="'Previous song: ' + prevTitle"
                 data-testid="stand-prev-song" @click="act($event, 'song', 'prev')">
@@ -121,6 +170,14 @@ export default {
                 data-testid="stand-two-up" :disabled="!wide" @click="act($event, 'single')">
               <span class="material-icons" aria-hidden="true">import_contacts</span>
               <span class="sl-label">2 pages</span></button>
+            <button class="sl-btn sl-toggle" aria-label="Half-page turns" :aria-pressed="String(halfTurns)"
+                data-testid="stand-half" :disabled="perView === 2" @click="act($event, 'half')">
+              <span class="material-icons" aria-hidden="true">vertical_split</span>
+              <span class="sl-label">Half</span></button>
+            <button class="sl-btn" aria-label="Pedal keys" :aria-expanded="String(pedalOpen)"
+                data-testid="stand-pedal" @click="act($event, 'pedal')">
+              <span class="material-icons" aria-hidden="true">keyboard</span>
+              <span class="sl-label">Pedal</span></button>
             <button class="sl-btn sl-turn" aria-label="Next page" data-testid="stand-next" :disabled="atEnd"
                 @click="act($event, 'next')"><span class="material-icons" aria-hidden="true">chevron_right</span></button>
           </div>
@@ -143,6 +200,7 @@ export default {
     live: { type: Object, default: null }, // {kind, live, setlist, item, seq}: the live call as the page was built
     following: Boolean, // this stand follows the leader's calls (live mode)
     offline_since: { type: Number, default: 0 }, // standalone: when the data was last brought up to date
+    recording: { type: String, default: "" }, // the chart's song's reference recording (a /media/audio URL)
   },
   data() {
     return {
@@ -161,6 +219,18 @@ export default {
       lastUp: this.offline_since || Date.now(),
       now: Date.now(),
       announcement: "", // said politely by screen readers: the song now on the stand, offline, back online
+      halfTurns: stored("half-turns"), // "next" shows the next page's top half first (this device's choice)
+      half: false, // between page and page + 1: the top half shows the next page, the bottom half this one
+      pedal: loadPedal(), // {next, prev}: the keys this device's pedal sends, or null (the default keys)
+      pedalOpen: false,
+      learning: null, // "next" | "prev": waiting for the pedal's key
+      learnt: null,
+      pedalMessage: "",
+      playerOpen: false,
+      playing: false,
+      position: 0,
+      duration: 0,
+      speed: 1,
     };
   },
   computed: {
@@ -202,11 +272,30 @@ export default {
     indicator() {
       const n = this.shownPages.length;
       if (!n) return "–";
+      if (this.half) return `${this.page + 1}½ / ${n}`; // between two pages: the next one's top half shows
       const last = Math.min(n, this.page + this.perView);
       return last > this.page + 1 ? `${this.page + 1}–${last} / ${n}` : `${this.page + 1} / ${n}`;
     },
     atEnd() {
       return this.page + this.perView > this.shownPages.length - 1;
+    },
+    halfOn() {
+      return this.halfTurns && this.perView === 1;
+    },
+    pedalText() {
+      if (this.learning === "next") return "Press your pedal's forward key";
+      if (this.learning === "prev") return this.pedalMessage || `Forward: ${keyName(this.learnt.next)}. Now press its back key`;
+      if (this.pedalMessage) return this.pedalMessage;
+      if (!this.pedal) return "Default keys: Page Down, →, Space, Enter forward; Page Up, ← back";
+      return `Forward: ${keyName(this.pedal.next)} · Back: ${keyName(this.pedal.prev)}`;
+    },
+    recordingUrl() {
+      // a song of the setlist carries its own (an offline set: the recording it made available); else the prop
+      if (this.song) return this.song.recording || this.song.audio?.[0]?.url || "";
+      return this.recording || "";
+    },
+    playerShown() {
+      return this.playerOpen && !!this.recordingUrl;
     },
   },
   watch: {
@@ -234,6 +323,16 @@ export default {
       this.announcement = up ? "Back online" : "Offline: pages still turn";
     },
     perView: { handler: "render", flush: "post" },
+    toolbar(open) {
+      if (open) return;
+      this.learning = null; // a pedal key must never be learnt with the panel out of sight
+      this.pedalOpen = false;
+    },
+    recordingUrl() {
+      // another song (a leader's call, the reader's move): its own recording, from the start
+      this.playing = false;
+      this.position = this.duration = 0;
+    },
     fitWidth: { handler: "render", flush: "post" },
   },
   created() {
@@ -291,6 +390,7 @@ export default {
   methods: {
     // --- chart and pages -------------------------------------------------------------------------
     loadChart(start = this.start_page) {
+      this.half = false; // a song opens whole at its page (a leader's call: at the first)
       this.cache.clear();
       this.page = Math.max(0, Math.min(start || 0, this.shownPages.length - 1));
       this.resetZoom();
@@ -316,7 +416,9 @@ export default {
     goTo(target) {
       const n = this.shownPages.length;
       target = Math.max(0, Math.min(target, n - 1));
+      if (this.half && target === this.page) return this.setHalf(false);
       if (!n || target === this.page) return false;
+      this.half = false;
       this.page = target;
       this.resetZoom();
       this.$refs.viewport.scrollTop = 0;
@@ -519,9 +621,13 @@ export default {
         .catch(() => {});
     },
     next() {
+      if (this.halfOn && !this.half && this.page < this.shownPages.length - 1) return this.setHalf(true);
+      if (this.half) return this.goTo(this.page + 1); // the turn completes
       return !this.atEnd && this.goTo(this.page + this.perView);
     },
     prev() {
+      if (this.half) return this.setHalf(false);
+      if (this.halfOn && this.page > 0) return this.goTo(this.page - 1) && this.setHalf(true); // the reverse
       return this.goTo(this.page - this.perView);
     },
     flushReport() {
@@ -572,6 +678,7 @@ export default {
         img.alt = `${this.shownTitle}, page ${i + 1} of ${n}`;
         if (slot.firstChild !== img) slot.replaceChildren(img);
       });
+      this.renderHalf();
       this.layout();
       this.preload();
     },
@@ -614,6 +721,7 @@ export default {
         const { w, h } = this.box(this.page + k);
         if (slot) Object.assign(slot.style, { width: w + "px", height: h + "px" });
       });
+      this.layoutHalf();
       for (const [i, { img }] of this.cache) {
         const sizes = this.box(i).w + "px";
         if (img.sizes !== sizes) img.sizes = sizes;
@@ -740,9 +848,13 @@ export default {
       if (!this.$el.getClientRects().length) return; // stand hidden
       const t = e.target;
       if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+      if (this.learning) return this.learnKey(e);
       if ((e.key === "Enter" || e.key === " ") && t?.closest?.("button, a, [role=button]")) return;
       const key = e.key;
-      if (key === "Escape") {
+      const pedal = this.pedalAction(key);
+      if (pedal) {
+        if (!e.repeat) this[pedal]();
+      } else if (key === "Escape") {
         if (!this.toolbar) return;
         this.toolbar = false;
       } else if (key === " " && e.shiftKey) {
@@ -784,7 +896,124 @@ export default {
       } else if (what === "single") {
         this.forceSingle = !this.forceSingle;
         store("single", this.forceSingle);
+      } else this.actMore(what);
+    },
+    actMore(what) {
+      // the toolbar's half-page turns, pedal keys and recording player
+      if (what === "half") {
+        this.halfTurns = !this.halfTurns;
+        store("half-turns", this.halfTurns);
+        if (!this.halfTurns && this.half) this.setHalf(false);
+      } else if (what === "pedal") {
+        this.pedalOpen = !this.pedalOpen;
+        this.learning = null;
+        this.pedalMessage = "";
+      } else if (what === "learn") {
+        this.pedalMessage = "";
+        this.learning = this.learning ? null : "next";
+      } else if (what === "pedal-reset") {
+        this.learning = null;
+        this.pedal = null;
+        savePedal(null);
+        this.pedalMessage = "Back to the default keys";
+      } else if (what === "recording") {
+        this.playerOpen = !this.playerOpen;
+        if (!this.playerOpen) this.$refs.audio?.pause();
+      } else if (what === "play") {
+        const audio = this.$refs.audio;
+        if (!audio) return;
+        if (audio.paused) audio.play().catch(() => (this.playing = false));
+        else audio.pause();
+      } else if (what === "speed") {
+        this.speed = SPEEDS[(SPEEDS.indexOf(this.speed) + 1) % SPEEDS.length];
+        if (this.$refs.audio) this.$refs.audio.playbackRate = this.speed;
       }
+    },
+    // --- half-page turns: the next page's top half over this page's bottom half ------------------------
+    setHalf(on) {
+      this.half = on && this.halfOn && this.page < this.shownPages.length - 1;
+      this.resetZoom();
+      this.$refs.viewport.scrollTop = 0;
+      this.renderHalf();
+      this.layoutHalf();
+      this.flashIndicator();
+      return true;
+    },
+    renderHalf() {
+      // The next page sits in its own slot (so the pencil draws its marks aligned on it), over this page's slot,
+      // cut at this page's middle; this page's marks show only below the cut (stand.css). Two-up has no halves.
+      const slot = this.$refs.slot0;
+      let el = this.halfEl;
+      if (!this.half || !this.halfOn || !slot || this.page + 1 >= this.shownPages.length) {
+        this.half = false;
+        if (el) {
+          el.replaceChildren(); // its image goes back to the cache, the pencil's canvas with it
+          el.remove();
+        }
+        return;
+      }
+      if (!el) {
+        el = this.halfEl = document.createElement("div");
+        el.className = "sl-half";
+        el.dataset.testid = "stand-slot";
+      }
+      const i = this.page + 1;
+      const { img } = this.image(i);
+      img.alt = `${this.shownTitle}, top half of page ${i + 1} of ${this.shownPages.length}`;
+      if (el.firstChild !== img) el.replaceChildren(img);
+      if (el.parentNode !== slot) slot.appendChild(el);
+    },
+    layoutHalf() {
+      const el = this.halfEl;
+      if (!el || !el.parentNode) return;
+      const { w, h } = this.box(this.page + 1);
+      const cut = Math.min(Math.round(this.box(this.page).h / 2), h);
+      Object.assign(el.style, { width: w + "px", height: h + "px", clipPath: `inset(0 0 ${h - cut}px 0)` });
+      el.style.setProperty("--sl-cut", cut + "px");
+      this.$refs.slot0.style.setProperty("--sl-cut", cut + "px");
+    },
+    // --- pedal keys: learnt per device -------------------------------------------------------------------
+    pedalAction(key) {
+      if (!this.pedal) return null;
+      return key === this.pedal.next ? "next" : key === this.pedal.prev ? "prev" : null;
+    },
+    learnKey(e) {
+      if (NOT_PEDAL.has(e.key)) return; // Tab still moves the focus; a modifier alone is no pedal
+      e.preventDefault();
+      if (e.repeat) return;
+      const key = e.key;
+      if (key === "Escape") {
+        this.learning = null;
+        this.pedalMessage = "Cancelled: the pedal keys are unchanged";
+      } else if (this.learning === "next") {
+        this.learnt = { next: key };
+        this.pedalMessage = "";
+        this.learning = "prev";
+      } else if (key === this.learnt.next) {
+        this.pedalMessage = `${keyName(key)} is the forward key: press the back key`;
+      } else {
+        this.pedal = { next: this.learnt.next, prev: key };
+        savePedal(this.pedal);
+        this.learning = null;
+        this.pedalMessage = `Saved. Forward: ${keyName(this.pedal.next)} · Back: ${keyName(key)}`;
+      }
+    },
+    // --- the recording player ----------------------------------------------------------------------------
+    prefixedUrl(url) {
+      return prefixed(url);
+    },
+    timeText(seconds) {
+      return minutes(seconds);
+    },
+    onAudioMeta() {
+      const audio = this.$refs.audio;
+      this.duration = Number.isFinite(audio.duration) ? audio.duration : 0;
+      audio.playbackRate = this.speed;
+    },
+    seek(value) {
+      const audio = this.$refs.audio;
+      if (audio) audio.currentTime = Number(value);
+      this.position = Number(value);
     },
     flashIndicator() {
       this.flash = true;

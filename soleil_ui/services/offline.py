@@ -32,6 +32,7 @@ from ..errors import SoleilError
 from ..models import AudioTrack, Chart
 from ..rendering import WIDTHS, snap_width
 from . import chart_pages, setlist_plan, setlists
+from .recordings import audio_url
 
 BASE_WIDTH = chart_pages.BASE_WIDTH  # the stand's ``src`` width; srcset offers every standard width
 MAX_WIDTHS = 2  # a device asks for its portrait width and at most one more (tablet landscape, fit-to-width)
@@ -40,11 +41,6 @@ MAX_WIDTHS = 2  # a device asks for its portrait width and at most one more (tab
 def scope_of(actor: Actor) -> str:
     """The name of this member's offline data on a device: per band *and* person (cache names, storage keys)."""
     return f"b{actor.band_id}-u{actor.user_id}"
-
-
-def audio_url(track: AudioTrack) -> str:
-    """A reference recording's URL; ``v=`` makes a changed recording a new URL (the server ignores it)."""
-    return f"/media/audio/{track.id}?v={track.checksum[:16]}"
 
 
 def normalize_widths(requested: Iterable[int] | None) -> tuple[int, ...]:

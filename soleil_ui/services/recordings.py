@@ -1,11 +1,13 @@
 """How long a song lasts, told by its reference recording: WAV headers, or MP3 frames (a Xing/Info frame count, else
 constant bit rate by size). Read in a thread, once per recording, and kept in ``AudioTrack.duration_seconds``.
+And which recording the stand plays for a song (``recording_urls``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import wave
+from collections.abc import Collection
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -34,6 +36,29 @@ async def fill_recording_durations(session: AsyncSession, band_id: int, song_ids
         if seconds:
             track.duration_seconds = seconds
             session.add(track)
+
+
+async def recording_urls(session: AsyncSession, band_id: int, song_ids: Collection[int],
+                         scope: Collection[int] | None = None) -> dict[int, str]:
+    """The stand's recording for each of these songs that has one: the band's stored track first by file name (the
+    order the song page and the offline set list them), as its media URL. ``scope`` limits a substitute to their
+    gig's songs (``library.song_scope``); the media route checks the same again when the file is asked for."""
+    wanted = [s for s in song_ids if scope is None or s in scope]
+    if not wanted:
+        return {}
+    tracks = (await session.exec(select(AudioTrack).where(
+        AudioTrack.band_id == band_id, col(AudioTrack.song_id).in_(wanted), AudioTrack.checksum != "")
+        .order_by(col(AudioTrack.file_name), col(AudioTrack.id)))).all()
+    urls: dict[int, str] = {}
+    for track in tracks:
+        if track.song_id is not None and track.song_id not in urls:
+            urls[track.song_id] = audio_url(track)
+    return urls
+
+
+def audio_url(track: AudioTrack) -> str:
+    """A reference recording's URL; ``v=`` makes a changed recording a new URL (the server ignores it)."""
+    return f"/media/audio/{track.id}?v={track.checksum[:16]}"
 
 
 def audio_seconds(path: Path) -> int | None:

@@ -19,7 +19,7 @@ from ..models import Chart, Song
 from ..parts import PartRef
 from ..shared_loads import SharedLoads
 from ..stand_contract import StandSong
-from . import chart_pages, library, live, members, setlist_plan, setlist_view, setlists
+from . import chart_pages, library, live, members, recordings, setlist_plan, setlist_view, setlists
 from .chart_pages import Page
 from .library import KeyPref
 from .live import LiveState
@@ -36,6 +36,7 @@ class ChartOpening:
     setlist_version: int | None = None  # set when opened from a setlist
     prefs: dict[int, KeyPref] | None = None  # my key preferences, when opened from a setlist
     night: bool = False  # the reader's night mode (in the database: any instance may serve their next page)
+    recording: str | None = None  # the song's reference recording, for the stand's player
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,12 @@ async def open_chart(actor: Actor, chart_id: int, setlist_id: int | None = None)
             prefs = await library.member_prefs(session, actor)
         state = await live.current(session, actor)
         night = await members.night_mode(session, actor)
-    return ChartOpening(chart, song.title if song else chart.file_name, state, version, prefs, night)
+        recording = None
+        if song is not None and song.id is not None:
+            found = await recordings.recording_urls(session, actor.band_id, [song.id],
+                                                    await library.song_scope(session, actor))
+            recording = found.get(song.id)
+    return ChartOpening(chart, song.title if song else chart.file_name, state, version, prefs, night, recording)
 
 
 async def open_live(actor: Actor, setlist_id: int) -> LiveOpening:
@@ -123,7 +129,14 @@ async def load_stand_set(actor: Actor, setlist_id: int, prefs: Mapping[int, KeyP
     async def load() -> StandSet:
         async with db.session() as session:
             plan = await setlist_plan.stand_plan(session, actor, setlist_id, prefs)
-        return StandSet(plan, await chart_pages.stand_songs(plan))
+            # every reader of this set may open its songs (a substitute's scope is their gig's set)
+            found = await recordings.recording_urls(
+                session, actor.band_id, {s.song_id for s in plan.stops if s.song_id is not None})
+        songs = await chart_pages.stand_songs(plan)
+        for song in songs:
+            if (url := found.get(song.get("song_id") or 0)) is not None:
+                song["recording"] = url
+        return StandSet(plan, songs)
 
     key = ("stand", actor.band_id, setlist_id, setlist_view.reader_profile(actor), prefs_key(prefs))
     return await stand_sets.get(key, wanted, load, force=force)

@@ -4,7 +4,8 @@ Two generated charts: "Autumn Leaves" (5 pages) and "Blue Bossa" (3 pages), PNGs
 and served at ``/charts/<chart>/<index>?w=<width>``. The page reports what the server heard in hidden labels
 (``data-testid`` ``last-page``, ``last-song-request``, ``night``, ``closed``); the "next song" button swaps the
 chart in place with ``Stand.set_chart``; the back button removes the stand.
-Query parameters: ``start``, ``night=1``, ``chart=b``. ``/songs`` holds a three-song setlist in the browser.
+Query parameters: ``start``, ``night=1``, ``chart=b``, ``rec=1`` (a two-second reference recording, served at
+``/audio/take.wav``). ``/songs`` holds a three-song setlist in the browser; its first song has the recording.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import wave
 from pathlib import Path
 
 from fastapi import HTTPException
@@ -74,6 +76,19 @@ for key, (_, _, count) in CHARTS.items():
             draw_page(key, index, width)
 
 
+RECORDING = IMAGES / "take.wav"
+with wave.open(str(RECORDING), "wb") as take:  # two seconds of a quiet square wave, 8 kHz mono
+    take.setnchannels(1)
+    take.setsampwidth(1)
+    take.setframerate(8000)
+    take.writeframes(bytes(128 + (8 if (n // 20) % 2 else -8) for n in range(16000)))
+
+
+@app.get("/audio/take.wav")
+def recording() -> FileResponse:
+    return FileResponse(RECORDING, media_type="audio/wav")
+
+
 @app.get("/charts/{chart}/{index}")
 def chart_image(chart: str, index: int, w: int = 800) -> FileResponse:
     path = IMAGES / f"{chart}-{index}-{w}.png"
@@ -95,7 +110,7 @@ def pages_of(chart: str) -> list[dict]:
 
 
 @ui.page("/", viewport=STAND_VIEWPORT)
-def index(start: int = 0, night: int = 0, chart: str = "a") -> None:
+def index(start: int = 0, night: int = 0, chart: str = "a", rec: int = 0) -> None:
     current = {"chart": chart if chart in CHARTS else "a"}
     other = {"a": "b", "b": "a"}
 
@@ -130,6 +145,7 @@ def index(start: int = 0, night: int = 0, chart: str = "a") -> None:
         night=bool(night),
         start_page=start,
         next_title=neighbour,
+        recording="/audio/take.wav" if rec else None,
         on_page_change=heard_page,
         on_song_request=heard_song,
         on_night_change=lambda e: night_label.set_text(str(e.night)),
@@ -147,6 +163,7 @@ def setlist_page() -> None:
     """A whole setlist in the browser: the server moves the reader by index (``show_song``) and edits the list."""
     songs = songs_of("a", "b", "a")
     songs[2]["title"] = "Autumn Leaves (reprise)"
+    songs[0]["recording"] = "/audio/take.wav"
 
     def heard_song(e) -> None:
         last_song.set_text(f"{e.index}:{e.item_id}")

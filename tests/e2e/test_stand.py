@@ -1,4 +1,5 @@
-"""The music stand in a real browser: page turns by key, tap and swipe, preloading, zoom, two-up, night mode."""
+"""The music stand in a real browser: page turns by key, tap and swipe, preloading, zoom, two-up, night mode, pedal
+keys the reader maps, half-page turns and the song's recording."""
 
 from __future__ import annotations
 
@@ -239,6 +240,7 @@ def test_landscape_tablet_shows_two_pages_and_turns_by_two(tablet_landscape, sta
     expect_page(page, 2)
     open_toolbar(page)
     expect(page.get_by_test_id("stand-count")).to_have_text("3–4 / 5")
+    expect(page.get_by_test_id("stand-half")).to_be_disabled()  # two pages side by side turn whole
     page.get_by_test_id("stand-two-up").click()  # force one page
     expect(root).to_have_attribute("data-per-view", "1")
     expect(shown).to_have_count(1)
@@ -338,7 +340,7 @@ def test_fits_the_phone_and_is_accessible(phone, stand_url):
     expect(stand(page)).to_have_attribute("data-wake-lock", re.compile("active|denied|unsupported"))
     open_toolbar(page)
     buttons = page.get_by_test_id("stand").get_by_role("button")
-    expect(buttons).to_have_count(8)  # the toolbar's seven, and "Stand controls" (hidden until focused)
+    expect(buttons).to_have_count(10)  # the toolbar's nine, and "Stand controls" (hidden until focused)
     for label in buttons.evaluate_all("els => els.map(b => b.getAttribute('aria-label'))"):
         assert label
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
@@ -370,3 +372,137 @@ def test_the_server_moves_a_setlist_by_index_and_an_edit_keeps_the_song_shown(ph
     page.get_by_test_id("server-show-0").dispatch_event("click")  # under the stand
     expect(root).to_have_attribute("data-song", "0")
     expect_page(page, 0)
+
+
+def test_learnt_pedal_keys_turn_pages_and_are_kept_on_the_device(phone, stand_url):
+    page = open_stand(phone, stand_url)
+    root = stand(page)
+    open_toolbar(page)
+    expect(page.get_by_test_id("stand-recording")).to_have_count(0)  # this chart has no recording
+    page.get_by_test_id("stand-pedal").click()
+    text = page.get_by_test_id("stand-pedal-text")
+    expect(text).to_contain_text("Default keys")
+    page.get_by_test_id("stand-pedal-learn").click()
+    expect(text).to_have_text("Press your pedal's forward key")
+    page.keyboard.press("j")
+    expect(text).to_contain_text("Forward: J. Now press its back key")
+    page.keyboard.press("j")
+    expect(text).to_contain_text("J is the forward key")
+    page.keyboard.press("k")
+    expect(text).to_have_text("Saved. Forward: J · Back: K")
+    expect(root).to_have_attribute("data-pedal", "j|k")
+    expect_page(page, 0)  # learning turned nothing
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    expect_page(page, 1)
+    page.keyboard.press("PageDown")  # the default keys keep working
+    expect_page(page, 2)
+    page.keyboard.press("k")
+    expect_page(page, 1)
+    notes = page.locator("input[data-testid=notes], [data-testid=notes] input")
+    notes.focus()
+    page.keyboard.press("j")
+    expect(notes).to_have_value("j")  # typed, not turned
+    notes.blur()
+    page.keyboard.press("j")
+    expect_page(page, 2)
+
+    again = open_stand(phone, stand_url)  # the same device: the keys are kept
+    expect(stand(again)).to_have_attribute("data-pedal", "j|k")
+    open_toolbar(again)
+    again.get_by_test_id("stand-pedal").click()
+    expect(again.get_by_test_id("stand-pedal-text")).to_have_text("Forward: J · Back: K")
+    again.get_by_test_id("stand-pedal-reset").click()
+    expect(stand(again)).to_have_attribute("data-pedal", "")
+    again.keyboard.press("Escape")
+    again.keyboard.press("j")
+    again.keyboard.press("ArrowRight")
+    expect_page(again, 1)  # "j" is no key of the stand's any more
+
+
+HALF = "[data-testid=stand-slot] > .sl-half"
+
+
+def test_half_page_turns_show_the_next_top_first_and_a_call_opens_whole(phone, stand_url):
+    page = open_stand(phone, stand_url)
+    root = stand(page)
+    open_toolbar(page)
+    page.get_by_test_id("stand-half").click()
+    expect(page.get_by_test_id("stand-half")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("Escape")
+    page.keyboard.press("ArrowRight")
+    expect(root).to_have_attribute("data-half", "1")
+    expect_page(page, 0)  # this page's bottom half stays...
+    expect(page.locator(HALF + " img")).to_have_attribute("data-index", "1")  # ...under the next page's top half
+    expect(page.get_by_test_id("stand-indicator")).to_have_text("1½ / 5")
+    # the pencil's canvases (one per slot): the next page's lies on its own page, this page's shows below the cut
+    geometry = page.evaluate("""() => {
+        const slot = document.querySelector('[data-testid=stand-slot]'), half = slot.querySelector('.sl-half');
+        for (const host of [slot, half]) {
+            const c = document.createElement('canvas'); c.className = 'sp-canvas'; host.appendChild(c);
+            c.style.cssText = 'position: absolute; inset: 0; width: 100%; height: 100%; z-index: 1';  // pencil.css
+        }
+        const box = (el) => el.getBoundingClientRect().toJSON();
+        return {slot: box(slot), half: box(half), halfImg: box(half.querySelector('img')),
+                halfCanvas: box(half.querySelector('.sp-canvas')), halfClip: getComputedStyle(half).clipPath,
+                slotClip: getComputedStyle(slot.querySelector(':scope > .sp-canvas')).clipPath};
+    }""")
+    assert geometry["halfCanvas"] == geometry["halfImg"] == geometry["half"]
+    assert geometry["half"]["y"] == geometry["slot"]["y"]
+    half_cut = geometry["half"]["height"] - float(re.findall(r"[\d.]+", geometry["halfClip"])[-1])  # inset's bottom
+    slot_cut = float(re.findall(r"[\d.]+", geometry["slotClip"])[0])  # inset's top
+    assert half_cut == slot_cut and abs(slot_cut - geometry["slot"]["height"] / 2) <= 1  # one cut, mid-page
+    page.keyboard.press("ArrowRight")  # completes the turn
+    expect(root).to_have_attribute("data-half", "0")
+    expect_page(page, 1)
+    expect(page.locator(HALF)).to_have_count(0)
+    width, height = viewport(page)
+    page.touchscreen.tap(width * 0.1, height / 2)  # previous reverses: first the half...
+    expect(root).to_have_attribute("data-half", "1")
+    expect_page(page, 0)
+    swipe(page, (width * 0.2, height / 2), (width * 0.8, height / 2))  # ...then the whole previous page
+    expect(root).to_have_attribute("data-half", "0")
+    expect_page(page, 0)
+    page.touchscreen.tap(width * 0.9, height / 2)
+    expect(root).to_have_attribute("data-half", "1")
+
+    songs = open_stand(phone, stand_url, "songs")  # the same device: half turns stay on
+    songs_root = stand(songs)
+    songs.keyboard.press("PageDown")
+    expect(songs_root).to_have_attribute("data-half", "1")
+    songs.get_by_test_id("server-show-1").dispatch_event("click")  # a leader's call: the song opens whole
+    expect(songs_root).to_have_attribute("data-song", "1")
+    expect(songs_root).to_have_attribute("data-half", "0")
+    expect_page(songs, 0, chart="b")
+
+
+def test_the_recording_plays_in_its_own_band_and_follows_the_song(phone, stand_url):
+    page = open_stand(phone, stand_url, "songs")
+    root = stand(page)
+    open_toolbar(page)
+    page.get_by_test_id("stand-recording").click()
+    player = page.get_by_test_id("stand-player")
+    expect(player).to_be_visible()
+    page.keyboard.press("Escape")
+    player_box, slot_box = player.bounding_box(), page.locator("[data-testid=stand-slot]").first.bounding_box()
+    assert player_box and slot_box
+    assert slot_box["y"] + slot_box["height"] <= player_box["y"] + 0.5  # the music lays out above the player
+    for control in ("stand-play", "stand-speed", "stand-seek"):
+        box = page.get_by_test_id(control).bounding_box()
+        assert box and box["width"] >= 44 and box["height"] >= 44, control
+    page.get_by_test_id("stand-play").click()
+    expect(page.get_by_test_id("stand-play")).to_have_attribute("aria-label", "Pause recording")
+    audio = page.get_by_test_id("stand-audio")
+    assert audio.evaluate("a => new URL(a.src).pathname") == "/audio/take.wav"
+    page.get_by_test_id("stand-speed").click()
+    expect(page.get_by_test_id("stand-speed")).to_have_text("0.75×")
+    assert audio.evaluate("a => a.playbackRate") == 0.75
+    page.keyboard.press("ArrowRight")  # pages still turn while it plays
+    expect_page(page, 1)
+
+    page.get_by_test_id("server-show-1").dispatch_event("click")  # a song without a recording: no player
+    expect(root).to_have_attribute("data-song", "1")
+    expect(player).to_have_count(0)
+    page.get_by_test_id("server-show-0").dispatch_event("click")  # back: the player is there again, stopped
+    expect(player).to_be_visible()
+    expect(page.get_by_test_id("stand-play")).to_have_attribute("aria-label", "Play recording")
