@@ -277,7 +277,8 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
 # Benchmarks play a whole band from one loopback address in one process, so the per-address sign-in limit and the
 # open-page bounds are raised (printed with each run); per-account limits stay at their defaults.
 BENCH_LIMITS = {"SOLEIL_LIMIT_SIGN_IN": "10000/minute", "SOLEIL_LIMIT_ANONYMOUS_PAGES": "100000/minute",
-                "SOLEIL_MAX_CLIENTS": "5000", "SOLEIL_MAX_CLIENTS_PER_ADDRESS": "5000"}
+                "SOLEIL_MAX_CLIENTS": "5000", "SOLEIL_MAX_CLIENTS_PER_ADDRESS": "5000",
+                "SOLEIL_MAX_CLIENTS_PER_ACCOUNT": "5000"}
 CSRF = re.compile(r'name="csrf" value="([A-Za-z0-9_-]+)"')
 
 

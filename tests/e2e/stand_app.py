@@ -178,6 +178,24 @@ def setlist_page() -> None:
                   setlist_id=9, on_song_change=heard_song)
 
 
+@ui.page("/follow", viewport=STAND_VIEWPORT)
+def follow_page() -> None:
+    """A follower's stand hearing the live room's calls (``heardCall``): the server sends them here by hand."""
+    songs = songs_of("a", "b", "a")
+
+    def call(item: int | None, seq: int, kind: str = "move", live: int = 1) -> dict:
+        return {"kind": kind, "live": live, "setlist": 9, "item": item, "seq": seq}
+
+    with ui.column().classes("p-4"):
+        for label, message in [("call-2", call(2, 2)), ("call-3", call(3, 3)), ("replay-2", call(2, 2)),
+                               ("stale-1", call(1, 1)), ("new-session", call(1, 1, "start", live=2))]:
+            ui.button(label, on_click=lambda m=message: stand.hear_call(m)).props(f'data-testid="{label}"')
+        ui.button("sync", on_click=lambda: stand.set_night(not stand.night)).props('data-testid="sync"')
+    stand = Stand(title=songs[0]["title"], part_label=songs[0]["part_label"], pages=songs[0]["pages"], songs=songs,
+                  setlist_id=9)
+    stand.set_live(call(1, 1), True)
+
+
 ui.run(
     port=int(os.environ["PORT"]),
     host="127.0.0.1",

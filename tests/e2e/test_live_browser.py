@@ -128,6 +128,14 @@ def test_leader_edits_and_calls_songs_for_three_members(live_server: Any, tablet
         assert page.evaluate("() => window.__sameDocument") is True  # updated in place, never reloaded
 
     songs_now = [seeded["songs"][str(item)] for item in expected if str(item) in seeded["songs"]]
+    # A page that is no stand asks to be put in the live room by name (every way a socket could ask): the server
+    # alone puts a page there, after the page guard, so the calls never reach it.
+    leader.evaluate("""setlist => {
+        window.__calls = [];
+        window.socket.on("soleil_live", (m) => window.__calls.push(m));
+        for (const band of [1, 2, 3]) for (const ask of ["join", "enter_room", "soleil_live", "event"])
+            window.socket.emit(ask, `live:${band}:${setlist}`);
+    }""", setlist_id)
     leader.get_by_role("button", name="Go live").click()
     for name, page in members.items():
         expect(page.get_by_text(f"Live now: {SETLIST}")).to_be_visible()
@@ -140,6 +148,7 @@ def test_leader_edits_and_calls_songs_for_three_members(live_server: Any, tablet
             expect_stand(page, title, seeded["plans"][name][title])  # the called song, in this member's own part
     for name in MEMBERS:
         expect(leader.get_by_label(f"{name}: following")).to_be_visible()
+    assert leader.evaluate("() => window.__calls") == []  # the followers had every call; the asker none
 
 
 @pytest.fixture

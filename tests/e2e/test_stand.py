@@ -506,3 +506,30 @@ def test_the_recording_plays_in_its_own_band_and_follows_the_song(phone, stand_u
     page.get_by_test_id("server-show-0").dispatch_event("click")  # back: the player is there again, stopped
     expect(player).to_be_visible()
     expect(page.get_by_test_id("stand-play")).to_have_attribute("aria-label", "Play recording")
+
+
+def test_a_follower_applies_each_live_call_once_and_is_never_dragged_back(phone, stand_url):
+    """The live room's call (``heardCall``, the same message for every follower): an attached stand moves; a call
+    replayed or older than the one shown is ignored; after the reader browses away, calls leave them there; a new
+    session takes them along again."""
+    page = open_stand(phone, stand_url, "follow")
+    root = stand(page)
+    expect(root).to_have_attribute("data-song", "0")
+    page.get_by_test_id("call-2").dispatch_event("click")  # under the stand
+    expect(root).to_have_attribute("data-song", "1")
+    page.keyboard.press("ArrowRight")
+    expect_page(page, 1, chart="b")
+    page.get_by_test_id("replay-2").dispatch_event("click")  # the same call again (a reconnect's catch-up)
+    page.get_by_test_id("stale-1").dispatch_event("click")  # an older one
+    page.get_by_test_id("sync").dispatch_event("click")  # a message sent after both: once it shows, they arrived
+    expect(root).to_have_class(re.compile("sl-night"))
+    expect(root).to_have_attribute("data-song", "1")
+    expect_page(page, 1, chart="b")  # neither moved the stand (a second application would reopen page 1)
+    page.get_by_test_id("call-3").dispatch_event("click")
+    expect(root).to_have_attribute("data-song", "2")
+    open_toolbar(page)
+    page.get_by_test_id("stand-prev-song").click()  # the reader browses away
+    expect(root).to_have_attribute("data-song", "1")
+    page.get_by_test_id("replay-2").dispatch_event("click")  # heard already: ignored, not a reason to move
+    page.get_by_test_id("new-session").dispatch_event("click")  # a new session starts: the follower goes along
+    expect(root).to_have_attribute("data-song", "0")
