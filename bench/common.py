@@ -288,7 +288,9 @@ class AppServer:
     Use as a context manager; the process is stopped and the temp dir removed on exit.
     """
 
-    def __init__(self, *, env: dict[str, str] | None = None, timeout: float = 60.0) -> None:
+    def __init__(self, *, env: dict[str, str] | None = None, timeout: float = 60.0,
+                 command: Sequence[str] | None = None) -> None:
+        self.command = list(command or [sys.executable, str(REPO_ROOT / "main.py")])  # e.g. bench/profiled_app.py
         self.tmp = Path(tempfile.mkdtemp(prefix="soleil-bench-"))
         self.data_dir = self.tmp / "data"
         self.port = free_port()
@@ -329,7 +331,7 @@ class AppServer:
             ("SOLEIL_LIMIT_", "SOLEIL_MAX_CLIENTS"))) + " (other SOLEIL_LIMIT_* at their defaults)")
         with self.log_path.open("wb") as log:
             # cwd is the temp dir, so no stray .env is read; its own session, so stopping it stops its workers
-            self.process = subprocess.Popen([sys.executable, str(REPO_ROOT / "main.py")], cwd=self.tmp, env=env,
+            self.process = subprocess.Popen(self.command, cwd=self.tmp, env=env,
                                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
 

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from nicegui import background_tasks, ui
+from nicegui.events import ValueChangeEventArguments
 from sqlalchemy.exc import SQLAlchemyError
 
 from soleil_ui.access import Actor
@@ -206,6 +207,9 @@ class LiveConsole:
                 self.following = ui.label().classes("font-medium").props(
                     "data-testid=console-following").mark("console-following")
                 self.clock = ui.label().props("data-testid=console-clock").mark("console-clock")
+                # the leader's option for this session: the followers' stands turn pages with the leader's stand
+                self.turns = ui.switch("Turn their pages with mine", on_change=self._turns_changed).props(
+                    "data-live-call data-testid=console-turn-pages").mark("console-turn-pages")
             self.people = ui.row().classes("w-full gap-1").mark("presence")
             self.set_rows = ui.list().classes("w-full column gap-1").props(  # a list: its rows are list items
                 "data-testid=console-set").mark("console-set")
@@ -220,6 +224,7 @@ class LiveConsole:
                 ui.button("Next song", icon="skip_next", on_click=lambda: self.move(step=1)).props(
                     "unelevated data-live-call data-testid=live-next").classes("grow basis-0").mark("live-next")
         self._chips: dict[int, ui.chip] = {}
+        self._showing_turns = False
         self._presence_stale = False
         self._presence_reader: asyncio.Task[None] | None = None
         self._rows: dict[int, ui.item] = {}
@@ -250,6 +255,9 @@ class LiveConsole:
             return
         assert state is not None
         current, upcoming = titles(self._snapshot(), state.current_item_id)
+        self._showing_turns = True
+        self.turns.set_value(state.turn_pages)  # another leader's choice, or a reload, shows here too
+        self._showing_turns = False
         self.status.set_text("Live")
         self.now.set_text((f"Now: {current}" if current else "No song called yet")
                           + (f" · Next: {upcoming}" if upcoming else ""))
@@ -257,6 +265,12 @@ class LiveConsole:
         self._tick()
         if not self._chips:  # just went live: who is here? (later, presence events keep it current)
             self._want_presence()
+
+    async def _turns_changed(self, e: ValueChangeEventArguments) -> None:
+        state = self.watcher.state
+        if self._showing_turns or not self.mine(state) or state is None or bool(e.value) == state.turn_pages:
+            return
+        self.watcher.wrote(await work.act(live.set_turn_pages, self.actor, state.live_id, bool(e.value)))
 
     async def start(self, item_id: int | None = None) -> None:
         state = await work.act(live.start, self.actor, self.setlist_id, item_id=item_id)

@@ -31,7 +31,7 @@ from soleil_ui.stand_contract import StandPage
 from . import live_room
 from .live import listen
 from .live_bar import LiveWatcher, track_presence
-from .stand import Stand, StandSongChangeEventArguments
+from .stand import Stand, StandPageChangeEventArguments, StandSongChangeEventArguments
 
 log = logging.getLogger(__name__)
 CHIP_CSS = """
@@ -129,7 +129,9 @@ class SetlistStand:
         watcher.on_reread(self._reread)
         # the calls, once per instance (after the page guard); then the state, in case a call came before the join
         live_room.join(actor.band_id, self.plan.setlist_id, lambda: self._reread(self.watcher.state))
-        self.stand.set_live(state_message(watcher.state, self.plan.setlist_id), self.following)
+        self.stand.set_live(state_message(watcher.state, self.plan.setlist_id), self.following, drives=self.drives)
+        if self.drives:
+            self.stand.on_page_change(self._page_turned)
         client = ui.context.client
         client.on_connect(lambda: self._connection(True))
         client.on_disconnect(lambda: self._connection(False))
@@ -189,6 +191,17 @@ class SetlistStand:
             return
         self.show(self.index + step)
 
+    async def _page_turned(self, e: StandPageChangeEventArguments) -> None:
+        """The leader turned a page on the live stand: with the session's "turn their pages with mine" on, the
+        followers reading this song turn there too (``live.turn_page`` decides; a turn never calls a song)."""
+        state = self._live_here()
+        if state is None or not state.turn_pages or self.shown_item != state.current_item_id \
+                or self.shown_item is None:
+            return
+        new = await work.act(live.turn_page, self.actor, state.live_id, self.shown_item, e.page)
+        if new is not None:
+            self.watcher.wrote(new)
+
     # --- live mode ---------------------------------------------------------------------------------------------
     def _follower(self) -> Follower:
         return Follower(self.plan.setlist_id, self.current_item(), self.following, self.drives)
@@ -225,7 +238,7 @@ class SetlistStand:
             return
         if not self.following:
             self.following = True
-            self.stand.set_live(state_message(state, self.plan.setlist_id), True)
+            self.stand.set_live(state_message(state, self.plan.setlist_id), True, drives=self.drives)
             if not self.live_page and not self.actor.is_leader:  # a reload (say after a long cut) keeps following
                 # (a leader's /live page calls the songs: a leader's setlist stand stays a stand)
                 ui.run_javascript(f"history.replaceState(history.state, '', '/live/{self.plan.setlist_id}')")

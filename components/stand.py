@@ -258,11 +258,12 @@ class Stand(ui.element, component="static/stand.js"):
         if message is not None:
             self.run_method("heardCall", dict(message))
 
-    def set_live(self, message: Mapping[str, Any] | None, following: bool) -> None:
-        """Whether this stand follows the calls, and the live state it starts from (set while the page is built,
-        or when the reader chooses to follow)."""
+    def set_live(self, message: Mapping[str, Any] | None, following: bool, *, drives: bool = False) -> None:
+        """Whether this stand follows the calls (and, ``drives``, makes them: its own page turns are the leader's),
+        and the live state it starts from (set while the page is built, or when the reader chooses to follow)."""
         with self._props.suspend_updates():
             self._props["live"] = dict(message) if message is not None else None
+            self._props["drives"] = drives
         self._props["following"] = following
         self.update()
 

@@ -58,8 +58,9 @@ class LiveTimeline:
             self._set(None, live_id, seq)
             return Heard.APPLIED
         if self.state is not None and self.state.live_id == live_id:
-            item = payload.get("item")
-            self._set(replace(self.state, current_item_id=item if isinstance(item, int) else None, seq=seq),
+            item, page = payload.get("item"), payload.get("page")
+            self._set(replace(self.state, current_item_id=item if isinstance(item, int) else None, seq=seq,
+                              turn_pages=payload.get("turns") is True, page=page if type(page) is int else 0),
                       live_id, seq)
             return Heard.APPLIED
         self._live_id, self._seq = live_id, seq  # a new session: its name and start come from the database
@@ -172,7 +173,7 @@ def replanned_index(items: Sequence[int], shown_item: int | None, old_index: int
 
 
 # --- the call, once per instance -----------------------------------------------------------------------------------
-ROOM_KINDS = ("start", "move", "stop")
+ROOM_KINDS = ("start", "move", "stop", "page", "turns")  # a call, an end, a leader's page turn, the option
 
 
 def room_name(band_id: int, setlist_id: int) -> str:
@@ -183,14 +184,16 @@ def room_name(band_id: int, setlist_id: int) -> str:
 
 def room_message(payload: Mapping[str, object]) -> dict[str, object] | None:
     """What a live room hears of a hub ``live`` event: the call as the stand applies it in the browser
-    (``{"kind", "live", "setlist", "item", "seq"}``, ids only), or None for events that are not a call of a setlist
-    (a ``resync``, a malformed payload: each page re-reads the state for those and tells its own browser)."""
+    (``{"kind", "live", "setlist", "item", "seq", "turns", "page"}``, ids and numbers only), or None for events that
+    are not a call of a setlist (a ``resync``, a malformed payload: each page re-reads the state for those and tells
+    its own browser)."""
     kind, item = payload.get("kind"), payload.get("item")
     live_id, setlist_id, seq = payload.get("live"), payload.get("setlist"), payload.get("seq")
     if kind not in ROOM_KINDS or not all(type(v) is int for v in (live_id, setlist_id, seq)):
         return None
+    page = payload.get("page")
     return {"kind": kind, "live": live_id, "setlist": setlist_id, "item": item if type(item) is int else None,
-            "seq": seq}
+            "seq": seq, "turns": payload.get("turns") is True, "page": page if type(page) is int and page >= 0 else 0}
 
 
 def state_message(state: LiveState | None, setlist_id: int) -> dict[str, object] | None:

@@ -313,6 +313,8 @@ class LiveSession(SQLModel, table=True):
     """A leader playing a setlist live: which entry is current. At most one open (``ended_at`` empty) per band.
 
     ``seq`` counts the leader's moves, so a follower who hears of moves out of order keeps the newest.
+    With ``turn_pages`` (the leader's choice for this session, off by default) the followers' stands also turn to
+    the leader's ``page`` of the current song.
     """
 
     __tablename__ = "live_session"
@@ -323,6 +325,8 @@ class LiveSession(SQLModel, table=True):
     started_by: int | None = Field(default=None, foreign_key="membership.id", ondelete="SET NULL")
     current_item_id: int | None = None  # no foreign key: an entry removed mid-gig leaves the live song in place
     seq: int = 0
+    turn_pages: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})  # followers turn with
+    page: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # the leader's page of the current song
     started_at: datetime = _ts(default_factory=utcnow)
     ended_at: datetime | None = _ts(default=None)
 

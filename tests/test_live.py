@@ -48,7 +48,7 @@ async def test_leader_calls_songs_and_everyone_hears_in_order() -> None:
     assert [e.payload["kind"] for e in heard] == ["start"] + ["move"] * 6
     assert [e.payload["seq"] for e in heard] == list(range(1, 8))
     assert heard[-1].payload == {"kind": "move", "live": state.live_id, "setlist": setlist_id, "item": items[2],
-                                 "seq": 7}
+                                 "seq": 7, "turns": False, "page": 0}
     async with db.session() as session:
         await live.stop(session, leader)
     await hub.drain()
@@ -57,6 +57,41 @@ async def test_leader_calls_songs_and_everyone_hears_in_order() -> None:
         assert await live.current(session, member) is None
         with pytest.raises(Conflict):
             await live.move(session, leader, state.live_id, step=1)
+
+
+async def test_followers_turn_with_the_leader_only_when_the_leader_chose_it() -> None:
+    leader, songs, _ = await band_with_songs("Turns", songs=3)
+    member = await member_of(leader, "t@turns.org")
+    other, _, _ = await band_with_songs("Elsewhere", songs=1)
+    setlist_id, items = await _setlist_with_songs(leader, songs)
+    heard: list[Event] = []
+    hub.subscribe(leader.band_id, live.LIVE_TOPIC, heard.append)
+    async with db.session() as session:
+        state = await live.start(session, leader, setlist_id)
+        assert await live.turn_page(session, leader, state.live_id, items[0], 1) is None  # off by default
+    async with db.session() as session:
+        with pytest.raises(Forbidden):
+            await live.set_turn_pages(session, member, state.live_id, True)
+        with pytest.raises(Forbidden):
+            await live.turn_page(session, member, state.live_id, items[0], 1)
+        with pytest.raises(Conflict):  # another band's leader can't touch this session
+            await live.set_turn_pages(session, other, state.live_id, True)
+        assert (await live.set_turn_pages(session, leader, state.live_id, True)).turn_pages is True
+    async with db.session() as session:
+        turned = await live.turn_page(session, leader, state.live_id, items[0], 2)
+        assert turned is not None and (turned.page, turned.seq) == (2, 3)
+        assert await live.turn_page(session, leader, state.live_id, items[0], 2) is None  # the same page: no news
+        assert await live.turn_page(session, leader, state.live_id, items[1], 1) is None  # not the called song
+        assert await live.turn_page(session, other, state.live_id, items[0], 1) is None
+        with pytest.raises(InvalidInput):
+            await live.turn_page(session, leader, state.live_id, items[0], 10**30)
+        assert (await live.current(session, member)) == turned
+    async with db.session() as session:
+        moved = await live.move(session, leader, state.live_id, step=1)
+        assert (moved.page, moved.turn_pages) == (0, True)  # a new song opens at its first page
+    await hub.drain()
+    assert [(e.payload["kind"], e.payload["page"]) for e in heard] == [
+        ("start", 0), ("turns", 0), ("page", 2), ("move", 0)]
 
 
 async def test_only_leaders_drive_and_bad_calls_are_refused() -> None:

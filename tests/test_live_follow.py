@@ -128,6 +128,18 @@ def test_replanned_index_keeps_the_song_or_stays_near() -> None:
 
 
 # --- the call to a live room --------------------------------------------------------------------------------------
+def test_a_leaders_page_turn_and_option_update_the_state_in_place() -> None:
+    timeline = LiveTimeline(state(seq=3))
+    assert timeline.heard({"kind": "turns", "live": 1, "item": 10, "seq": 4, "turns": True, "page": 0}) \
+        is Heard.APPLIED
+    assert timeline.heard({"kind": "page", "live": 1, "item": 10, "seq": 5, "turns": True, "page": 2}) \
+        is Heard.APPLIED
+    assert timeline.state is not None and (timeline.state.turn_pages, timeline.state.page) == (True, 2)
+    assert timeline.heard({"kind": "move", "live": 1, "item": 11, "seq": 6, "turns": True, "page": "x"}) \
+        is Heard.APPLIED
+    assert timeline.state is not None and (timeline.state.current_item_id, timeline.state.page) == (11, 0)
+
+
 def test_a_room_is_one_bands_setlist_and_its_name_never_comes_from_input() -> None:
     assert room_name(1, 5) == "live:1:5"
     assert room_name(1, 5) != room_name(2, 5)  # the same setlist id in another band is another room
@@ -137,7 +149,11 @@ def test_a_room_is_one_bands_setlist_and_its_name_never_comes_from_input() -> No
 
 def test_a_room_hears_ids_only_and_nothing_that_is_not_a_call() -> None:
     call = {"kind": "move", "live": 1, "setlist": 5, "item": 11, "seq": 4, "extra": "x" * 100}
-    assert room_message(call) == {"kind": "move", "live": 1, "setlist": 5, "item": 11, "seq": 4}
+    assert room_message(call) == {"kind": "move", "live": 1, "setlist": 5, "item": 11, "seq": 4, "turns": False,
+                                  "page": 0}
+    turned = room_message({**call, "kind": "page", "turns": True, "page": 2})
+    assert turned is not None and (turned["kind"], turned["turns"], turned["page"]) == ("page", True, 2)
+    assert room_message({**call, "page": -3})["page"] == 0  # type: ignore[index]
     assert room_message({**call, "kind": "stop", "item": None})["item"] is None  # type: ignore[index]
     assert room_message({"resync": True}) is None  # each page re-reads and tells its own browser
     assert room_message({**call, "kind": "edit"}) is None
@@ -147,7 +163,8 @@ def test_a_room_hears_ids_only_and_nothing_that_is_not_a_call() -> None:
 
 
 def test_a_pages_own_catch_up_is_the_state_as_a_call_of_its_setlist_only() -> None:
-    assert state_message(state(item=12, seq=7), 5) == {"kind": "move", "live": 1, "setlist": 5, "item": 12, "seq": 7}
+    assert state_message(state(item=12, seq=7), 5) == {"kind": "move", "live": 1, "setlist": 5, "item": 12, "seq": 7,
+                                                       "turns": False, "page": 0}
     assert state_message(state(setlist=6), 5) is None
     assert state_message(None, 5) is None
 

@@ -199,6 +199,7 @@ export default {
     standalone: Boolean, // the offline stand: no server at all
     live: { type: Object, default: null }, // {kind, live, setlist, item, seq}: the live call as the page was built
     following: Boolean, // this stand follows the leader's calls (live mode)
+    drives: Boolean, // the leader's live stand: its own turns are the ones the followers get
     offline_since: { type: Number, default: 0 }, // standalone: when the data was last brought up to date
     recording: { type: String, default: "" }, // the chart's song's reference recording (a /media/audio URL)
   },
@@ -502,7 +503,11 @@ export default {
       this.liveNow = message;
       if (!this.following || !attached || message.kind === "stop" || message.item === null) return;
       const index = (this.songList || []).findIndex((s) => s.item_id === message.item);
-      if (index >= 0 && (index !== this.songIndex || this.orphan)) this.enterSong(index, 0, false);
+      if (index < 0) return;
+      // with the leader's "turn their pages with mine", the follower also opens (or turns to) the leader's page
+      const page = message.turns && !this.drives ? message.page || 0 : 0;
+      if (index !== this.songIndex || this.orphan) this.enterSong(index, page, false);
+      else if (message.turns && !this.drives && message.kind !== "stop") this.goTo(page);
     },
     resync() {
       // the server asks after a reconnect, once it has replayed what the page missed: where is the reader now?

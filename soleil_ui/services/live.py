@@ -65,17 +65,19 @@ class LiveState:
     seq: int
     started_at: datetime
     gig_id: int | None
+    turn_pages: bool = False  # followers turn pages with the leader (the leader's option, per session)
+    page: int = 0  # the leader's page of the current song (meaningful with ``turn_pages``)
 
     def payload(self, kind: str) -> dict[str, Any]:
         return {"kind": kind, "live": self.live_id, "setlist": self.setlist_id, "item": self.current_item_id,
-                "seq": self.seq}
+                "seq": self.seq, "turns": self.turn_pages, "page": self.page}
 
 
 async def _state(session: AsyncSession, live: LiveSession) -> LiveState:
     setlist = await session.get(Setlist, live.setlist_id)
     assert live.id is not None
     return LiveState(live.id, live.setlist_id, setlist.name if setlist else "", live.current_item_id, live.seq,
-                     live.started_at, live.gig_id)
+                     live.started_at, live.gig_id, live.turn_pages, live.page)
 
 
 async def current(session: AsyncSession, actor: Actor) -> LiveState | None:
@@ -177,12 +179,49 @@ async def move(session: AsyncSession, actor: Actor, live_id: int, *, item_id: in
     else:
         here = songs.index(live.current_item_id) if live.current_item_id in songs else -1
         target = songs[max(0, min(len(songs) - 1, here + step))] if here >= 0 else songs[0]
-    live.current_item_id = target
+    live.current_item_id, live.page = target, 0
     session.add(live)
     await session.flush()
     await _remember_played(session, live)
     state = await _state(session, live)
     hub.publish_after_commit(session, Event(actor.band_id, LIVE_TOPIC, state.payload("move")))
+    return state
+
+
+async def set_turn_pages(session: AsyncSession, actor: Actor, live_id: int, on: bool) -> LiveState:
+    """The leader's option for this session: followers' stands turn pages with the leader's (off by default)."""
+    actor.require_leader()
+    live = await _lock_live(session, actor, live_id)
+    live.turn_pages = bool(on)
+    session.add(live)
+    await session.flush()
+    state = await _state(session, live)
+    hub.publish_after_commit(session, Event(actor.band_id, LIVE_TOPIC, state.payload("turns")))
+    return state
+
+
+MAX_PAGE = 999
+
+
+async def turn_page(session: AsyncSession, actor: Actor, live_id: int, item_id: int, page: int) -> LiveState | None:
+    """The leader turned to ``page`` of the song ``item_id``: with ``turn_pages`` on and that song still the one
+    called, every follower reading it turns there too. Otherwise nothing happens (None): a turn never calls a song."""
+    actor.require_leader()
+    if type(page) is not int or not 0 <= page <= MAX_PAGE:
+        raise InvalidInput("That page doesn't exist.")
+    live = (await session.exec(select(LiveSession).where(LiveSession.id == live_id,
+                                                         LiveSession.band_id == actor.band_id,
+                                                         col(LiveSession.ended_at).is_(None)))).first()
+    if live is None or not live.turn_pages or live.current_item_id != item_id or live.page == page:
+        return None
+    live = await _lock_live(session, actor, live_id)
+    if live.current_item_id != item_id:  # called away meanwhile
+        return None
+    live.page = page
+    session.add(live)
+    await session.flush()
+    state = await _state(session, live)
+    hub.publish_after_commit(session, Event(actor.band_id, LIVE_TOPIC, state.payload("page")))
     return state
 
 

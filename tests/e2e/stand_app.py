@@ -188,7 +188,8 @@ def follow_page() -> None:
 
     with ui.column().classes("p-4"):
         for label, message in [("call-2", call(2, 2)), ("call-3", call(3, 3)), ("replay-2", call(2, 2)),
-                               ("stale-1", call(1, 1)), ("new-session", call(1, 1, "start", live=2))]:
+                               ("stale-1", call(1, 1)), ("new-session", call(1, 1, "start", live=2)),
+                               ("turn-1", {**call(1, 2, "page", live=2), "turns": True, "page": 1})]:
             ui.button(label, on_click=lambda m=message: stand.hear_call(m)).props(f'data-testid="{label}"')
         ui.button("sync", on_click=lambda: stand.set_night(not stand.night)).props('data-testid="sync"')
     stand = Stand(title=songs[0]["title"], part_label=songs[0]["part_label"], pages=songs[0]["pages"], songs=songs,

@@ -533,3 +533,6 @@ def test_a_follower_applies_each_live_call_once_and_is_never_dragged_back(phone,
     page.get_by_test_id("replay-2").dispatch_event("click")  # heard already: ignored, not a reason to move
     page.get_by_test_id("new-session").dispatch_event("click")  # a new session starts: the follower goes along
     expect(root).to_have_attribute("data-song", "0")
+    expect_page(page, 0)
+    page.get_by_test_id("turn-1").dispatch_event("click")  # "turn their pages with mine": the leader turned
+    expect_page(page, 1)
