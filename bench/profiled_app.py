@@ -20,6 +20,7 @@ profiler = cProfile.Profile(time.thread_time)
 
 
 def _start(_signum: int, _frame: object) -> None:
+    profiler.clear()  # each SIGUSR1 starts a new profile
     profiler.enable()
 
 

@@ -2,9 +2,10 @@
 
 The browser does the drawing, keeps what it drew on the device (localStorage) and sends it with ``fetch`` to
 ``POST /annotations/<chart>`` (``pages/annotations.py``), so marks made with the network cut are sent when it comes
-back. The server side only relays the hub: an ``annotations`` event (stroke ids, never strokes) for a chart becomes
-``changed({chart, part, ids})`` in the browser, which fetches those strokes if it shows that chart. Private marks'
-events reach only their author's pages; a ``resync`` (the hub lost events) makes the page re-read.
+back. The server side only relays the hub: an ``annotations`` event (stroke ids, never strokes) for a chart reaches
+the browser once per instance through a socket.io room (``components.live_room``) and becomes ``changed({chart,
+part, ids})`` there, which fetches those strokes if it shows that chart. Private marks' notices go to their author's
+room only; a ``resync`` (the hub lost events) makes the page re-read.
 
 It finds the stand in the page (``[data-testid=stand]``) and adds a canvas to each page slot, so it needs nothing
 from ``Stand`` and never changes how pages turn: outside pen mode its canvases let every touch through.
@@ -23,6 +24,7 @@ from soleil_ui.access import Actor
 from soleil_ui.events import Event
 from soleil_ui.services import annotations
 
+from . import live_room
 from .live import listen
 from .session import csrf_for
 
@@ -38,15 +40,13 @@ class Pencil(ui.element, component="static/pencil.js"):
         self._props["layers"] = ["mine"] if actor.is_sub else (
             ["mine", "part", "band"] if actor.is_leader else ["mine", "part"])
         self._props["leader"] = actor.is_leader
-        self._membership = actor.membership_id
         ui.add_css(PENCIL_CSS)
+        # notices reach the browser through the band's marks room, and the member's own for private marks (one emit
+        # per instance, components/live_room.py); the hub's resync (events may be lost) is this page's own business
+        live_room.enter_rooms([annotations.notice_room(actor.band_id),
+                               annotations.notice_room(actor.band_id, actor.membership_id)])
         listen(actor.band_id, annotations.TOPIC, self._heard)
 
     def _heard(self, event: Event) -> None:
         if event.payload.get("resync"):
             self.run_method("reload")
-            return
-        author = event.payload.get("author")
-        if author is not None and author != self._membership:
-            return  # someone's private marks: never even their ids
-        self.run_method("changed", {k: event.payload.get(k) for k in ("chart", "part", "song", "ids")})

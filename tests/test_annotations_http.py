@@ -140,28 +140,51 @@ async def test_the_stand_carries_the_pen_and_relays_only_what_the_reader_may_see
     assert pencil.props["layers"] == ["mine", "part"] and pencil.props["leader"] is False  # no band layer for her
     assert pencil.props["csrf"] == csrf  # what the pen sends in X-CSRF-Token
 
-    sent: list[str] = []
-    three = asyncio.Event()
-    emit = pencil.client.outbox._emit
+    # Notices go out once per instance, to rooms (components/live_room.py): recorded on their way into socket.io
+    from nicegui import core
 
-    async def recorded(message: Any) -> None:  # what the server sends this browser, recorded on its way out
+    rooms: list[tuple[str, str, dict[str, Any]]] = []
+    three = asyncio.Event()
+    emit = core.sio.emit
+
+    async def recorded_emit(event: str, data: Any = None, room: str | None = None, **kwargs: Any) -> None:
+        if event == "soleil_marks":
+            rooms.append((event, str(room), data))
+            if len(rooms) >= 3:
+                three.set()
+        await emit(event, data, room=room, **kwargs)
+
+    core.sio.emit = recorded_emit  # type: ignore[method-assign]
+    sent: list[str] = []
+    reloaded = asyncio.Event()
+    outbox_emit = pencil.client.outbox._emit
+
+    async def recorded(message: Any) -> None:  # what the server sends this browser alone, recorded on its way out
         _target, kind, data = message
         code = str(data.get("code", "")) if isinstance(data, dict) else ""
         if kind == "run_javascript" and f"runMethod({pencil.id}," in code:
             sent.append(code)
-            if len(sent) >= 3:
-                three.set()
-        await emit(message)
+            reloaded.set()
+        await outbox_emit(message)
 
     pencil.client.outbox._emit = recorded  # type: ignore[method-assign]
     topic = annotations.TOPIC
-    await hub.publish(Event(leader.band_id, topic, {"chart": chart, "part": "bb", "song": song, "ids": ["a"],
-                                                    "author": leader.membership_id}))  # the leader's private mark
-    await hub.publish(Event(leader.band_id, topic, {"chart": chart, "part": "bb", "song": song, "ids": ["b"],
-                                                    "author": None}))  # a shared one: its ids, nothing more
-    await hub.publish(Event(leader.band_id, topic, {"chart": chart, "part": "bb", "song": song, "ids": ["c"],
-                                                    "author": alice.membership_id}))  # hers, from another device
-    await hub.publish(Event(leader.band_id, topic, {"resync": True}))  # events were lost: re-read
-    await asyncio.wait_for(three.wait(), timeout=10)
-    assert len(sent) == 3 and '"changed"' in sent[0] and '"ids":["b"]' in sent[0] and '"ids":["c"]' in sent[1]
-    assert '"reload"' in sent[2]
+    try:
+        await hub.publish(Event(leader.band_id, topic, {"chart": chart, "part": "bb", "song": song, "ids": ["a"],
+                                                        "author": leader.membership_id}))  # the leader's private mark
+        await hub.publish(Event(leader.band_id, topic, {"chart": chart, "part": "bb", "song": song, "ids": ["b"],
+                                                        "author": None}))  # a shared one: its ids, nothing more
+        await hub.publish(Event(leader.band_id, topic, {"chart": chart, "part": "bb", "song": song, "ids": ["c"],
+                                                        "author": alice.membership_id}))  # hers, from another device
+        await hub.publish(Event(leader.band_id, topic, {"resync": True}))  # events were lost: re-read
+        await asyncio.wait_for(three.wait(), timeout=10)
+        await asyncio.wait_for(reloaded.wait(), timeout=10)
+    finally:
+        core.sio.emit = emit  # type: ignore[method-assign]
+    band = leader.band_id
+    assert [room for _e, room, _d in rooms] == [f"marks:{band}:{leader.membership_id}", f"marks:{band}",
+                                                f"marks:{band}:{alice.membership_id}"]  # private: the author's only
+    assert rooms[1][2] == {"chart": chart, "part": "bb", "song": song, "ids": ["b"]}  # ids, never strokes or authors
+    assert len(sent) == 1 and '"reload"' in sent[0]  # the resync is this page's own: nothing else went to it alone
+    assert annotations.notice_room(band, alice.membership_id) != annotations.notice_room(band + 1,
+                                                                                         alice.membership_id)

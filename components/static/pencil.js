@@ -191,16 +191,27 @@ export default {
       this.resizer = new ResizeObserver(() => this.sync());
       this.observer = new MutationObserver(() => this.sync());
       this.observer.observe(stand, { childList: true, subtree: true, attributes: true, attributeFilter: ["src"] });
-      const socket = window.socket;
-      if (socket?.on) {
-        const again = () => {
-          this.flush();
-          this.reload();
-        };
-        socket.on("connect", again);
-        this.socketOff = () => socket.off?.("connect", again);
-      }
+      this.watchSocket();
       this.sync();
+    },
+    watchSocket() {
+      // the app sets window.socket once its scripts run (after this component may have mounted): wait for it
+      const socket = window.socket;
+      if (!socket?.on) {
+        if (!this.gone && !this.standalone) setTimeout(() => this.watchSocket(), 100);
+        return;
+      }
+      const again = () => {
+        this.flush();
+        this.reload();
+      };
+      const notice = (event) => this.changed(event); // the marks' room (components/live_room.py): ids only
+      socket.on("connect", again);
+      socket.on("soleil_marks", notice);
+      this.socketOff = () => {
+        socket.off?.("connect", again);
+        socket.off?.("soleil_marks", notice);
+      };
     },
     sync() {
       // every slot showing a page gets its canvas; a slot the stand emptied gets none (it hides when empty)

@@ -218,6 +218,21 @@ def _announce(session: AsyncSession, actor: Actor, where: Target, layers: dict[s
                 "author": actor.membership_id if private else None}))
 
 
+def notice_room(band_id: int, author: int | None = None) -> str:
+    """The socket.io room that hears a band's mark notices: its shared marks' (every open stand of the band), or one
+    member's private marks' (that member's pages only). The server alone puts a page in it, after the page guard."""
+    return f"marks:{int(band_id)}" if author is None else f"marks:{int(band_id)}:{int(author)}"
+
+
+def notice(band_id: int, payload: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """A hub event of ``TOPIC`` as a room hears it: ``(room, ids-only notice)``; None for a resync (each page
+    re-reads by itself) or a malformed event."""
+    author = payload.get("author")
+    if payload.get("resync") or (author is not None and type(author) is not int):
+        return None
+    return notice_room(band_id, author), {k: payload.get(k) for k in ("chart", "part", "song", "ids")}
+
+
 async def apply(session: AsyncSession, actor: Actor, chart_id: int, part: str | None, *,
                 add: Sequence[Mapping[str, Any]] = (), delete: Sequence[object] = ()) -> dict[str, Any]:
     """Add strokes (idempotent by id) and delete strokes (tombstones that win), in one unit of work.
