@@ -58,9 +58,22 @@ const where = (img) => {
       part = "";
     }
   }
-  return { chart: Number(m[1]), part, page: Number(m[3]) };
+  return { chart: Number(m[1]), part, page: Number(m[3]), layout: m[2] === "svg" ? layoutOf(img) : "" };
 };
 const keyOf = (chart, part) => `${chart}|${part}`;
+// what an engraved page's drawing depends on (the server's layout signature is made from these); "" for a PDF
+const LAYOUT_KEYS = ["w", "part", "ck", "key", "oct", "clef", "src"];
+const layoutOf = (img) => {
+  try {
+    const url = new URL(img.src, location.href);
+    if (!/\/svg\//.test(url.pathname)) return "";
+    const kept = new URLSearchParams();
+    for (const k of LAYOUT_KEYS) if (url.searchParams.has(k)) kept.set(k, url.searchParams.get(k));
+    return kept.toString();
+  } catch {
+    return "";
+  }
+};
 
 export default {
   template: `
@@ -83,6 +96,9 @@ export default {
         <button class="sp-btn" aria-label="Erase an area" :aria-pressed="String(mode === 'area')"
             data-testid="pencil-area" @click="setMode('area')">
           <span class="material-icons" aria-hidden="true">select_all</span></button>
+        <button class="sp-btn" aria-label="Move a mark" :aria-pressed="String(mode === 'move')"
+            data-testid="pencil-move" @click="setMode('move')">
+          <span class="material-icons" aria-hidden="true">open_with</span></button>
         <button class="sp-btn" aria-label="Text" :aria-pressed="String(mode === 'text')" data-testid="pencil-text"
             @click="setMode('text')"><span class="material-icons" aria-hidden="true">title</span></button>
         <button class="sp-btn" aria-label="Stamps" :aria-pressed="String(mode === 'stamp')" data-testid="pencil-stamp"
@@ -118,6 +134,8 @@ export default {
       </div>
       <div v-if="earlier" class="sp-earlier" role="status" data-testid="pencil-earlier">
         {{ earlier }} mark(s) from an earlier version of this chart
+        <button class="sp-btn sp-text" data-testid="pencil-earlier-keep" @click="keepEarlier(false)">Keep</button>
+        <button class="sp-btn sp-text" data-testid="pencil-earlier-here" @click="keepEarlier(true)">Move here</button>
         <button class="sp-btn sp-text" data-testid="pencil-dismiss" @click="dismissEarlier">Dismiss</button></div>
       <div v-if="message" class="sp-message" role="alert">{{ message }}</div>
     </div>`,
@@ -232,7 +250,7 @@ export default {
           entry.size = size;
           this.redraw(entry);
         }
-        if (spot) this.ensure(spot.chart, spot.part);
+        if (spot) this.ensure(spot.chart, spot.part, spot.layout);
       }
       this.canvasMode();
       this.report();
@@ -244,13 +262,9 @@ export default {
       // test hooks and the "earlier version" notice, for the pages shown
       const ids = [];
       let earlier = 0;
-      for (const e of this.shownEntries()) {
-        for (const s of this.strokesOn(e.spot)) {
-          ids.push(s.id);
-          if (s.earlier && s.editable) earlier++;
-        }
-      }
+      for (const e of this.shownEntries()) for (const s of this.strokesOn(e.spot)) ids.push(s.id);
       this.shownIds = ids.join(",");
+      for (const [, s] of this.earlierShown()) if (s.editable) earlier++;
       this.earlier = earlier;
       const first = this.shownEntries()[0];
       const pdf = first && !this.standalone && /\/pages\//.test(first.canvas.parentNode?.querySelector("img")?.src || "");
@@ -260,19 +274,30 @@ export default {
       this.note = notes.map((s) => s.text).join(" · ");
     },
     // --- marks of a chart: fetched, kept on the device, merged ------------------------------------------
-    ensure(chart, part) {
+    ensure(chart, part, layout = "") {
       const key = keyOf(chart, part);
-      if (this.charts.has(key)) return;
+      const known = this.charts.get(key);
+      if (known) {
+        if (known.layout !== layout) {
+          known.layout = layout; // tonight's key or the width changed the engraving: its flags change too
+          this.fetchMarks(chart, part);
+        }
+        return;
+      }
       const kept = load("soleil.pencil.c." + key, null);
       this.charts.set(key, {
         strokes: new Map((kept?.strokes || []).map((s) => [s.id, s])),
         deleted: new Set(kept?.deleted || []),
+        layout,
+        pages: kept?.pages || null,
       });
       this.fetchMarks(chart, part);
     },
     async fetchMarks(chart, part, ids) {
       const query = new URLSearchParams({ part });
       if (ids) query.set("ids", ids.join(","));
+      const layout = this.charts.get(keyOf(chart, part))?.layout;
+      if (layout) query.set("layout", layout);
       let answer;
       try {
         const response = await fetch(prefixed(`/annotations/${chart}?${query}`), { credentials: "same-origin" });
@@ -284,7 +309,9 @@ export default {
       const data = this.charts.get(keyOf(chart, part));
       if (!data || this.gone) return;
       // the server's marks, plus this device's not yet sent (a union); a deletion anywhere wins
-      const unsent = new Set(this.queue.flatMap((b) => (b.chart === chart && b.part === part ? b.add.map((s) => s.id) : [])));
+      const unsent = new Set(this.queue.flatMap((b) =>
+        b.chart === chart && b.part === part ? [...b.add.map((s) => s.id), ...(b.move || []).map((m) => m.to)] : []));
+      data.pages = answer.pages || null;
       if (!ids) {
         for (const id of [...data.strokes.keys()]) if (!unsent.has(id)) data.strokes.delete(id);
       }
@@ -299,7 +326,8 @@ export default {
     },
     keep(chart, part) {
       const data = this.charts.get(keyOf(chart, part));
-      if (data) save("soleil.pencil.c." + keyOf(chart, part), { strokes: [...data.strokes.values()], deleted: [...data.deleted] });
+      if (data) save("soleil.pencil.c." + keyOf(chart, part), { strokes: [...data.strokes.values()], deleted: [...data.deleted],
+                                                               pages: data.pages });
     },
     changed(event) {
       // the server's hub: these strokes changed on a chart (ids only); fetch them if this chart is kept here
@@ -330,7 +358,7 @@ export default {
       for (const e of this.canvases.values()) if (e.spot) this.redraw(e);
       this.report();
     },
-    redraw(entry) {
+    redraw(entry, skip = null) {
       const { canvas, ctx } = entry;
       const slot = canvas.parentNode;
       if (!slot) return;
@@ -343,7 +371,7 @@ export default {
       }
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, w, h);
-      for (const s of this.strokesOn(entry.spot)) this.paint(ctx, s, w, h);
+      for (const s of this.strokesOn(entry.spot)) if (s.id !== skip) this.paint(ctx, s, w, h);
     },
     paint(ctx, s, w, h) {
       ctx.save();
@@ -404,6 +432,7 @@ export default {
         if (e.pointerType === "pen") this.penSeen = performance.now();
         const r = canvas.getBoundingClientRect();
         if (this.mode === "text" || this.mode === "stamp") return this.place(entry, e, r);
+        if (this.mode === "move") return this.grab(entry, e, r); // picks the mark up, or nothing
         try {
           canvas.setPointerCapture?.(e.pointerId);
         } catch {
@@ -421,7 +450,8 @@ export default {
         if (!stop(e) || !this.drawing || this.drawing.pointer !== e.pointerId) return;
         const d = this.drawing;
         this.drawing = null;
-        if (this.mode === "area") this.eraseArea(d);
+        if (this.mode === "move") this.drop(d);
+        else if (this.mode === "area") this.eraseArea(d);
         else if (this.mode !== "eraser" && d.points.length) this.finish(d);
       };
       canvas.addEventListener("pointerup", end);
@@ -433,6 +463,7 @@ export default {
       const x = Math.min(1, Math.max(0, (e.clientX - d.r.left) / d.r.width));
       const y = Math.min(1, Math.max(0, (e.clientY - d.r.top) / d.r.height));
       if (this.mode === "eraser") return this.eraseAt(d.entry, x, y, d.r);
+      if (this.mode === "move") return this.dragTo(d, x, y);
       if (this.mode === "area") return this.areaTo(d, x, y);
       if (d.last && Math.hypot(x - d.last[0], y - d.last[1]) < MIN_STEP) return;
       if (d.points.length >= 1999) return;
@@ -582,6 +613,10 @@ export default {
     reverse(step) {
       // an added stroke is deleted; an erased one comes back as a copy (a deletion is final on the server)
       if (step.kind === "group") return { kind: "group", steps: step.steps.map((one) => this.reverse(one)) };
+      if (step.kind === "move") {
+        const back = this.moveStroke(step.chart, step.part, step.copy, step.from, -step.dx, -step.dy);
+        return { ...step, copy: back, from: step.copy.page, dx: -step.dx, dy: -step.dy };
+      }
       if (step.kind === "add") {
         this.remove(step.chart, step.part, step.stroke.id);
         return { ...step, kind: "erase" };
@@ -602,6 +637,94 @@ export default {
         for (const s of this.strokesOn(e.spot)) if (s.earlier && s.editable) this.remove(e.spot.chart, e.spot.part, s.id);
       }
     },
+    // --- moving: a mark dragged, or an earlier version's marks kept or brought to the page shown -----------------
+    earlierShown() {
+      // [[key, stroke]] of every flagged mark of the charts shown, on any page (a page the new file lacks included)
+      const keys = new Set(this.shownEntries().map((e) => keyOf(e.spot.chart, e.spot.part)));
+      const found = [];
+      for (const key of keys) {
+        for (const s of this.charts.get(key)?.strokes.values() || []) {
+          if (s.earlier && s.layer !== "song" && this.visible(s)) found.push([key, s]);
+        }
+      }
+      return found;
+    },
+    moveStroke(chart, part, stroke, page, dx, dy) {
+      // a move is a copy with a new id (strokes are immutable) and the original's deletion, sent as one step
+      const data = this.charts.get(keyOf(chart, part));
+      const pts = stroke.points || [];
+      const xs = pts.map((p) => p[0]);
+      const ys = pts.map((p) => p[1]);
+      const sx = pts.length ? Math.min(Math.max(dx, -Math.min(...xs)), 1 - Math.max(...xs)) : 0;
+      const sy = pts.length ? Math.min(Math.max(dy, -Math.min(...ys)), 1 - Math.max(...ys)) : 0;
+      const round = (v) => Number(v.toFixed(5));
+      const copy = { ...stroke, id: newId(), page, earlier: false,
+                     points: pts.map(([x, y]) => [round(x + sx), round(y + sy)]) };
+      data.strokes.delete(stroke.id);
+      data.deleted.add(stroke.id);
+      data.strokes.set(copy.id, copy);
+      this.keep(chart, part);
+      this.send(chart, part, { move: [{ id: stroke.id, to: copy.id, page, dx: round(sx), dy: round(sy) }] });
+      this.redrawAll();
+      return copy;
+    },
+    keepEarlier(here) {
+      // every flagged mark I may edit: kept on its page (or the last page the new file has), or brought to the page
+      // shown first, where the move tool drags each to its place; undone in one step
+      const first = this.shownEntries()[0];
+      if (!first) return;
+      const steps = [];
+      for (const [key, s] of this.earlierShown()) {
+        if (!s.editable) continue;
+        const [chart, part] = [Number(key.split("|")[0]), key.split("|").slice(1).join("|")];
+        const pages = this.charts.get(key)?.pages;
+        const page = here && keyOf(first.spot.chart, first.spot.part) === key ? first.spot.page
+          : pages ? Math.min(s.page, pages - 1) : s.page;
+        const copy = this.moveStroke(chart, part, s, page, 0, 0);
+        steps.push({ kind: "move", chart, part, copy, from: s.page, dx: 0, dy: 0 });
+      }
+      if (steps.length) {
+        this.undos.push({ kind: "group", steps });
+        this.redos = [];
+        this.counts();
+      }
+    },
+    grab(entry, e, r) {
+      // the topmost mark of mine (or a leader's shared one) under the touch, within a 44 px reach, picked up
+      const x = (e.clientX - r.left) / r.width;
+      const y = (e.clientY - r.top) / r.height;
+      const near = 22 / Math.max(r.width, 1);
+      const hit = this.strokesOn(entry.spot).reverse().find((s) => s.editable && this.hits(s, x, y, near, r));
+      if (!hit) return false;
+      this.drawing = { pointer: e.pointerId, entry, r, points: [], last: null, moving: hit, from: [x, y], dx: 0, dy: 0 };
+      try {
+        entry.canvas.setPointerCapture?.(e.pointerId);
+      } catch {
+        /* draw without capture */
+      }
+      return true;
+    },
+    dragTo(d, x, y) {
+      if (!d.moving) return;
+      d.dx = x - d.from[0];
+      d.dy = y - d.from[1];
+      const { canvas, ctx } = d.entry;
+      const w = canvas.clientWidth;
+      const h = canvas.clientHeight;
+      this.redraw(d.entry, d.moving.id);
+      const shown = { ...d.moving, points: (d.moving.points || []).map(([px, py]) => [px + d.dx, py + d.dy]) };
+      this.paint(ctx, shown, w, h);
+    },
+    drop(d) {
+      if (!d.moving) return;
+      if (Math.hypot(d.dx, d.dy) < 0.002 && !d.moving.earlier) return this.redraw(d.entry);
+      const { chart, part, page } = d.entry.spot;
+      const copy = this.moveStroke(chart, part, d.moving, page, d.dx, d.dy);
+      this.undos.push({ kind: "move", chart, part, copy, from: page, dx: copy.points[0][0] - d.moving.points[0][0],
+                        dy: copy.points[0][1] - d.moving.points[0][1] });
+      this.redos = [];
+      this.counts();
+    },
     songNote() {
       const first = this.shownEntries()[0];
       if (!first) return;
@@ -614,11 +737,15 @@ export default {
     // --- sending: a queue kept on the device, sent in order -----------------------------------------------
     send(chart, part, change) {
       const last = this.queue[this.queue.length - 1];
-      if (last && !last.sending && last.chart === chart && last.part === part && last.add.length + last.delete.length < 90) {
+      const layout = this.charts.get(keyOf(chart, part))?.layout || "";
+      const size = (b) => b.add.length + b.delete.length + (b.move || []).length;
+      if (last && !last.sending && last.chart === chart && last.part === part && (last.layout || "") === layout
+          && size(last) < 90) {
         last.add.push(...(change.add || []));
         last.delete.push(...(change.delete || []));
+        last.move = [...(last.move || []), ...(change.move || [])];
       } else {
-        this.queue.push({ chart, part, add: change.add || [], delete: change.delete || [] });
+        this.queue.push({ chart, part, layout, add: change.add || [], delete: change.delete || [], move: change.move || [] });
       }
       this.persistQueue();
       this.flush();
@@ -640,7 +767,8 @@ export default {
               method: "POST",
               credentials: "same-origin",
               headers: { "Content-Type": "application/json", "X-CSRF-Token": this.csrf },
-              body: JSON.stringify({ part: batch.part, add: batch.add, delete: batch.delete }),
+              body: JSON.stringify({ part: batch.part, layout: batch.layout || null, add: batch.add,
+                                     move: batch.move || [], delete: batch.delete }),
             });
           } catch {
             batch.sending = false;
