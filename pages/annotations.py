@@ -65,12 +65,16 @@ async def push(request: Request, actor: SignedIn, chart_id: int) -> JSONResponse
 
 
 @router.get("/annotations/{chart_id:id}/print.pdf")
-async def print_marked(request: Request, actor: SignedIn, chart_id: int, part: MaybeQueryText = None) -> Response:
-    """The chart's PDF with the marks I see (mine and the shared ones) drawn in, and the song's notes on page 1.
-    Marks flagged "from an earlier version" stay out: their place on this file is unknown."""
+async def print_marked(request: Request, actor: SignedIn, chart_id: int, part: MaybeQueryText = None,
+                       layout: MaybeQueryText = None, marks: MaybeQueryText = None) -> Response:
+    """The chart to print with the marks I see (mine and the shared ones) drawn in, and the song's notes on page 1;
+    an engraved part laid out as the stand showed it (``layout``); ``marks=0`` prints it without them. Marks flagged
+    "from an earlier version" stay out: their place on this file is unknown."""
     await throttle(request, "work", actor)
-    data, title = await annotations.marked_pdf(actor, chart_id, part)
-    name = "".join(" " if ch in '/\\"' or ord(ch) < 32 else ch for ch in f"{title} - with marks.pdf")[:150]
+    with_marks = marks not in ("0", "no", "false")
+    data, title = await annotations.marked_pdf(actor, chart_id, part, layout=layout, marks=with_marks)
+    suffix = "with marks" if with_marks else "without marks"
+    name = "".join(" " if ch in '/\\"' or ord(ch) < 32 else ch for ch in f"{title} - {suffix}.pdf")[:150]
     return Response(data, media_type="application/pdf", headers={
         **NO_STORE, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 

@@ -18,6 +18,7 @@ from soleil_ui.runtime import get_runtime
 from soleil_ui.security import csrf_token
 from soleil_ui.settings import Settings, get_settings
 from tests.library_helpers import add_member, band_with_member
+from tests.markers import SQLITE_ONLY
 from tests.test_annotations import _chart, stroke
 
 
@@ -165,3 +166,71 @@ async def test_the_stand_carries_the_pen_and_relays_only_what_the_reader_may_see
     await asyncio.wait_for(three.wait(), timeout=10)
     assert len(sent) == 3 and '"changed"' in sent[0] and '"ids":["b"]' in sent[0] and '"ids":["c"]' in sent[1]
     assert '"reload"' in sent[2]
+
+
+@SQLITE_ONLY  # the services it goes through run on both databases in tests/test_annotations.py
+async def test_an_engraved_part_and_the_stage_print_carry_the_marks_or_go_without(user: User) -> None:
+    import io
+    from pathlib import Path
+    from urllib.parse import urlencode
+
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from soleil_ui import rendering
+    from soleil_ui.db import db
+    from soleil_ui.models import Chart, Setlist, SetlistItem, Song
+    from soleil_ui.services import annotations
+
+    leader = await band_with_member("Hot Five", [{"instrument": "piano"}], role=Role.LEADER)
+    alice, alice_token = await add_member(leader.band_id, "alice@example.org", [{"instrument": "trumpet"}])
+    source = (Path(__file__).parent / "fixtures" / "notation" / "Amazing Grace_Chords.cho").read_bytes()
+    await get_runtime().blobs.put("a" * 64, source)
+    async with db.session() as session:
+        song = Song(band_id=leader.band_id, title="Amazing Grace", song_key="amazing grace")
+        session.add(song)
+        await session.flush()
+        sheet = Chart(band_id=leader.band_id, song_id=song.id, source_file_id="ag.cho",
+                      file_name="Amazing Grace_Chords.cho", kind="chordpro", part_key="", parts=["bb"],
+                      checksum="a" * 64)
+        session.add(sheet)
+        setlist = Setlist(band_id=leader.band_id, name="Friday")
+        session.add(setlist)
+        await session.flush()
+        session.add(SetlistItem(setlist_id=setlist.id, band_id=leader.band_id, song_id=song.id))
+        chart, setlist_id = sheet.id, setlist.id
+    assert chart is not None
+    shown = "w=800&part=bb"
+    line = {"color": "#000000", "width": 0.02, "tool": "pen"}
+    async with db.session() as session:  # along the bottom margin, where the part has no ink
+        await annotations.apply(session, alice, chart, "bb", layout=shown,
+                                add=[stroke("part", **line, points=[[0.1, 0.97], [0.9, 0.97]])])
+        await annotations.apply(session, alice, chart, "bb", layout=shown + "&ck=C",  # another layout: stays out
+                                add=[stroke("mine", **line, points=[[0.1, 0.94], [0.9, 0.94]])])
+        await annotations.apply(session, leader, chart, "bb", add=[
+            stroke("song", tool="text", text="Cut to letter C", points=[])])
+    sign_in(user, alice_token)
+    url = f"/annotations/{chart}/print.pdf?" + urlencode({"part": "bb", "layout": shown})
+    marked, plain = await user.http_client.get(url), await user.http_client.get(url + "&marks=0")
+    assert marked.status_code == 200 and plain.status_code == 200, marked.text
+    assert "without%20marks" in plain.headers["content-disposition"]
+
+    def shade(data: bytes, at: float) -> int:
+        image = Image.open(io.BytesIO(rendering.render_page(data, 0, 400))).convert("L")
+        return min(int(image.getpixel((x, round(image.height * at))) or 0) for x in range(150, 250))  # type: ignore[arg-type]
+
+    assert shade(marked.content, 0.97) < 80 and shade(plain.content, 0.97) > 200  # the mark, where it was drawn
+    assert shade(marked.content, 0.94) > 200  # drawn on tonight's other key: its place here is unknown
+    with pdfium.PdfDocument(marked.content) as pdf, pdfium.PdfDocument(plain.content) as bare:
+        assert len(pdf) == len(bare) == await get_runtime().engraver.page_count(
+            "a" * 64, annotations.layout_spec(sheet, shown)[0], 800, lambda: source)  # the stand's pages
+        assert "Cut to letter C" in pdf[0].get_textpage().get_text_range()
+        assert "Amazing Grace" in bare[0].get_textpage().get_text_range()
+        assert "Cut to letter C" not in bare[0].get_textpage().get_text_range()
+
+    stage = await user.http_client.get(f"/setlists/{setlist_id}/print.pdf")
+    without = await user.http_client.get(f"/setlists/{setlist_id}/print.pdf?marks=0")
+    with pdfium.PdfDocument(stage.content) as pdf, pdfium.PdfDocument(without.content) as bare:
+        assert "Cut to letter C" in pdf[0].get_textpage().get_text_range()  # the leader's note, under its title
+        assert "Cut to letter C" not in bare[0].get_textpage().get_text_range()
+        assert "Amazing Grace" in bare[0].get_textpage().get_text_range()

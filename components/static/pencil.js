@@ -267,8 +267,10 @@ export default {
       for (const [, s] of this.earlierShown()) if (s.editable) earlier++;
       this.earlier = earlier;
       const first = this.shownEntries()[0];
-      const pdf = first && !this.standalone && /\/pages\//.test(first.canvas.parentNode?.querySelector("img")?.src || "");
-      this.printHref = pdf ? prefixed(`/annotations/${first.spot.chart}/print.pdf?part=${encodeURIComponent(first.spot.part)}`) : "";
+      // the page printed as shown, with the marks: a PDF's own file, an engraved part in the layout on screen
+      const layout = first?.spot.layout ? `&layout=${encodeURIComponent(first.spot.layout)}` : "";
+      this.printHref = first && !this.standalone
+        ? prefixed(`/annotations/${first.spot.chart}/print.pdf?part=${encodeURIComponent(first.spot.part)}${layout}`) : "";
       const data = first && this.charts.get(keyOf(first.spot.chart, first.spot.part));
       const notes = data ? [...data.strokes.values()].filter((s) => s.layer === "song" && this.visible(s)) : [];
       this.note = notes.map((s) => s.text).join(" · ");

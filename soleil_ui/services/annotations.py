@@ -22,12 +22,13 @@ so a deletion of the original that arrives later still wins and takes the copy w
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,7 +37,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..access import Actor
 from ..db import db
-from ..errors import Forbidden, InvalidInput, NotFound
+from ..engraving import EngraveSpec
+from ..errors import Forbidden, InvalidInput
 from ..events import Event, hub
 from ..models import Annotation, AnnotationLayer, Chart, Song, utcnow
 from ..rendering import snap_width
@@ -146,13 +148,8 @@ class Target:
         return None if library.is_generated(self.chart) else self.chart.page_count or None
 
 
-def layout_signature(chart: Chart, layout: str | None) -> str:
-    """What an engraved page's drawing depends on, from the query of the page the stand shows (``w``, ``part``, the
-    key of the night ``ck``, the reader's ``key``/``oct``/``clef``…): the source's checksum, the spec's cache key and
-    the snapped width. Equal signatures draw equal pages (the page count follows from them), so a mark stays where it
-    was drawn exactly when its signature is the stand's. "" for a PDF or when the stand said nothing."""
-    if not layout or not library.is_generated(chart):
-        return ""
+def layout_spec(chart: Chart, layout: str) -> tuple[EngraveSpec, int]:
+    """The drawing and the snapped width an engraved page's query asks for (junk: ``InvalidInput``)."""
     if len(layout) > MAX_LAYOUT:
         raise _fail("That page's layout isn't valid.")
     params = dict(parse_qsl(layout, keep_blank_values=True))
@@ -160,8 +157,24 @@ def layout_signature(chart: Chart, layout: str | None) -> str:
     if not width.isdigit() or len(width) > 5:
         raise _fail("That page's layout isn't valid.")
     params.pop("v", None)
-    spec = chart_pages.spec_from_params(chart, params)  # junk: InvalidInput
-    return f"{chart.checksum[:16]}:{spec.cache_key()}:w{snap_width(int(width))}"
+    return chart_pages.spec_from_params(chart, params), snap_width(int(width))
+
+
+def default_layout(chart: Chart, part_key: str) -> str:
+    """An engraved part's layout on a phone's stand in the file's own key: what a print without a layout uses."""
+    spec = library.engrave_spec(chart, part_key or chart.part_key or "")
+    return urlencode({"w": chart_pages.BASE_WIDTH, **spec.to_params()})
+
+
+def layout_signature(chart: Chart, layout: str | None) -> str:
+    """What an engraved page's drawing depends on, from the query of the page the stand shows (``w``, ``part``, the
+    key of the night ``ck``, the reader's ``key``/``oct``/``clef``…): the source's checksum, the spec's cache key and
+    the snapped width. Equal signatures draw equal pages (the page count follows from them), so a mark stays where it
+    was drawn exactly when its signature is the stand's. "" for a PDF or when the stand said nothing."""
+    if not layout or not library.is_generated(chart):
+        return ""
+    spec, width = layout_spec(chart, layout)
+    return f"{chart.checksum[:16]}:{spec.cache_key()}:w{width}"
 
 
 async def target(session: AsyncSession, actor: Actor, chart_id: int, part: str | None,
@@ -450,18 +463,48 @@ async def forget_member(session: AsyncSession, band_id: int, membership_id: int)
 
 
 
-async def marked_pdf(actor: Actor, chart_id: int, part: str | None = None) -> tuple[bytes, str]:
-    """The chart's PDF with the marks I see (mine and the shared ones) drawn in and the song's notes on page 1, and
-    the song's title. Marks flagged "from an earlier version" stay out: their place on this file is unknown. The
-    database is read first and let go; the drawing runs in the renderer's worker pool."""
+async def marked_pdf(actor: Actor, chart_id: int, part: str | None = None, *, layout: str | None = None,
+                     marks: bool = True) -> tuple[bytes, str]:
+    """The chart to print with the marks I see (mine and the shared ones) drawn in and the song's notes on page 1
+    (``marks=False``: without them), and the song's title. A PDF is its own file; an engraved part is laid out as the
+    stand showed it (``layout``, default: a phone's stand in the file's key), so its marks land where they were drawn.
+    Marks flagged "from an earlier version" stay out: their place on this file or layout is unknown. The database is
+    read first and let go; engraving and drawing run in the worker pools."""
     async with db.session() as session:
-        chart = await library.get_chart(session, actor, chart_id)
+        where = await target(session, actor, chart_id, part)
+        chart = where.chart
         if library.is_generated(chart):
-            raise NotFound("Marks print on PDF charts; an engraved part prints without them.")
-        listed = await list_strokes(session, actor, chart_id, part)
+            layout = layout or default_layout(chart, where.part_key)
+        listed = await list_strokes(session, actor, chart_id, part, layout=layout) if marks else {"strokes": []}
         song = await session.get(Song, chart.song_id) if chart.song_id else None
-    marks = [s for s in listed["strokes"] if s["layer"] != AnnotationLayer.SONG and not s["earlier"]]
+    title = song.title if song is not None else chart.file_name.rsplit(".", 1)[0]
+    drawn = [s for s in listed["strokes"] if s["layer"] != AnnotationLayer.SONG and not s["earlier"]]
     notes = [s["text"] for s in listed["strokes"] if s["layer"] == AnnotationLayer.SONG]
     runtime = get_runtime()
-    data = await runtime.renderer.marked_pdf(await runtime.blobs.read(chart.checksum), marks, notes)
-    return data, song.title if song is not None else chart.file_name.rsplit(".", 1)[0]
+    checksum = chart.checksum
+
+    async def load() -> bytes:
+        return await runtime.blobs.read(checksum)
+
+    if not library.is_generated(chart):
+        return await runtime.renderer.marked_pdf(await load(), drawn, notes), title
+    spec, width = layout_spec(chart, layout or "")
+    paths = await runtime.engraver.pages(checksum, spec, width, load)
+    svgs = await asyncio.to_thread(lambda: [p.read_text(encoding="utf-8") for p in paths])
+    return await runtime.renderer.marked_svg_pdf(svgs, drawn, notes, title), title
+
+
+async def song_notes(session: AsyncSession, actor: Actor, song_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The leaders' song notes ("cut to letter C") of these songs of the member's band, oldest first: the stage
+    print writes them under each title."""
+    ids = list(set(song_ids))
+    if not ids:
+        return {}
+    rows = await session.exec(select(Annotation).where(
+        Annotation.band_id == actor.band_id, Annotation.layer == AnnotationLayer.SONG,
+        col(Annotation.song_id).in_(ids), col(Annotation.deleted_at).is_(None)).order_by(col(Annotation.id)))
+    found: dict[int, list[str]] = {}
+    for row in rows.all():
+        if row.song_id is not None:
+            found.setdefault(row.song_id, []).append(row.text)
+    return found
