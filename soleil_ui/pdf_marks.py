@@ -99,9 +99,11 @@ def mark_pdf(data: bytes, marks: Sequence[dict[str, Any]], notes: Sequence[str] 
                     continue
                 highlight = mark["tool"] == "highlighter"
                 rgba = _rgba(mark["color"], HIGHLIGHT_ALPHA if highlight else 255)
-                if mark["tool"] in ("text", "stamp"):
+                if mark["tool"] in ("text", "stamp", "link"):
                     words = mark.get("text") or ""
                     words = STAMP_TEXT.get(words, words) if mark["tool"] == "stamp" else words
+                    if mark["tool"] == "link":  # a jump prints as where it goes, at the sign it starts from
+                        words = f"-> p. {int(words) + 1}" if words.isdigit() else "->"
                     x, y = to_pdf(*points[0])
                     obj = _text(pdf, words, x, y, TEXT_SIZE * shown_width, rgba)
                 else:

@@ -353,3 +353,21 @@ async def test_marks_on_an_engraved_part_are_flagged_when_its_layout_changes() -
         await annotations.apply(session, alice, chart, "bb", move=[{"id": mark["id"], "to": copy, "page": 0}],
                                 layout="w=800&part=bb")
     assert await earlier("w=800&part=bb") == [False]
+
+
+async def test_a_link_jumps_to_a_page_the_chart_has_and_moving_it_keeps_its_target() -> None:
+    _leader, alice, bob, chart = await band()
+    link = stroke("part", page=1, tool="link", points=[[0.8, 0.9], [0.1, 0.2]], text="0")  # D.S. back to the segno
+    await push(alice, chart, add=[link])
+    async with db.session() as session:
+        [shown] = (await annotations.list_strokes(session, bob, chart, page=1))["strokes"]
+    assert (shown["tool"], shown["points"], shown["text"]) == ("link", [[0.8, 0.9], [0.1, 0.2]], "0")
+    for bad in ({"text": "2"}, {"text": "two"}, {"points": [[0.5, 0.5]]}, {"layer": "song", "points": []}):
+        with pytest.raises(InvalidInput):
+            await push(alice, chart, add=[stroke(**{"layer": "part", "tool": "link",
+                                                   "points": [[0.8, 0.9], [0.1, 0.2]], "text": "0", **bad})])
+    copy = str(uuid.uuid4())
+    await _move(alice, chart, {"id": link["id"], "to": copy, "page": 1, "dx": -0.1, "dy": 0.05})
+    async with db.session() as session:
+        [moved] = (await annotations.list_strokes(session, bob, chart))["strokes"]
+    assert moved["points"] == [[0.7, 0.95], [0.1, 0.2]] and moved["text"] == "0"  # the sign moved, the segno stays

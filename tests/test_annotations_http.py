@@ -103,7 +103,8 @@ async def test_the_pdf_download_carries_my_marks_and_the_shared_ones_not_others_
         line = {"color": "#000000", "width": 0.02, "tool": "pen"}
         await annotations.apply(session, alice, chart, None, add=[  # hers and shared, across the middle
             stroke("mine", **line, points=[[0.1, 0.5], [0.9, 0.5]]), stroke("part", page=1, **line,
-                                                                           points=[[0.1, 0.5], [0.9, 0.5]])])
+                                                                           points=[[0.1, 0.5], [0.9, 0.5]]),
+            stroke("part", tool="link", points=[[0.8, 0.1], [0.2, 0.1]], text="1")])  # a jump: where it goes
         await annotations.apply(session, bob, chart, None, add=[  # bob's own, at 30 %: not in alice's print
             stroke("mine", **line, points=[[0.1, 0.3], [0.9, 0.3]])])
         await annotations.apply(session, leader, chart, None, add=[
@@ -125,6 +126,7 @@ async def test_the_pdf_download_carries_my_marks_and_the_shared_ones_not_others_
     with pdfium.PdfDocument(answer.content) as pdf:
         text = pdf[0].get_textpage().get_text_range()
     assert "Cut to letter C" in text  # the song's note, on page 1
+    assert "-> p. 2" in text  # the link's sign says where it jumps (paper can't)
 
 
 async def test_the_stand_carries_the_pen_and_relays_only_what_the_reader_may_see(user: User) -> None:

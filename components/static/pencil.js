@@ -99,6 +99,9 @@ export default {
         <button class="sp-btn" aria-label="Move a mark" :aria-pressed="String(mode === 'move')"
             data-testid="pencil-move" @click="setMode('move')">
           <span class="material-icons" aria-hidden="true">open_with</span></button>
+        <button class="sp-btn" aria-label="Link: a jump for a repeat, D.S. or coda" :aria-pressed="String(mode === 'link')"
+            data-testid="pencil-link" @click="setMode('link')">
+          <span class="material-icons" aria-hidden="true">link</span></button>
         <button class="sp-btn" aria-label="Text" :aria-pressed="String(mode === 'text')" data-testid="pencil-text"
             @click="setMode('text')"><span class="material-icons" aria-hidden="true">title</span></button>
         <button class="sp-btn" aria-label="Stamps" :aria-pressed="String(mode === 'stamp')" data-testid="pencil-stamp"
@@ -137,6 +140,18 @@ export default {
         <button class="sp-btn sp-text" data-testid="pencil-earlier-keep" @click="keepEarlier(false)">Keep</button>
         <button class="sp-btn sp-text" data-testid="pencil-earlier-here" @click="keepEarlier(true)">Move here</button>
         <button class="sp-btn sp-text" data-testid="pencil-dismiss" @click="dismissEarlier">Dismiss</button></div>
+      <div v-if="mode === 'link'" class="sp-earlier sp-linking" role="status" data-testid="pencil-linking">
+        {{ linkFrom ? 'Now tap where it jumps to' : 'Tap the sign it jumps from (D.S., repeat, coda…)' }}
+        <template v-if="linkFrom">
+          <button class="sp-btn sp-text" aria-label="Previous page" data-testid="pencil-link-prev" @click="turn(-1)">
+            <span class="material-icons" aria-hidden="true">chevron_left</span></button>
+          <button class="sp-btn sp-text" aria-label="Next page" data-testid="pencil-link-next" @click="turn(1)">
+            <span class="material-icons" aria-hidden="true">chevron_right</span></button>
+          <button class="sp-btn sp-text" data-testid="pencil-link-cancel" @click="linkFrom = null">Cancel</button>
+        </template></div>
+      <button v-if="returnTo !== null && mode === 'off'" class="sp-btn sp-return" data-testid="pencil-return"
+          :aria-label="'Back to page ' + (returnTo + 1)" @click="goBack">
+        <span class="material-icons" aria-hidden="true">undo</span><span class="sp-small">Back</span></button>
       <div v-if="message" class="sp-message" role="alert">{{ message }}</div>
     </div>`,
   props: {
@@ -169,6 +184,8 @@ export default {
       printHref: "",
       note: "",
       message: "",
+      linkFrom: null, // the link tool's source, until its target is tapped: {chart, part, page, point}
+      returnTo: null, // the page a jump came from, for the Back button
     };
   },
   created() {
@@ -374,6 +391,8 @@ export default {
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, w, h);
       for (const s of this.strokesOn(entry.spot)) if (s.id !== skip) this.paint(ctx, s, w, h);
+      this.paintTargets(entry, w, h);
+      this.linkButtons(entry);
     },
     paint(ctx, s, w, h) {
       ctx.save();
@@ -383,7 +402,9 @@ export default {
       ctx.globalAlpha = (s.tool === "highlighter" ? HIGHLIGHT.alpha : 1) * (s.earlier ? 0.5 : 1);
       if (s.earlier) ctx.setLineDash([6, 4]);
       const pts = s.points || [];
-      if (s.tool === "text" || s.tool === "stamp") {
+      if (s.tool === "link") {
+        this.paintLink(ctx, s, w, h);
+      } else if (s.tool === "text" || s.tool === "stamp") {
         const stamp = s.tool === "stamp";
         const dynamic = stamp && /^[mpf]+$/.test(s.text); // dynamics in the engraver's bold italic
         ctx.font = `${dynamic ? "italic bold " : ""}${Math.round((stamp ? 0.045 : 0.03) * w)}px serif`;
@@ -404,9 +425,11 @@ export default {
     },
     canvasMode() {
       for (const e of this.canvases.values()) e.canvas.classList.toggle("sp-active", this.mode !== "off");
+      for (const b of this.stand?.querySelectorAll(".sp-jump") || []) b.hidden = this.mode !== "off";
     },
     setMode(mode) {
       this.mode = mode;
+      this.linkFrom = null;
       this.message = "";
       this.canvasMode();
     },
@@ -435,6 +458,7 @@ export default {
         const r = canvas.getBoundingClientRect();
         if (this.mode === "text" || this.mode === "stamp") return this.place(entry, e, r);
         if (this.mode === "move") return this.grab(entry, e, r); // picks the mark up, or nothing
+        if (this.mode === "link") return this.linkAt(entry, e, r);
         try {
           canvas.setPointerCapture?.(e.pointerId);
         } catch {
@@ -575,7 +599,8 @@ export default {
       const { chart, part } = d.entry.spot;
       const steps = [];
       for (const s of this.strokesOn(d.entry.spot)) {
-        if (!s.editable || !(s.points || []).some(([x, y]) => x >= x0 && x <= x1 && y >= y0 && y <= y1)) continue;
+        const pts = s.tool === "link" ? (s.points || []).slice(0, 1) : s.points || [];
+        if (!s.editable || !pts.some(([x, y]) => x >= x0 && x <= x1 && y >= y0 && y <= y1)) continue;
         this.remove(chart, part, s.id);
         steps.push({ kind: "erase", chart, part, stroke: s });
       }
@@ -588,7 +613,7 @@ export default {
     },
     hits(s, x, y, near, r) {
       const ratio = r.height / Math.max(r.width, 1); // distances in page widths
-      const pts = s.points || [];
+      const pts = s.tool === "link" ? (s.points || []).slice(0, 1) : s.points || [];
       for (let i = 0; i < pts.length; i++) {
         const [ax, ay] = pts[i];
         const [bx, by] = pts[Math.min(i + 1, pts.length - 1)];
@@ -654,14 +679,15 @@ export default {
     moveStroke(chart, part, stroke, page, dx, dy) {
       // a move is a copy with a new id (strokes are immutable) and the original's deletion, sent as one step
       const data = this.charts.get(keyOf(chart, part));
-      const pts = stroke.points || [];
+      const all = stroke.points || [];
+      const pts = stroke.tool === "link" ? all.slice(0, 1) : all; // a link's target stays where it jumps
       const xs = pts.map((p) => p[0]);
       const ys = pts.map((p) => p[1]);
       const sx = pts.length ? Math.min(Math.max(dx, -Math.min(...xs)), 1 - Math.max(...xs)) : 0;
       const sy = pts.length ? Math.min(Math.max(dy, -Math.min(...ys)), 1 - Math.max(...ys)) : 0;
       const round = (v) => Number(v.toFixed(5));
       const copy = { ...stroke, id: newId(), page, earlier: false,
-                     points: pts.map(([x, y]) => [round(x + sx), round(y + sy)]) };
+                     points: [...pts.map(([x, y]) => [round(x + sx), round(y + sy)]), ...all.slice(pts.length)] };
       data.strokes.delete(stroke.id);
       data.deleted.add(stroke.id);
       data.strokes.set(copy.id, copy);
@@ -714,7 +740,8 @@ export default {
       const w = canvas.clientWidth;
       const h = canvas.clientHeight;
       this.redraw(d.entry, d.moving.id);
-      const shown = { ...d.moving, points: (d.moving.points || []).map(([px, py]) => [px + d.dx, py + d.dy]) };
+      const shown = { ...d.moving, points: (d.moving.points || []).map(([px, py], i) =>
+        d.moving.tool === "link" && i ? [px, py] : [px + d.dx, py + d.dy]) };
       this.paint(ctx, shown, w, h);
     },
     drop(d) {
@@ -726,6 +753,102 @@ export default {
                         dy: copy.points[0][1] - d.moving.points[0][1] });
       this.redos = [];
       this.counts();
+    },
+    // --- links: jumps for repeats and D.S./D.C./coda -------------------------------------------------------
+    linkAt(entry, e, r) {
+      // first tap: the sign it jumps from; second (on this page or another, turned with ‹ ›): where it lands
+      const x = Number(Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)).toFixed(5));
+      const y = Number(Math.min(1, Math.max(0, (e.clientY - r.top) / r.height)).toFixed(5));
+      const { chart, part, page } = entry.spot;
+      const from = this.linkFrom;
+      if (!from || from.chart !== chart || from.part !== part) {
+        this.linkFrom = { chart, part, page, point: [x, y] };
+        return;
+      }
+      this.linkFrom = null;
+      const stroke = { id: newId(), page: from.page, layer: this.layer, tool: "link", color: "#0050d0", width: 0.004,
+                       points: [from.point, [x, y]], text: String(page) };
+      this.add(chart, part, stroke);
+      this.undos.push({ kind: "add", chart, part, stroke });
+      this.redos = [];
+      this.counts();
+      if (page !== from.page) this.goto(from.page); // back to the sign: the link is drawn there
+    },
+    linksTo(spot) {
+      const data = spot && this.charts.get(keyOf(spot.chart, spot.part));
+      if (!data) return [];
+      return [...data.strokes.values()].filter((s) => s.tool === "link" && Number(s.text) === spot.page && this.visible(s));
+    },
+    paintLink(ctx, s, w, h) {
+      // the source: a small blue disc with an arrow, the size of a fingertip (the jump button sits over it)
+      const [x, y] = s.points[0];
+      ctx.globalAlpha = s.earlier ? 0.5 : 0.85;
+      ctx.beginPath();
+      ctx.arc(x * w, y * h, 11, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.fillStyle = "#fff";
+      ctx.font = "bold 14px sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText("\u21aa", x * w, y * h + 1);
+    },
+    paintTargets(entry, w, h) {
+      // where links land on this page: a ring, so the eye finds the segno or coda after the jump
+      const { ctx } = entry;
+      for (const s of this.linksTo(entry.spot)) {
+        const [x, y] = s.points[1] || [];
+        if (x === undefined) continue;
+        ctx.save();
+        ctx.strokeStyle = s.color;
+        ctx.lineWidth = 2.5;
+        ctx.globalAlpha = s.earlier ? 0.5 : 0.85;
+        ctx.beginPath();
+        ctx.arc(x * w, y * h, 12, 0, 2 * Math.PI);
+        ctx.stroke();
+        ctx.restore();
+      }
+    },
+    linkButtons(entry) {
+      // a 44 px button over each link's source: outside pen mode a tap jumps (the stand never sees that tap)
+      const slot = entry.canvas.parentNode;
+      for (const old of slot.querySelectorAll(".sp-jump")) old.remove();
+      for (const s of this.strokesOn(entry.spot)) {
+        if (s.tool !== "link" || !s.points?.[0]) continue;
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "sp-jump";
+        button.dataset.testid = "pencil-jump";
+        button.setAttribute("aria-label", `Jump to page ${Number(s.text) + 1}`);
+        button.style.left = `${s.points[0][0] * 100}%`;
+        button.style.top = `${s.points[0][1] * 100}%`;
+        button.hidden = this.mode !== "off";
+        for (const type of ["pointerdown", "pointerup", "touchstart", "touchend", "dblclick"]) {
+          button.addEventListener(type, (e) => e.stopPropagation());
+        }
+        button.addEventListener("click", (e) => {
+          e.stopPropagation();
+          this.jump(s);
+        });
+        slot.appendChild(button);
+      }
+    },
+    standPage() {
+      return Number(this.stand?.dataset.page || 0);
+    },
+    goto(page) {
+      this.stand?.dispatchEvent(new CustomEvent("soleil-goto", { detail: { page } }));
+    },
+    turn(direction) {
+      this.goto(this.standPage() + direction * (Number(this.stand?.dataset.perView) || 1));
+    },
+    jump(s) {
+      this.returnTo = this.standPage();
+      this.goto(Number(s.text));
+    },
+    goBack() {
+      const page = this.returnTo;
+      this.returnTo = null;
+      if (page !== null) this.goto(page);
     },
     songNote() {
       const first = this.shownEntries()[0];

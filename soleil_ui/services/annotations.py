@@ -9,6 +9,9 @@ over any add of the same id, before or after it. Who sees what (``AnnotationLaye
 * *band*: a leader's marks on one part, for everyone reading it;
 * *song*: a leader's notes on the song ("cut to letter C"), shown as a line on every part's stand.
 
+A *link* (tool ``link``) is a jump for repeats and D.S./D.C./coda: ``points`` are its source (the sign tapped, on
+``page``) and its target, ``text`` the target's page; it is a mark like any other (layers, offline, moves).
+
 Only the author or a leader deletes a shared mark; nobody else ever sees a private one. Substitutes read the shared
 layers and write only their own. Events on the hub carry stroke ids only (NOTIFY caps a message near 8 KB); readers
 fetch the strokes. A mark made on a PDF with another page count than the chart's file now is flagged "from an
@@ -46,7 +49,7 @@ from ..runtime import get_runtime
 from . import chart_pages, library
 
 TOPIC = "annotations"
-TOOLS = ("pen", "highlighter", "text", "stamp")
+TOOLS = ("pen", "highlighter", "text", "stamp", "link")
 STAMPS = ("breath", "fermata", "accent", "up-bow", "down-bow", "watch", "glasses", "cut-start", "cut-end",
           "pp", "p", "mp", "mf", "f", "ff")
 MAX_BATCH = 100  # strokes (or deletions) in one request; also keeps an event's ids far below the NOTIFY cap
@@ -124,6 +127,9 @@ def parse_stroke(data: Mapping[str, Any], page_count: int | None) -> StrokeIn:
         raise _fail("A text mark needs some text.")
     if tool == "stamp" and text not in STAMPS:
         raise _fail("That stamp isn't one SOLEil knows.")
+    if tool == "link" and (len(points) != 2 or not text.isdigit() or len(text) > 5
+                           or (page_count and int(text) >= page_count)):
+        raise _fail("A link goes from one point to one point on a page this chart has.")
     if layer == AnnotationLayer.SONG and tool != "text":
         raise _fail("A song note is text.")
     return StrokeIn(stroke_id(data.get("id")), page, str(layer), str(tool), color, float(width), points, text)
@@ -323,6 +329,13 @@ def _shifted(points: list[list[float]], dx: float, dy: float) -> list[list[float
     return [[round(x + dx, 5), round(y + dy, 5)] for x, y in points]
 
 
+def _moved_points(row: Annotation, m: MoveIn) -> list[list[float]]:
+    """A moved mark's points; a link moves its source (where it is tapped) and keeps its target."""
+    if row.tool == "link":
+        return _shifted(row.points[:1], m.dx, m.dy) + row.points[1:]
+    return _shifted(row.points, m.dx, m.dy)
+
+
 def _row(actor: Actor, where: Target, **values: Any) -> dict[str, Any]:
     pages, drawn = _drawn_on(where)
     return {"band_id": actor.band_id, "chart_id": where.chart_id, "song_id": where.chart.song_id,
@@ -401,7 +414,7 @@ async def _move(session: AsyncSession, actor: Actor, where: Target, m: MoveIn) -
                                                        [], row.text)])
     await session.exec(_insert(session, [_row(
         actor, where, stroke_id=m.to, page=m.page, layer=row.layer, tool=row.tool, color=row.color, width=row.width,
-        points=_shifted(row.points, m.dx, m.dy), text=row.text, author_id=row.author_id)]))
+        points=_moved_points(row, m), text=row.text, author_id=row.author_id)]))
     row.deleted_at, row.deleted_by, row.points, row.text = utcnow(), actor.membership_id, [], MOVED + m.to
     session.add(row)
     return row

@@ -5,7 +5,8 @@ In pen mode a swipe draws instead of turning; outside it the stand turns as befo
 network for real (``TcpProxy``), draws, and the other phone draws meanwhile; when the network returns the offline
 mark is sent and both phones show both marks (a union: the concurrent mark survives). A mark from an earlier version
 of the file (another page count) is brought to the page shown and dragged with the move tool; the section-mate sees
-each move, and undo moves it back.
+each move, and undo moves it back. A link (a D.S. on page 1 to the segno on page 2) jumps there on a tap, on both
+phones, and Back returns.
 """
 
 from __future__ import annotations
@@ -209,6 +210,7 @@ def test_a_part_mark_reaches_a_section_mate_and_an_offline_mark_syncs_beside_a_c
     expect(ava.get_by_test_id("pencil")).to_have_attribute("data-ids", four)
     assert not ids(ava) & (first | offline_mark)
     move_an_earlier_mark(ava, theo, data, chart, ids(ava) - concurrent)
+    link_and_jump(ava, theo)
 
 
 def move_an_earlier_mark(ava: Page, theo: Page, data: str, chart: int, hers: set[str]) -> None:
@@ -294,3 +296,32 @@ def test_marks_show_and_are_made_in_the_offline_stand_and_sent_when_the_app_is_b
     expect(pencil).to_have_attribute("data-pending", "0", timeout=20_000)
     kept = page.evaluate(f"fetch('/annotations/{chart}').then((r) => r.json())")
     assert {s["id"] for s in kept["strokes"]} >= online_mark | offline_mark
+
+
+def link_and_jump(ava: Page, theo: Page) -> None:
+    """The link tool: the sign tapped on page 1, the page turned in pen mode, the target tapped on page 2; outside pen
+    mode the sign's 44 px button jumps there (on the section-mate's phone too) and Back returns."""
+    pencil, stand = ava.get_by_test_id("pencil"), ava.get_by_test_id("stand")
+    before = ids(ava)
+    ava.get_by_test_id("pencil-link").click()
+    canvas = ava.get_by_test_id("pencil-canvas").first.bounding_box()
+    assert canvas
+    ava.mouse.click(canvas["x"] + canvas["width"] * 0.3, canvas["y"] + canvas["height"] * 0.4)  # the D.S.
+    expect(ava.get_by_test_id("pencil-linking")).to_contain_text("Now tap where it jumps to")
+    ava.get_by_test_id("pencil-link-next").click()
+    expect(stand).to_have_attribute("data-page", "1")
+    ava.mouse.click(canvas["x"] + canvas["width"] * 0.5, canvas["y"] + canvas["height"] * 0.3)  # the segno
+    expect(stand).to_have_attribute("data-page", "0")  # back at the sign, where the link is drawn
+    expect(pencil).to_have_attribute("data-pending", "0")
+    assert len(ids(ava) - before) == 1
+    for page in (ava, theo):  # Theo still holds the pen from his mark: the jump waits until he is done
+        page.get_by_test_id("pencil-done").click()
+        jump = page.get_by_test_id("pencil-jump")
+        expect(jump).to_have_attribute("aria-label", "Jump to page 2")
+        box = jump.bounding_box()
+        assert box and box["width"] >= 44 and box["height"] >= 44
+        jump.click()
+        expect(page.get_by_test_id("stand")).to_have_attribute("data-page", "1")
+        page.get_by_test_id("pencil-return").click()
+        expect(page.get_by_test_id("stand")).to_have_attribute("data-page", "0")
+        expect(page.get_by_test_id("pencil-return")).to_have_count(0)
