@@ -104,7 +104,7 @@ def my_part(actor: Actor, detail: SongDetail, chart: Chart | None) -> None:
                 ui.link("Download PDF", chart_pages.print_url(chart)).props("download").classes("text-sm") \
                     .mark("my-pdf")
                 ui.link("PDF with my marks", marked_url(chart, resolved.part_key)).props("download") \
-                    .classes("text-sm").mark("my-marked-pdf")
+                    .classes("text-sm soleil-link").mark("my-marked-pdf")
             return
         spec = library.engrave_spec(chart, resolved.part_key or "", pref=pref)
         with ui.row().classes("w-full items-center gap-3 no-wrap"):
@@ -116,7 +116,7 @@ def my_part(actor: Actor, detail: SongDetail, chart: Chart | None) -> None:
                 ui.link("Download PDF", chart_pages.print_url(chart, resolved.part_key, pref=pref)) \
                     .props("download").classes("text-sm").mark("my-pdf")
                 ui.link("PDF with my marks", marked_url(chart, resolved.part_key, pref)).props("download") \
-                    .classes("text-sm").mark("my-marked-pdf")
+                    .classes("text-sm soleil-link").mark("my-marked-pdf")
         with ui.row().classes("w-full gap-2 no-wrap"):
             key = ui.select(key_choices(chart.source_key), value=pref.musical_key or "", label="Key of my part") \
                 .classes("grow").props("outlined dense").mark("pref-key")
