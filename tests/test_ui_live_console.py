@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from nicegui.testing import User
 
+from components.stand import Stand
 from soleil_ui.db import db
 from soleil_ui.services import live, setlists
 from tests.conftest import settle
 from tests.markers import SQLITE_ONLY
-from components.stand import Stand
 from tests.test_ui_setlists import another_user, demo_setlist, enter_as
 
 pytestmark = [SQLITE_ONLY, pytest.mark.usefixtures("demo_env")]
