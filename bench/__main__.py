@@ -29,6 +29,7 @@ BENCHMARKS = [
     "bench_store",
     "bench_soak",
     "bench_pencil",
+    "bench_pencil_live",
 ]
 
 

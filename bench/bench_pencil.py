@@ -11,7 +11,7 @@ so what is timed is the page's own work, not Playwright's round trips:
 * ``frame`` — ``requestAnimationFrame`` intervals while drawing, against the same page in pen mode with the pen idle.
 
 Targets (issue 14): move p95 <= 4 ms; frame p95 drawing <= 1.2 × frame p95 idle.
-Not measured here yet: the live delay of a shared mark at 24 connected readers against the live call's delay.
+The live delay of a shared mark at 24 connected readers against the live call's is ``bench_pencil_live``.
 
 Usage: ``python -m bench pencil``; ``BENCH_PENCIL_STROKES`` (default 20) strokes of ``BENCH_PENCIL_MOVES`` (default 60)
 moves.
@@ -129,7 +129,7 @@ def main(argv: list[str]) -> int:
         Target("frame p95 drawing / idle", ratio(frames["p95"], idle_s["p95"]), "<=", 1.2, "×"),
         Target("strokes kept and sent", kept, ">=", STROKES, "", "proposed"),
     ]
-    report.notes.append("the live delay of a shared mark at 24 readers is not measured yet")
+    report.notes.append("the live delay of a shared mark at 24 readers: pencil_live (bench_pencil_live.py)")
     report.save()
     report.show()
     return 0

@@ -429,6 +429,8 @@ class SetlistView:
                 ui.menu_item("Changes", on_click=self.show_history).mark("history")
                 ui.menu_item("Stage print (PDF)", on_click=lambda: ui.navigate.to(
                     f"/setlists/{self.setlist_id}/print.pdf", new_tab=True))
+                ui.menu_item("Stage print without song notes", on_click=lambda: ui.navigate.to(
+                    f"/setlists/{self.setlist_id}/print.pdf?marks=0", new_tab=True)).mark("print-no-marks")
                 ui.menu_item("Delete", on_click=self.confirm_delete).mark("delete")
 
     def add_buttons(self) -> None:

@@ -14,12 +14,13 @@ from components.guard import SignedIn, leader_page, member_page
 from components.layout import page_frame
 from components.live import listen
 from components.live_bar import LiveBanner, LiveConsole, LiveWatcher, track_presence
+from components.params import MaybeQueryText
 from components.session import throttle
 from components.setlist_editor import SetlistView
 from components.setlist_import import ImportView
 from soleil_ui import stage_print
 from soleil_ui.access import Actor
-from soleil_ui.services import live, page_data, setlist_import, setlist_plan, setlists, work
+from soleil_ui.services import annotations, live, page_data, setlist_import, setlist_plan, setlists, work
 from soleil_ui.services.setlist_view import load_snapshot
 from soleil_ui.services.setlists import format_duration
 
@@ -141,13 +142,18 @@ async def export_csv(request: Request, actor: SignedIn, setlist_id: int) -> Resp
 
 
 @router.get("/setlists/{setlist_id:id}/print.pdf")
-async def stage_print_pdf(request: Request, actor: SignedIn, setlist_id: int) -> Response:
-    """The stage print: big type, one page per set, for the band's members only."""
+async def stage_print_pdf(request: Request, actor: SignedIn, setlist_id: int,
+                          marks: MaybeQueryText = None) -> Response:
+    """The stage print: big type, one page per set, for the band's members only; the leaders' song notes (the
+    pencil's "cut to letter C") under each title, unless ``marks=0``."""
     await throttle(request, "work", actor)
     setlist, sets = await work.act(setlist_plan.print_sets, actor, setlist_id)
+    song_ids = [song.song_id for part in sets for song in part.songs if song.song_id]
+    notes = await work.act(annotations.song_notes, actor, song_ids) if marks not in ("0", "no", "false") else {}
     pages = [stage_print.PrintPage(part.label, [
         stage_print.PrintSong(song.number, song.label, song.musical_key, song.notes,
-                              format_duration(song.duration_seconds)) for song in part.songs],
+                              format_duration(song.duration_seconds), notes.get(song.song_id or 0, ()))
+        for song in part.songs],
         format_duration(part.seconds) + ("+" if part.unknown and part.seconds else ""))
         for part in sets]
     pdf = await asyncio.to_thread(stage_print.render, setlist.name, pages)  # reportlab: off the event loop

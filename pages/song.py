@@ -75,6 +75,15 @@ def part_item(option: library.PartOption, chart: Chart) -> None:
                 .on("click.stop", lambda: None)
 
 
+def marked_url(chart: Chart, part_key: str | None, pref: KeyPref | None = None) -> str:
+    """The part to print with the pencil's marks I see (an engraved part laid out as on a phone's stand)."""
+    query: dict[str, str] = {"part": part_key or ""}
+    if library.is_generated(chart):
+        spec = library.engrave_spec(chart, part_key or "", pref=pref)
+        query["layout"] = urlencode({"w": chart_pages.BASE_WIDTH, **spec.to_params()})
+    return f"/annotations/{chart.id}/print.pdf?" + urlencode(query)
+
+
 def my_part(actor: Actor, detail: SongDetail, chart: Chart | None) -> None:
     """The explanation, "Open my part", and for an engraved part: a preview, my key and octave, a PDF."""
     resolved = detail.resolved
@@ -91,7 +100,11 @@ def my_part(actor: Actor, detail: SongDetail, chart: Chart | None) -> None:
             .props("unelevated size=lg").classes("w-full").mark("open-my-part")
         pref: KeyPref = state["pref"]
         if not resolved.generated:
-            ui.link("Download PDF", chart_pages.print_url(chart)).props("download").classes("text-sm").mark("my-pdf")
+            with ui.row().classes("gap-4"):
+                ui.link("Download PDF", chart_pages.print_url(chart)).props("download").classes("text-sm") \
+                    .mark("my-pdf")
+                ui.link("PDF with my marks", marked_url(chart, resolved.part_key)).props("download") \
+                    .classes("text-sm soleil-link").mark("my-marked-pdf")
             return
         spec = library.engrave_spec(chart, resolved.part_key or "", pref=pref)
         with ui.row().classes("w-full items-center gap-3 no-wrap"):
@@ -102,6 +115,8 @@ def my_part(actor: Actor, detail: SongDetail, chart: Chart | None) -> None:
                 ui.label(f"{resolved.part_label} · {resolved.source_label}").classes("text-sm text-grey-8")
                 ui.link("Download PDF", chart_pages.print_url(chart, resolved.part_key, pref=pref)) \
                     .props("download").classes("text-sm").mark("my-pdf")
+                ui.link("PDF with my marks", marked_url(chart, resolved.part_key, pref)).props("download") \
+                    .classes("text-sm soleil-link").mark("my-marked-pdf")
         with ui.row().classes("w-full gap-2 no-wrap"):
             key = ui.select(key_choices(chart.source_key), value=pref.musical_key or "", label="Key of my part") \
                 .classes("grow").props("outlined dense").mark("pref-key")

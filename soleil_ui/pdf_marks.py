@@ -1,4 +1,5 @@
-"""The pencil's marks drawn into a chart's PDF, as vectors, to print or keep (``/annotations/<chart>/print.pdf``).
+"""The pencil's marks drawn into a chart's PDF, as vectors, to print or keep (``/annotations/<chart>/print.pdf``);
+an engraved part is first laid out as the stand showed it (``mark_svg_pages``), so its marks land where they were drawn.
 
 Marks are page coordinates (0..1 of the page as displayed, top-left origin); PDF user space has its origin at the
 bottom left of the crop box and the page may be displayed rotated, so each point is mapped through the page's crop box
@@ -98,9 +99,11 @@ def mark_pdf(data: bytes, marks: Sequence[dict[str, Any]], notes: Sequence[str] 
                     continue
                 highlight = mark["tool"] == "highlighter"
                 rgba = _rgba(mark["color"], HIGHLIGHT_ALPHA if highlight else 255)
-                if mark["tool"] in ("text", "stamp"):
+                if mark["tool"] in ("text", "stamp", "link"):
                     words = mark.get("text") or ""
                     words = STAMP_TEXT.get(words, words) if mark["tool"] == "stamp" else words
+                    if mark["tool"] == "link":  # a jump prints as where it goes, at the sign it starts from
+                        words = f"-> p. {int(words) + 1}" if words.isdigit() else "->"
                     x, y = to_pdf(*points[0])
                     obj = _text(pdf, words, x, y, TEXT_SIZE * shown_width, rgba)
                 else:
@@ -116,3 +119,12 @@ def mark_pdf(data: bytes, marks: Sequence[dict[str, Any]], notes: Sequence[str] 
         out = io.BytesIO()
         pdf.save(out)
     return out.getvalue()
+
+
+def mark_svg_pages(svgs: Sequence[str], marks: Sequence[dict[str, Any]], notes: Sequence[str] = (),
+                   title: str | None = None) -> bytes:
+    """An engraved part's pages (SVG, as the stand showed them) as a Letter PDF, each page edge to edge, with the
+    marks drawn in like ``mark_pdf``: a mark sits at the same fraction of the printed page as of the stand's."""
+    from .engraving.musicxml import svg_pages_to_pdf
+
+    return mark_pdf(svg_pages_to_pdf(svgs, title=title, full_page=True), marks, notes)

@@ -278,6 +278,14 @@ class PageRenderer:
         _check_size(data, 100 * 1024 * 1024)
         return await self._run(mark_pdf, data, marks, notes)
 
+    async def marked_svg_pdf(self, svgs: list[str], marks: list[dict[str, object]], notes: list[str],
+                             title: str | None = None) -> bytes:
+        """An engraved part's SVG pages as a PDF with the pencil's marks (``pdf_marks.mark_svg_pages``), in the
+        worker pool (fpdf2 and PDFium are seconds of CPU for a long part)."""
+        from .pdf_marks import mark_svg_pages
+
+        return await self._run(mark_svg_pages, svgs, marks, notes, title)
+
     def prune(self, max_bytes: int) -> int:
         """Delete least-recently-used images until the cache fits ``max_bytes``; returns bytes freed (``prune_lru``:
         cache hits refresh a file's mtime hourly at most). Blocking file I/O: call it from a thread."""

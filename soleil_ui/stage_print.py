@@ -1,7 +1,8 @@
 """The stage print: a setlist as a PDF to tape to the floor, one page per set, in type readable from standing.
 
 Pages are A4 portrait. The type is as big as the set allows (up to 40 pt titles), shrinking only until the whole
-set fits on its page; key and notes sit under each title in smaller type. DejaVu Sans (Debian's fonts-dejavu) is
+set fits on its page; key, notes and the leaders' song notes (the pencil's, unless printed without marks) sit
+under each title in smaller type. DejaVu Sans (Debian's fonts-dejavu) is
 used when installed, so accents, ♭ and ♯ print as typed; without it the core Helvetica font prints what Latin-1
 can and spells ♭/♯ as b/#.
 """
@@ -28,6 +29,7 @@ class PrintSong:
     musical_key: str | None = None
     notes: str = ""
     duration: str = ""
+    marks: Sequence[str] = ()  # the leaders' song notes from the pencil ("cut to letter C")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,11 @@ class _Sheet(FPDF):
         return value.encode("latin-1", "replace").decode("latin-1")
 
 
+def _detail(song: PrintSong) -> str:
+    """The line under a title: key, the setlist's note, the leaders' song notes."""
+    return " · ".join(x for x in (song.musical_key or "", song.notes, *song.marks) if x)
+
+
 def _fits(sheet: _Sheet, page: PrintPage, size: float) -> bool:
     return _layout_height(sheet, page, size) <= sheet.h - 2 * MARGIN
 
@@ -81,9 +88,9 @@ def _layout_height(sheet: _Sheet, page: PrintPage, size: float) -> float:
                                                             sheet.text_for(song.title), dry_run=True,
                                                             output="LINES"))))
         height += lines * size * pt * 1.15
-        if song.musical_key or song.notes:
+        if _detail(song):
             sheet.set_font(sheet.family, "", small)
-            detail = " · ".join(x for x in (song.musical_key or "", song.notes) if x)
+            detail = _detail(song)
             height += len(cast(list[str], sheet.multi_cell(  # output="LINES": the wrapped lines
                 width - size * pt * NUMBER_EM, small * pt * 1.2, sheet.text_for(detail), dry_run=True,
                 output="LINES"))) * small * pt * 1.2
@@ -149,9 +156,9 @@ def render(title: str, pages: Sequence[PrintPage]) -> bytes:
             sheet.set_text_color(0, 0, 0)
             sheet.multi_cell(width - number_width, size * pt * 1.15, sheet.text_for(song.title), align="L",
                              new_x="LMARGIN", new_y="NEXT")
-            if song.musical_key or song.notes:
+            if _detail(song):
                 sheet.set_font(sheet.family, "", small)
-                detail = " · ".join(x for x in (song.musical_key or "", song.notes) if x)
+                detail = _detail(song)
                 sheet.set_x(MARGIN + number_width)
                 sheet.multi_cell(width - number_width, small * pt * 1.2, sheet.text_for(detail), align="L",
                                  new_x="LMARGIN", new_y="NEXT")

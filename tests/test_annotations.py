@@ -271,3 +271,103 @@ async def test_events_carry_ids_only_and_private_ones_name_their_author() -> Non
     assert big["id"] in shared.payload["ids"] and len(shared.payload["ids"]) == 99
     assert mine.payload["ids"] == [private["id"]] and mine.payload["chart"] == chart
     assert "points" not in str(shared.payload)
+
+
+async def test_an_earlier_mark_moves_to_another_page_or_is_dragged_and_a_deletion_still_wins() -> None:
+    leader, alice, bob, chart = await band()
+    mark, other = stroke("part", page=1), stroke("part", page=1)
+    await push(alice, chart, add=[mark, other])
+    async with db.session() as session:
+        row = await session.get(Chart, chart)
+        assert row is not None
+        row.checksum, row.page_count = "c2", 3  # a new version: both flagged
+        session.add(row)
+    copy = str(uuid.uuid4())
+    move = {"id": mark["id"], "to": copy, "page": 2, "dx": 0.8, "dy": -0.05}  # dragged past the edge: it stops
+    with pytest.raises(Forbidden):
+        await _move(bob, chart, move)  # not his
+    done = await _move(alice, chart, move)
+    assert done["added"] == [copy] and done["deleted"] == [mark["id"]]
+    assert (await _move(alice, chart, move))["added"] == []  # sent again after a lost answer: once
+    async with db.session() as session:
+        listed = await annotations.list_strokes(session, bob, chart)
+    by_id = {s["id"]: s for s in listed["strokes"]}
+    assert set(by_id) == {copy, other["id"]} and listed["deleted"] == [mark["id"]]
+    assert by_id[copy]["page"] == 2 and by_id[copy]["earlier"] is False and by_id[other["id"]]["earlier"] is True
+    assert by_id[copy]["points"] == [[0.8, 0.15], [1.0, 0.2]] and by_id[copy]["mine"] is False
+    with pytest.raises(InvalidInput, match="page this chart doesn't have"):
+        await _move(alice, chart, {"id": other["id"], "to": str(uuid.uuid4()), "page": 3})
+    # a stale device dismisses the original it still shows: the deletion wins, over the copy too
+    assert sorted((await push(leader, chart, delete=[mark["id"]]))["deleted"]) == [copy]
+    assert await seen(bob, chart) == {other["id"]}
+    # drawn, moved and erased offline, sent as one batch: nothing of it stays
+    drawn, moved = stroke("mine"), str(uuid.uuid4())
+    async with db.session() as session:
+        result = await annotations.apply(session, alice, chart, None, add=[drawn], delete=[moved],
+                                         move=[{"id": drawn["id"], "to": moved, "page": 0}])
+    assert result["added"] == [drawn["id"], moved] and result["deleted"] == [drawn["id"], moved]
+    assert await seen(alice, chart) == {other["id"]}
+
+
+async def _move(actor: Actor, chart_id: int, move: dict[str, Any]) -> dict[str, Any]:
+    async with db.session() as session:
+        return await annotations.apply(session, actor, chart_id, None, move=[move])
+
+
+async def test_marks_on_an_engraved_part_are_flagged_when_its_layout_changes() -> None:
+    leader, alice, bob, _chart_id = await band()
+    async with db.session() as session:
+        song = Song(band_id=leader.band_id, title="Blue Bossa", song_key="blue bossa")
+        session.add(song)
+        await session.flush()
+        lead = Chart(band_id=leader.band_id, song_id=song.id, source_file_id="bb.cho", file_name="Blue Bossa.cho",
+                     kind="chordpro", part_key="", parts=["bb", "eb"], page_count=0, checksum="s" * 64)
+        session.add(lead)
+        await session.flush()
+        chart = lead.id
+    assert chart is not None
+    shown = "w=800&part=bb&v=ssssssssssssssss"
+    mark = stroke("part", page=3)  # an engraved part's page count depends on the layout: not checked
+    async with db.session() as session:
+        await annotations.apply(session, alice, chart, "bb", add=[mark], layout=shown)
+
+    async def earlier(layout: str | None, part: str = "bb") -> list[bool]:
+        async with db.session() as session:
+            listed = await annotations.list_strokes(session, bob, chart, part, layout=layout)
+        return [s["earlier"] for s in listed["strokes"]]
+
+    assert await earlier(shown) == [False] and await earlier(None) == [False]
+    assert await earlier("w=800&part=bb&ck=Eb") == [True]  # tonight's key moves every line
+    assert await earlier("w=1200&part=bb") == [True]  # a wider screen breaks the lines elsewhere
+    assert await earlier("w=800&part=eb", "eb") == []  # another part's marks are its own
+    with pytest.raises(InvalidInput):
+        await earlier("w=800&part=nonsense!")
+    async with db.session() as session:
+        row = await session.get(Chart, chart)
+        assert row is not None
+        row.checksum = "t" * 64  # a new source: flagged, even by a stand that didn't say its layout
+        session.add(row)
+    assert await earlier(shown) == [True] and await earlier(None) == [True]
+    copy = str(uuid.uuid4())
+    async with db.session() as session:  # moved onto the layout shown now: in place again
+        await annotations.apply(session, alice, chart, "bb", move=[{"id": mark["id"], "to": copy, "page": 0}],
+                                layout="w=800&part=bb")
+    assert await earlier("w=800&part=bb") == [False]
+
+
+async def test_a_link_jumps_to_a_page_the_chart_has_and_moving_it_keeps_its_target() -> None:
+    _leader, alice, bob, chart = await band()
+    link = stroke("part", page=1, tool="link", points=[[0.8, 0.9], [0.1, 0.2]], text="0")  # D.S. back to the segno
+    await push(alice, chart, add=[link])
+    async with db.session() as session:
+        [shown] = (await annotations.list_strokes(session, bob, chart, page=1))["strokes"]
+    assert (shown["tool"], shown["points"], shown["text"]) == ("link", [[0.8, 0.9], [0.1, 0.2]], "0")
+    for bad in ({"text": "2"}, {"text": "two"}, {"points": [[0.5, 0.5]]}, {"layer": "song", "points": []}):
+        with pytest.raises(InvalidInput):
+            await push(alice, chart, add=[stroke(**{"layer": "part", "tool": "link",
+                                                   "points": [[0.8, 0.9], [0.1, 0.2]], "text": "0", **bad})])
+    copy = str(uuid.uuid4())
+    await _move(alice, chart, {"id": link["id"], "to": copy, "page": 1, "dx": -0.1, "dy": 0.05})
+    async with db.session() as session:
+        [moved] = (await annotations.list_strokes(session, bob, chart))["strokes"]
+    assert moved["points"] == [[0.7, 0.95], [0.1, 0.2]] and moved["text"] == "0"  # the sign moved, the segno stays

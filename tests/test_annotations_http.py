@@ -18,6 +18,7 @@ from soleil_ui.runtime import get_runtime
 from soleil_ui.security import csrf_token
 from soleil_ui.settings import Settings, get_settings
 from tests.library_helpers import add_member, band_with_member
+from tests.markers import SQLITE_ONLY
 from tests.test_annotations import _chart, stroke
 
 
@@ -102,7 +103,8 @@ async def test_the_pdf_download_carries_my_marks_and_the_shared_ones_not_others_
         line = {"color": "#000000", "width": 0.02, "tool": "pen"}
         await annotations.apply(session, alice, chart, None, add=[  # hers and shared, across the middle
             stroke("mine", **line, points=[[0.1, 0.5], [0.9, 0.5]]), stroke("part", page=1, **line,
-                                                                           points=[[0.1, 0.5], [0.9, 0.5]])])
+                                                                           points=[[0.1, 0.5], [0.9, 0.5]]),
+            stroke("part", tool="link", points=[[0.8, 0.1], [0.2, 0.1]], text="1")])  # a jump: where it goes
         await annotations.apply(session, bob, chart, None, add=[  # bob's own, at 30 %: not in alice's print
             stroke("mine", **line, points=[[0.1, 0.3], [0.9, 0.3]])])
         await annotations.apply(session, leader, chart, None, add=[
@@ -124,6 +126,7 @@ async def test_the_pdf_download_carries_my_marks_and_the_shared_ones_not_others_
     with pdfium.PdfDocument(answer.content) as pdf:
         text = pdf[0].get_textpage().get_text_range()
     assert "Cut to letter C" in text  # the song's note, on page 1
+    assert "-> p. 2" in text  # the link's sign says where it jumps (paper can't)
 
 
 async def test_the_stand_carries_the_pen_and_relays_only_what_the_reader_may_see(user: User) -> None:
@@ -188,3 +191,71 @@ async def test_the_stand_carries_the_pen_and_relays_only_what_the_reader_may_see
     assert len(sent) == 1 and '"reload"' in sent[0]  # the resync is this page's own: nothing else went to it alone
     assert annotations.notice_room(band, alice.membership_id) != annotations.notice_room(band + 1,
                                                                                          alice.membership_id)
+
+
+@SQLITE_ONLY  # the services it goes through run on both databases in tests/test_annotations.py
+async def test_an_engraved_part_and_the_stage_print_carry_the_marks_or_go_without(user: User) -> None:
+    import io
+    from pathlib import Path
+    from urllib.parse import urlencode
+
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from soleil_ui import rendering
+    from soleil_ui.db import db
+    from soleil_ui.models import Chart, Setlist, SetlistItem, Song
+    from soleil_ui.services import annotations
+
+    leader = await band_with_member("Hot Five", [{"instrument": "piano"}], role=Role.LEADER)
+    alice, alice_token = await add_member(leader.band_id, "alice@example.org", [{"instrument": "trumpet"}])
+    source = (Path(__file__).parent / "fixtures" / "notation" / "Amazing Grace_Chords.cho").read_bytes()
+    await get_runtime().blobs.put("a" * 64, source)
+    async with db.session() as session:
+        song = Song(band_id=leader.band_id, title="Amazing Grace", song_key="amazing grace")
+        session.add(song)
+        await session.flush()
+        sheet = Chart(band_id=leader.band_id, song_id=song.id, source_file_id="ag.cho",
+                      file_name="Amazing Grace_Chords.cho", kind="chordpro", part_key="", parts=["bb"],
+                      checksum="a" * 64)
+        session.add(sheet)
+        setlist = Setlist(band_id=leader.band_id, name="Friday")
+        session.add(setlist)
+        await session.flush()
+        session.add(SetlistItem(setlist_id=setlist.id, band_id=leader.band_id, song_id=song.id))
+        chart, setlist_id = sheet.id, setlist.id
+    assert chart is not None
+    shown = "w=800&part=bb"
+    line = {"color": "#000000", "width": 0.02, "tool": "pen"}
+    async with db.session() as session:  # along the bottom margin, where the part has no ink
+        await annotations.apply(session, alice, chart, "bb", layout=shown,
+                                add=[stroke("part", **line, points=[[0.1, 0.97], [0.9, 0.97]])])
+        await annotations.apply(session, alice, chart, "bb", layout=shown + "&ck=C",  # another layout: stays out
+                                add=[stroke("mine", **line, points=[[0.1, 0.94], [0.9, 0.94]])])
+        await annotations.apply(session, leader, chart, "bb", add=[
+            stroke("song", tool="text", text="Cut to letter C", points=[])])
+    sign_in(user, alice_token)
+    url = f"/annotations/{chart}/print.pdf?" + urlencode({"part": "bb", "layout": shown})
+    marked, plain = await user.http_client.get(url), await user.http_client.get(url + "&marks=0")
+    assert marked.status_code == 200 and plain.status_code == 200, marked.text
+    assert "without%20marks" in plain.headers["content-disposition"]
+
+    def shade(data: bytes, at: float) -> int:
+        image = Image.open(io.BytesIO(rendering.render_page(data, 0, 400))).convert("L")
+        return min(int(image.getpixel((x, round(image.height * at))) or 0) for x in range(150, 250))  # type: ignore[arg-type]
+
+    assert shade(marked.content, 0.97) < 80 and shade(plain.content, 0.97) > 200  # the mark, where it was drawn
+    assert shade(marked.content, 0.94) > 200  # drawn on tonight's other key: its place here is unknown
+    with pdfium.PdfDocument(marked.content) as pdf, pdfium.PdfDocument(plain.content) as bare:
+        assert len(pdf) == len(bare) == await get_runtime().engraver.page_count(
+            "a" * 64, annotations.layout_spec(sheet, shown)[0], 800, lambda: source)  # the stand's pages
+        assert "Cut to letter C" in pdf[0].get_textpage().get_text_range()
+        assert "Amazing Grace" in bare[0].get_textpage().get_text_range()
+        assert "Cut to letter C" not in bare[0].get_textpage().get_text_range()
+
+    stage = await user.http_client.get(f"/setlists/{setlist_id}/print.pdf")
+    without = await user.http_client.get(f"/setlists/{setlist_id}/print.pdf?marks=0")
+    with pdfium.PdfDocument(stage.content) as pdf, pdfium.PdfDocument(without.content) as bare:
+        assert "Cut to letter C" in pdf[0].get_textpage().get_text_range()  # the leader's note, under its title
+        assert "Cut to letter C" not in bare[0].get_textpage().get_text_range()
+        assert "Amazing Grace" in bare[0].get_textpage().get_text_range()

@@ -8,7 +8,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from nicegui import background_tasks
 from nicegui.testing import User
@@ -90,6 +90,8 @@ async def test_song_page_offers_my_engraved_part_every_part_and_pdfs(user: User)
     assert unquote(pdf.headers["content-disposition"]) == "attachment; filename*=utf-8''Tune - Trombone.pdf"
     concert = await user.http_client.get(href(user, "pdf-concert"))
     assert concert.status_code == 200 and concert.content.startswith(b"%PDF")
+    marked = parse_qs(urlsplit(href(user, "my-marked-pdf")).query)  # with my marks: printed as the stand lays it out
+    assert dict(parse_qsl(marked["layout"][0]))["part"] == parse_qs(urlsplit(preview).query)["part"][0]
 
     user.find(marker="part-eb").click()  # any member may open any part
     await user.should_see(kind=__import__("components.stand", fromlist=["Stand"]).Stand)

@@ -58,9 +58,22 @@ const where = (img) => {
       part = "";
     }
   }
-  return { chart: Number(m[1]), part, page: Number(m[3]) };
+  return { chart: Number(m[1]), part, page: Number(m[3]), layout: m[2] === "svg" ? layoutOf(img) : "" };
 };
 const keyOf = (chart, part) => `${chart}|${part}`;
+// what an engraved page's drawing depends on (the server's layout signature is made from these); "" for a PDF
+const LAYOUT_KEYS = ["w", "part", "ck", "key", "oct", "clef", "src"];
+const layoutOf = (img) => {
+  try {
+    const url = new URL(img.src, location.href);
+    if (!/\/svg\//.test(url.pathname)) return "";
+    const kept = new URLSearchParams();
+    for (const k of LAYOUT_KEYS) if (url.searchParams.has(k)) kept.set(k, url.searchParams.get(k));
+    return kept.toString();
+  } catch {
+    return "";
+  }
+};
 
 export default {
   template: `
@@ -83,6 +96,12 @@ export default {
         <button class="sp-btn" aria-label="Erase an area" :aria-pressed="String(mode === 'area')"
             data-testid="pencil-area" @click="setMode('area')">
           <span class="material-icons" aria-hidden="true">select_all</span></button>
+        <button class="sp-btn" aria-label="Move a mark" :aria-pressed="String(mode === 'move')"
+            data-testid="pencil-move" @click="setMode('move')">
+          <span class="material-icons" aria-hidden="true">open_with</span></button>
+        <button class="sp-btn" aria-label="Link: a jump for a repeat, D.S. or coda" :aria-pressed="String(mode === 'link')"
+            data-testid="pencil-link" @click="setMode('link')">
+          <span class="material-icons" aria-hidden="true">link</span></button>
         <button class="sp-btn" aria-label="Text" :aria-pressed="String(mode === 'text')" data-testid="pencil-text"
             @click="setMode('text')"><span class="material-icons" aria-hidden="true">title</span></button>
         <button class="sp-btn" aria-label="Stamps" :aria-pressed="String(mode === 'stamp')" data-testid="pencil-stamp"
@@ -118,7 +137,21 @@ export default {
       </div>
       <div v-if="earlier" class="sp-earlier" role="status" data-testid="pencil-earlier">
         {{ earlier }} mark(s) from an earlier version of this chart
+        <button class="sp-btn sp-text" data-testid="pencil-earlier-keep" @click="keepEarlier(false)">Keep</button>
+        <button class="sp-btn sp-text" data-testid="pencil-earlier-here" @click="keepEarlier(true)">Move here</button>
         <button class="sp-btn sp-text" data-testid="pencil-dismiss" @click="dismissEarlier">Dismiss</button></div>
+      <div v-if="mode === 'link'" class="sp-earlier sp-linking" role="status" data-testid="pencil-linking">
+        {{ linkFrom ? 'Now tap where it jumps to' : 'Tap the sign it jumps from (D.S., repeat, coda…)' }}
+        <template v-if="linkFrom">
+          <button class="sp-btn sp-text" aria-label="Previous page" data-testid="pencil-link-prev" @click="turn(-1)">
+            <span class="material-icons" aria-hidden="true">chevron_left</span></button>
+          <button class="sp-btn sp-text" aria-label="Next page" data-testid="pencil-link-next" @click="turn(1)">
+            <span class="material-icons" aria-hidden="true">chevron_right</span></button>
+          <button class="sp-btn sp-text" data-testid="pencil-link-cancel" @click="linkFrom = null">Cancel</button>
+        </template></div>
+      <button v-if="returnTo !== null && mode === 'off'" class="sp-btn sp-return" data-testid="pencil-return"
+          :aria-label="'Back to page ' + (returnTo + 1)" @click="goBack">
+        <span class="material-icons" aria-hidden="true">undo</span><span class="sp-small">Back</span></button>
       <div v-if="message" class="sp-message" role="alert">{{ message }}</div>
     </div>`,
   props: {
@@ -151,6 +184,8 @@ export default {
       printHref: "",
       note: "",
       message: "",
+      linkFrom: null, // the link tool's source, until its target is tapped: {chart, part, page, point}
+      returnTo: null, // the page a jump came from, for the Back button
     };
   },
   created() {
@@ -243,7 +278,7 @@ export default {
           entry.size = size;
           this.redraw(entry);
         }
-        if (spot) this.ensure(spot.chart, spot.part);
+        if (spot) this.ensure(spot.chart, spot.part, spot.layout);
       }
       this.canvasMode();
       this.report();
@@ -255,35 +290,44 @@ export default {
       // test hooks and the "earlier version" notice, for the pages shown
       const ids = [];
       let earlier = 0;
-      for (const e of this.shownEntries()) {
-        for (const s of this.strokesOn(e.spot)) {
-          ids.push(s.id);
-          if (s.earlier && s.editable) earlier++;
-        }
-      }
+      for (const e of this.shownEntries()) for (const s of this.strokesOn(e.spot)) ids.push(s.id);
       this.shownIds = ids.join(",");
+      for (const [, s] of this.earlierShown()) if (s.editable) earlier++;
       this.earlier = earlier;
       const first = this.shownEntries()[0];
-      const pdf = first && !this.standalone && /\/pages\//.test(first.canvas.parentNode?.querySelector("img")?.src || "");
-      this.printHref = pdf ? prefixed(`/annotations/${first.spot.chart}/print.pdf?part=${encodeURIComponent(first.spot.part)}`) : "";
+      // the page printed as shown, with the marks: a PDF's own file, an engraved part in the layout on screen
+      const layout = first?.spot.layout ? `&layout=${encodeURIComponent(first.spot.layout)}` : "";
+      this.printHref = first && !this.standalone
+        ? prefixed(`/annotations/${first.spot.chart}/print.pdf?part=${encodeURIComponent(first.spot.part)}${layout}`) : "";
       const data = first && this.charts.get(keyOf(first.spot.chart, first.spot.part));
       const notes = data ? [...data.strokes.values()].filter((s) => s.layer === "song" && this.visible(s)) : [];
       this.note = notes.map((s) => s.text).join(" · ");
     },
     // --- marks of a chart: fetched, kept on the device, merged ------------------------------------------
-    ensure(chart, part) {
+    ensure(chart, part, layout = "") {
       const key = keyOf(chart, part);
-      if (this.charts.has(key)) return;
+      const known = this.charts.get(key);
+      if (known) {
+        if (known.layout !== layout) {
+          known.layout = layout; // tonight's key or the width changed the engraving: its flags change too
+          this.fetchMarks(chart, part);
+        }
+        return;
+      }
       const kept = load("soleil.pencil.c." + key, null);
       this.charts.set(key, {
         strokes: new Map((kept?.strokes || []).map((s) => [s.id, s])),
         deleted: new Set(kept?.deleted || []),
+        layout,
+        pages: kept?.pages || null,
       });
       this.fetchMarks(chart, part);
     },
     async fetchMarks(chart, part, ids) {
       const query = new URLSearchParams({ part });
       if (ids) query.set("ids", ids.join(","));
+      const layout = this.charts.get(keyOf(chart, part))?.layout;
+      if (layout) query.set("layout", layout);
       let answer;
       try {
         const response = await fetch(prefixed(`/annotations/${chart}?${query}`), { credentials: "same-origin" });
@@ -295,7 +339,9 @@ export default {
       const data = this.charts.get(keyOf(chart, part));
       if (!data || this.gone) return;
       // the server's marks, plus this device's not yet sent (a union); a deletion anywhere wins
-      const unsent = new Set(this.queue.flatMap((b) => (b.chart === chart && b.part === part ? b.add.map((s) => s.id) : [])));
+      const unsent = new Set(this.queue.flatMap((b) =>
+        b.chart === chart && b.part === part ? [...b.add.map((s) => s.id), ...(b.move || []).map((m) => m.to)] : []));
+      data.pages = answer.pages || null;
       if (!ids) {
         for (const id of [...data.strokes.keys()]) if (!unsent.has(id)) data.strokes.delete(id);
       }
@@ -310,7 +356,8 @@ export default {
     },
     keep(chart, part) {
       const data = this.charts.get(keyOf(chart, part));
-      if (data) save("soleil.pencil.c." + keyOf(chart, part), { strokes: [...data.strokes.values()], deleted: [...data.deleted] });
+      if (data) save("soleil.pencil.c." + keyOf(chart, part), { strokes: [...data.strokes.values()], deleted: [...data.deleted],
+                                                               pages: data.pages });
     },
     changed(event) {
       // the server's hub: these strokes changed on a chart (ids only); fetch them if this chart is kept here
@@ -341,7 +388,7 @@ export default {
       for (const e of this.canvases.values()) if (e.spot) this.redraw(e);
       this.report();
     },
-    redraw(entry) {
+    redraw(entry, skip = null) {
       const { canvas, ctx } = entry;
       const slot = canvas.parentNode;
       if (!slot) return;
@@ -354,7 +401,9 @@ export default {
       }
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, w, h);
-      for (const s of this.strokesOn(entry.spot)) this.paint(ctx, s, w, h);
+      for (const s of this.strokesOn(entry.spot)) if (s.id !== skip) this.paint(ctx, s, w, h);
+      this.paintTargets(entry, w, h);
+      this.linkButtons(entry);
     },
     paint(ctx, s, w, h) {
       ctx.save();
@@ -364,7 +413,9 @@ export default {
       ctx.globalAlpha = (s.tool === "highlighter" ? HIGHLIGHT.alpha : 1) * (s.earlier ? 0.5 : 1);
       if (s.earlier) ctx.setLineDash([6, 4]);
       const pts = s.points || [];
-      if (s.tool === "text" || s.tool === "stamp") {
+      if (s.tool === "link") {
+        this.paintLink(ctx, s, w, h);
+      } else if (s.tool === "text" || s.tool === "stamp") {
         const stamp = s.tool === "stamp";
         const dynamic = stamp && /^[mpf]+$/.test(s.text); // dynamics in the engraver's bold italic
         ctx.font = `${dynamic ? "italic bold " : ""}${Math.round((stamp ? 0.045 : 0.03) * w)}px serif`;
@@ -385,9 +436,11 @@ export default {
     },
     canvasMode() {
       for (const e of this.canvases.values()) e.canvas.classList.toggle("sp-active", this.mode !== "off");
+      for (const b of this.stand?.querySelectorAll(".sp-jump") || []) b.hidden = this.mode !== "off";
     },
     setMode(mode) {
       this.mode = mode;
+      this.linkFrom = null;
       this.message = "";
       this.canvasMode();
     },
@@ -415,6 +468,8 @@ export default {
         if (e.pointerType === "pen") this.penSeen = performance.now();
         const r = canvas.getBoundingClientRect();
         if (this.mode === "text" || this.mode === "stamp") return this.place(entry, e, r);
+        if (this.mode === "move") return this.grab(entry, e, r); // picks the mark up, or nothing
+        if (this.mode === "link") return this.linkAt(entry, e, r);
         try {
           canvas.setPointerCapture?.(e.pointerId);
         } catch {
@@ -432,7 +487,8 @@ export default {
         if (!stop(e) || !this.drawing || this.drawing.pointer !== e.pointerId) return;
         const d = this.drawing;
         this.drawing = null;
-        if (this.mode === "area") this.eraseArea(d);
+        if (this.mode === "move") this.drop(d);
+        else if (this.mode === "area") this.eraseArea(d);
         else if (this.mode !== "eraser" && d.points.length) this.finish(d);
       };
       canvas.addEventListener("pointerup", end);
@@ -444,6 +500,7 @@ export default {
       const x = Math.min(1, Math.max(0, (e.clientX - d.r.left) / d.r.width));
       const y = Math.min(1, Math.max(0, (e.clientY - d.r.top) / d.r.height));
       if (this.mode === "eraser") return this.eraseAt(d.entry, x, y, d.r);
+      if (this.mode === "move") return this.dragTo(d, x, y);
       if (this.mode === "area") return this.areaTo(d, x, y);
       if (d.last && Math.hypot(x - d.last[0], y - d.last[1]) < MIN_STEP) return;
       if (d.points.length >= 1999) return;
@@ -553,7 +610,8 @@ export default {
       const { chart, part } = d.entry.spot;
       const steps = [];
       for (const s of this.strokesOn(d.entry.spot)) {
-        if (!s.editable || !(s.points || []).some(([x, y]) => x >= x0 && x <= x1 && y >= y0 && y <= y1)) continue;
+        const pts = s.tool === "link" ? (s.points || []).slice(0, 1) : s.points || [];
+        if (!s.editable || !pts.some(([x, y]) => x >= x0 && x <= x1 && y >= y0 && y <= y1)) continue;
         this.remove(chart, part, s.id);
         steps.push({ kind: "erase", chart, part, stroke: s });
       }
@@ -566,7 +624,7 @@ export default {
     },
     hits(s, x, y, near, r) {
       const ratio = r.height / Math.max(r.width, 1); // distances in page widths
-      const pts = s.points || [];
+      const pts = s.tool === "link" ? (s.points || []).slice(0, 1) : s.points || [];
       for (let i = 0; i < pts.length; i++) {
         const [ax, ay] = pts[i];
         const [bx, by] = pts[Math.min(i + 1, pts.length - 1)];
@@ -593,6 +651,10 @@ export default {
     reverse(step) {
       // an added stroke is deleted; an erased one comes back as a copy (a deletion is final on the server)
       if (step.kind === "group") return { kind: "group", steps: step.steps.map((one) => this.reverse(one)) };
+      if (step.kind === "move") {
+        const back = this.moveStroke(step.chart, step.part, step.copy, step.from, -step.dx, -step.dy);
+        return { ...step, copy: back, from: step.copy.page, dx: -step.dx, dy: -step.dy };
+      }
       if (step.kind === "add") {
         this.remove(step.chart, step.part, step.stroke.id);
         return { ...step, kind: "erase" };
@@ -613,6 +675,192 @@ export default {
         for (const s of this.strokesOn(e.spot)) if (s.earlier && s.editable) this.remove(e.spot.chart, e.spot.part, s.id);
       }
     },
+    // --- moving: a mark dragged, or an earlier version's marks kept or brought to the page shown -----------------
+    earlierShown() {
+      // [[key, stroke]] of every flagged mark of the charts shown, on any page (a page the new file lacks included)
+      const keys = new Set(this.shownEntries().map((e) => keyOf(e.spot.chart, e.spot.part)));
+      const found = [];
+      for (const key of keys) {
+        for (const s of this.charts.get(key)?.strokes.values() || []) {
+          if (s.earlier && s.layer !== "song" && this.visible(s)) found.push([key, s]);
+        }
+      }
+      return found;
+    },
+    moveStroke(chart, part, stroke, page, dx, dy) {
+      // a move is a copy with a new id (strokes are immutable) and the original's deletion, sent as one step
+      const data = this.charts.get(keyOf(chart, part));
+      const all = stroke.points || [];
+      const pts = stroke.tool === "link" ? all.slice(0, 1) : all; // a link's target stays where it jumps
+      const xs = pts.map((p) => p[0]);
+      const ys = pts.map((p) => p[1]);
+      const sx = pts.length ? Math.min(Math.max(dx, -Math.min(...xs)), 1 - Math.max(...xs)) : 0;
+      const sy = pts.length ? Math.min(Math.max(dy, -Math.min(...ys)), 1 - Math.max(...ys)) : 0;
+      const round = (v) => Number(v.toFixed(5));
+      const copy = { ...stroke, id: newId(), page, earlier: false,
+                     points: [...pts.map(([x, y]) => [round(x + sx), round(y + sy)]), ...all.slice(pts.length)] };
+      data.strokes.delete(stroke.id);
+      data.deleted.add(stroke.id);
+      data.strokes.set(copy.id, copy);
+      this.keep(chart, part);
+      this.send(chart, part, { move: [{ id: stroke.id, to: copy.id, page, dx: round(sx), dy: round(sy) }] });
+      this.redrawAll();
+      return copy;
+    },
+    keepEarlier(here) {
+      // every flagged mark I may edit: kept on its page (or the last page the new file has), or brought to the page
+      // shown first, where the move tool drags each to its place; undone in one step
+      const first = this.shownEntries()[0];
+      if (!first) return;
+      const steps = [];
+      for (const [key, s] of this.earlierShown()) {
+        if (!s.editable) continue;
+        const [chart, part] = [Number(key.split("|")[0]), key.split("|").slice(1).join("|")];
+        const pages = this.charts.get(key)?.pages;
+        const page = here && keyOf(first.spot.chart, first.spot.part) === key ? first.spot.page
+          : pages ? Math.min(s.page, pages - 1) : s.page;
+        const copy = this.moveStroke(chart, part, s, page, 0, 0);
+        steps.push({ kind: "move", chart, part, copy, from: s.page, dx: 0, dy: 0 });
+      }
+      if (steps.length) {
+        this.undos.push({ kind: "group", steps });
+        this.redos = [];
+        this.counts();
+      }
+    },
+    grab(entry, e, r) {
+      // the topmost mark of mine (or a leader's shared one) under the touch, within a 44 px reach, picked up
+      const x = (e.clientX - r.left) / r.width;
+      const y = (e.clientY - r.top) / r.height;
+      const near = 22 / Math.max(r.width, 1);
+      const hit = this.strokesOn(entry.spot).reverse().find((s) => s.editable && this.hits(s, x, y, near, r));
+      if (!hit) return false;
+      this.drawing = { pointer: e.pointerId, entry, r, points: [], last: null, moving: hit, from: [x, y], dx: 0, dy: 0 };
+      try {
+        entry.canvas.setPointerCapture?.(e.pointerId);
+      } catch {
+        /* draw without capture */
+      }
+      return true;
+    },
+    dragTo(d, x, y) {
+      if (!d.moving) return;
+      d.dx = x - d.from[0];
+      d.dy = y - d.from[1];
+      const { canvas, ctx } = d.entry;
+      const w = canvas.clientWidth;
+      const h = canvas.clientHeight;
+      this.redraw(d.entry, d.moving.id);
+      const shown = { ...d.moving, points: (d.moving.points || []).map(([px, py], i) =>
+        d.moving.tool === "link" && i ? [px, py] : [px + d.dx, py + d.dy]) };
+      this.paint(ctx, shown, w, h);
+    },
+    drop(d) {
+      if (!d.moving) return;
+      if (Math.hypot(d.dx, d.dy) < 0.002 && !d.moving.earlier) return this.redraw(d.entry);
+      const { chart, part, page } = d.entry.spot;
+      const copy = this.moveStroke(chart, part, d.moving, page, d.dx, d.dy);
+      this.undos.push({ kind: "move", chart, part, copy, from: page, dx: copy.points[0][0] - d.moving.points[0][0],
+                        dy: copy.points[0][1] - d.moving.points[0][1] });
+      this.redos = [];
+      this.counts();
+    },
+    // --- links: jumps for repeats and D.S./D.C./coda -------------------------------------------------------
+    linkAt(entry, e, r) {
+      // first tap: the sign it jumps from; second (on this page or another, turned with ‹ ›): where it lands
+      const x = Number(Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)).toFixed(5));
+      const y = Number(Math.min(1, Math.max(0, (e.clientY - r.top) / r.height)).toFixed(5));
+      const { chart, part, page } = entry.spot;
+      const from = this.linkFrom;
+      if (!from || from.chart !== chart || from.part !== part) {
+        this.linkFrom = { chart, part, page, point: [x, y] };
+        return;
+      }
+      this.linkFrom = null;
+      const stroke = { id: newId(), page: from.page, layer: this.layer, tool: "link", color: "#0050d0", width: 0.004,
+                       points: [from.point, [x, y]], text: String(page) };
+      this.add(chart, part, stroke);
+      this.undos.push({ kind: "add", chart, part, stroke });
+      this.redos = [];
+      this.counts();
+      if (page !== from.page) this.goto(from.page); // back to the sign: the link is drawn there
+    },
+    linksTo(spot) {
+      const data = spot && this.charts.get(keyOf(spot.chart, spot.part));
+      if (!data) return [];
+      return [...data.strokes.values()].filter((s) => s.tool === "link" && Number(s.text) === spot.page && this.visible(s));
+    },
+    paintLink(ctx, s, w, h) {
+      // the source: a small blue disc with an arrow, the size of a fingertip (the jump button sits over it)
+      const [x, y] = s.points[0];
+      ctx.globalAlpha = s.earlier ? 0.5 : 0.85;
+      ctx.beginPath();
+      ctx.arc(x * w, y * h, 11, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.fillStyle = "#fff";
+      ctx.font = "bold 14px sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText("\u21aa", x * w, y * h + 1);
+    },
+    paintTargets(entry, w, h) {
+      // where links land on this page: a ring, so the eye finds the segno or coda after the jump
+      const { ctx } = entry;
+      for (const s of this.linksTo(entry.spot)) {
+        const [x, y] = s.points[1] || [];
+        if (x === undefined) continue;
+        ctx.save();
+        ctx.strokeStyle = s.color;
+        ctx.lineWidth = 2.5;
+        ctx.globalAlpha = s.earlier ? 0.5 : 0.85;
+        ctx.beginPath();
+        ctx.arc(x * w, y * h, 12, 0, 2 * Math.PI);
+        ctx.stroke();
+        ctx.restore();
+      }
+    },
+    linkButtons(entry) {
+      // a 44 px button over each link's source: outside pen mode a tap jumps (the stand never sees that tap)
+      const slot = entry.canvas.parentNode;
+      for (const old of slot.querySelectorAll(".sp-jump")) old.remove();
+      for (const s of this.strokesOn(entry.spot)) {
+        if (s.tool !== "link" || !s.points?.[0]) continue;
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "sp-jump";
+        button.dataset.testid = "pencil-jump";
+        button.setAttribute("aria-label", `Jump to page ${Number(s.text) + 1}`);
+        button.style.left = `${s.points[0][0] * 100}%`;
+        button.style.top = `${s.points[0][1] * 100}%`;
+        button.hidden = this.mode !== "off";
+        for (const type of ["pointerdown", "pointerup", "touchstart", "touchend", "dblclick"]) {
+          button.addEventListener(type, (e) => e.stopPropagation());
+        }
+        button.addEventListener("click", (e) => {
+          e.stopPropagation();
+          this.jump(s);
+        });
+        slot.appendChild(button);
+      }
+    },
+    standPage() {
+      return Number(this.stand?.dataset.page || 0);
+    },
+    goto(page) {
+      this.stand?.dispatchEvent(new CustomEvent("soleil-goto", { detail: { page } }));
+    },
+    turn(direction) {
+      this.goto(this.standPage() + direction * (Number(this.stand?.dataset.perView) || 1));
+    },
+    jump(s) {
+      this.returnTo = this.standPage();
+      this.goto(Number(s.text));
+    },
+    goBack() {
+      const page = this.returnTo;
+      this.returnTo = null;
+      if (page !== null) this.goto(page);
+    },
     songNote() {
       const first = this.shownEntries()[0];
       if (!first) return;
@@ -625,11 +873,15 @@ export default {
     // --- sending: a queue kept on the device, sent in order -----------------------------------------------
     send(chart, part, change) {
       const last = this.queue[this.queue.length - 1];
-      if (last && !last.sending && last.chart === chart && last.part === part && last.add.length + last.delete.length < 90) {
+      const layout = this.charts.get(keyOf(chart, part))?.layout || "";
+      const size = (b) => b.add.length + b.delete.length + (b.move || []).length;
+      if (last && !last.sending && last.chart === chart && last.part === part && (last.layout || "") === layout
+          && size(last) < 90) {
         last.add.push(...(change.add || []));
         last.delete.push(...(change.delete || []));
+        last.move = [...(last.move || []), ...(change.move || [])];
       } else {
-        this.queue.push({ chart, part, add: change.add || [], delete: change.delete || [] });
+        this.queue.push({ chart, part, layout, add: change.add || [], delete: change.delete || [], move: change.move || [] });
       }
       this.persistQueue();
       this.flush();
@@ -651,7 +903,8 @@ export default {
               method: "POST",
               credentials: "same-origin",
               headers: { "Content-Type": "application/json", "X-CSRF-Token": this.csrf },
-              body: JSON.stringify({ part: batch.part, add: batch.add, delete: batch.delete }),
+              body: JSON.stringify({ part: batch.part, layout: batch.layout || null, add: batch.add,
+                                     move: batch.move || [], delete: batch.delete }),
             });
           } catch {
             batch.sending = false;

@@ -351,6 +351,8 @@ export default {
     this.onVisibility = this.onVisibility.bind(this);
     document.addEventListener("keydown", this.onKey);
     document.addEventListener("visibilitychange", this.onVisibility);
+    this.onGoto = (e) => this.goTo(Number(e.detail?.page) || 0); // the pencil's links jump here (pencil.js)
+    this.$el.addEventListener("soleil-goto", this.onGoto);
     document.documentElement.classList.add("sl-stand-open");
     this.resizer = new ResizeObserver(() => this.measure());
     this.resizer.observe(this.$refs.viewport);

@@ -1010,19 +1010,22 @@ def _svg_fonts(svg: bytes) -> set[tuple[str, str]]:
     return {("dejavu-serif", style) for style in styles}
 
 
-def svg_pages_to_pdf(svgs: Sequence[str], *, header: str | None = None, title: str | None = None) -> bytes:
-    """verovio pages as a vector PDF, one Letter page each, with the part ``header`` and page numbers."""
+def svg_pages_to_pdf(svgs: Sequence[str], *, header: str | None = None, title: str | None = None,
+                     full_page: bool = False) -> bytes:
+    """verovio pages as a vector PDF, one Letter page each, with the part ``header`` and page numbers; ``full_page``:
+    each page drawn edge to edge, nothing added, so a point at a fraction of the SVG page is at the same fraction of
+    the PDF page (the pencil's marks print there, see ``pdf_marks.mark_svg_pages``)."""
     logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
     pages = [_svg_for_pdf(svg) for svg in svgs]
     pdf = pdf_document({("dejavu-sans", ""), *(font for page in pages for font in _svg_fonts(page))})
     pdf.set_title(title or header or "Part")
-    top = 24.0
+    top = 0.0 if full_page else 24.0
     for number, page in enumerate(pages, 1):
         pdf.add_page()
         pdf.set_font("dejavu-sans", size=9)
-        if header:
+        if header and not full_page:
             pdf.text(36, 20, header)
-        if len(svgs) > 1:
+        if len(svgs) > 1 and not full_page:
             label = f"{number}/{len(svgs)}"
             pdf.text(pdf.w - 36 - pdf.get_string_width(label), 20, label)
         height = pdf.h - top

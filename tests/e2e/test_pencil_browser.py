@@ -3,7 +3,10 @@
 One phone draws on the part layer (a stroke and a stamp) and the marks appear on the other phone without a reload.
 In pen mode a swipe draws instead of turning; outside it the stand turns as before. Then the first phone loses the
 network for real (``TcpProxy``), draws, and the other phone draws meanwhile; when the network returns the offline
-mark is sent and both phones show both marks (a union: the concurrent mark survives).
+mark is sent and both phones show both marks (a union: the concurrent mark survives). A mark from an earlier version
+of the file (another page count) is brought to the page shown and dragged with the move tool; the section-mate sees
+each move, and undo moves it back. A link (a D.S. on page 1 to the segno on page 2) jumps there on a tap, on both
+phones, and Back returns.
 """
 
 from __future__ import annotations
@@ -45,10 +48,33 @@ async def main():
 asyncio.run(main())
 """
 
+EARLIER_MARK = """
+import asyncio, sys, uuid
+from sqlmodel import select
+from soleil_ui.db import db
+from soleil_ui.models import Annotation, Chart
+from soleil_ui.settings import get_settings
+
+async def main():  # a part mark of the author of sys.argv[2], drawn on a version of the file with one page more
+    db.configure(get_settings().resolved_database_url)
+    async with db.session() as session:
+        chart = await session.get(Chart, int(sys.argv[1]))
+        theirs = (await session.exec(select(Annotation).where(Annotation.stroke_id == sys.argv[2]))).one()
+        mark = Annotation(band_id=chart.band_id, stroke_id=str(uuid.uuid4()), chart_id=chart.id, song_id=chart.song_id,
+                          part_key=chart.part_key, page=1, layer="part", tool="pen", color="#0050d0", width=0.01,
+                          points=[[0.86, 0.7], [0.95, 0.7]], author_id=theirs.author_id,
+                          chart_pages=chart.page_count + 1, chart_checksum="an earlier file")
+        session.add(mark)
+    await db.dispose()
+    print(mark.stroke_id)
+
+asyncio.run(main())
+"""
+
 
 @pytest.fixture(scope="module")
 def app(session_live_server: Callable[..., str], tmp_path_factory: pytest.TempPathFactory,
-        demo_library_dir: Path) -> tuple[str, int]:
+        demo_library_dir: Path) -> tuple[str, int, str]:
     data = tmp_path_factory.mktemp("pencil") / "data"
     env = {"SOLEIL_DATA_DIR": str(data), "SOLEIL_DEMO": "1", "SOLEIL_LIBRARY_DIR": str(demo_library_dir),
            "SOLEIL_SYNC_INTERVAL": "0", "SOLEIL_SECRET_KEY": SECRET}
@@ -62,11 +88,11 @@ def app(session_live_server: Callable[..., str], tmp_path_factory: pytest.TempPa
     found = subprocess.run([sys.executable, "-c", FIND_CHART], cwd=ROOT, env=child, capture_output=True, text=True,
                            timeout=90, check=False)
     assert found.returncode == 0, found.stderr[-3000:]
-    return url, int(json.loads(found.stdout.strip().splitlines()[-1]))
+    return url, int(json.loads(found.stdout.strip().splitlines()[-1])), str(data)
 
 
 @pytest.fixture
-def proxy(app: tuple[str, int]) -> Iterator[TcpProxy]:
+def proxy(app: tuple[str, int, str]) -> Iterator[TcpProxy]:
     with TcpProxy(int(app[0].rsplit(":", 1)[1])) as running:
         yield running
 
@@ -110,8 +136,8 @@ def ids(page: Page) -> set[str]:
 
 
 def test_a_part_mark_reaches_a_section_mate_and_an_offline_mark_syncs_beside_a_concurrent_one(
-        new_context: Callable[..., Any], app: tuple[str, int], proxy: TcpProxy) -> None:
-    url, chart = app
+        new_context: Callable[..., Any], app: tuple[str, int, str], proxy: TcpProxy) -> None:
+    url, chart, data = app
     ava = open_stand(new_context("iPhone 13"), proxy.url, "Ava Brooks", chart)
     theo = open_stand(new_context("iPhone 13"), url, "Theo Marsh", chart)  # reading the same B♭ part
 
@@ -183,10 +209,54 @@ def test_a_part_mark_reaches_a_section_mate_and_an_offline_mark_syncs_beside_a_c
     four = re.compile(r"^([0-9a-f-]{36},){3}[0-9a-f-]{36}$")
     expect(ava.get_by_test_id("pencil")).to_have_attribute("data-ids", four)
     assert not ids(ava) & (first | offline_mark)
+    move_an_earlier_mark(ava, theo, data, chart, ids(ava) - concurrent)
+    link_and_jump(ava, theo)
+
+
+def move_an_earlier_mark(ava: Page, theo: Page, data: str, chart: int, hers: set[str]) -> None:
+    """A mark of Ava's from an earlier version (on page 2, which the file still has): flagged, brought to the page
+    shown, then dragged; Theo sees every move; undo drags it back. Nothing is ever lost on the way."""
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("SOLEIL_", "NICEGUI_", "PYTEST_"))}
+    made = subprocess.run([sys.executable, "-c", EARLIER_MARK, str(chart), sorted(hers)[0]], cwd=ROOT,
+                          env={**child, "SOLEIL_DATA_DIR": data, "SOLEIL_SECRET_KEY": SECRET, "SOLEIL_DEMO": "0"},
+                          capture_output=True, text=True, timeout=90, check=False)
+    assert made.returncode == 0, made.stderr[-3000:]
+    earlier = made.stdout.strip().splitlines()[-1]
+    before = ids(ava)
+    ava.reload()
+    expect(ava.get_by_test_id("pencil-earlier")).to_contain_text("1 mark(s) from an earlier version")
+    expect(ava.get_by_test_id("pencil")).to_have_attribute(
+        "data-ids", re.compile("^" + "".join(f"(?=.*{i})" for i in before)))  # the flagged mark is on page 2
+    assert ids(ava) == before
+    ava.get_by_test_id("pencil-open").click()  # the flag shows the pen's button until it is dealt with
+    ava.get_by_test_id("pencil-earlier-here").click()  # brought to page 1, where she reads
+    expect(ava.get_by_test_id("pencil-earlier")).to_have_count(0)
+    expect(ava.get_by_test_id("pencil")).to_have_attribute("data-pending", "0")
+    brought = ids(ava) - before
+    assert len(brought) == 1 and earlier not in brought
+    expect(theo.get_by_test_id("pencil")).to_have_attribute("data-ids", re.compile(f"{next(iter(brought))}"))
+
+    ava.get_by_test_id("pencil-move").click()
+    draw(ava, 0.9, 0.7, 0.9, 0.55)  # picked up by its middle, 15 % higher
+    expect(ava.get_by_test_id("pencil")).to_have_attribute("data-pending", "0")
+    dragged = ids(ava) - before
+    assert len(dragged) == 1 and dragged != brought
+    kept = ava.evaluate(f"fetch('/annotations/{chart}').then((r) => r.json())")
+    by_id = {s["id"]: s for s in kept["strokes"]}
+    (x0, y0), (x1, y1) = by_id[next(iter(dragged))]["points"]
+    assert abs(x0 - 0.86) < 0.01 and abs(x1 - 0.95) < 0.01 and abs(y0 - 0.55) < 0.02 and y0 == y1
+    assert {earlier, *brought} <= set(kept["deleted"]) and not by_id[next(iter(dragged))]["earlier"]
+    expect(theo.get_by_test_id("pencil")).to_have_attribute("data-ids", re.compile(f"{next(iter(dragged))}"))
+    ava.get_by_test_id("pencil-undo").click()  # dragged back down, as another copy
+    expect(ava.get_by_test_id("pencil")).to_have_attribute("data-pending", "0")
+    back = ids(ava) - before
+    assert len(back) == 1 and back != dragged
+    kept = ava.evaluate(f"fetch('/annotations/{chart}').then((r) => r.json())")
+    assert abs(next(s for s in kept["strokes"] if s["id"] in back)["points"][0][1] - 0.7) < 0.02
 
 
 def test_marks_show_and_are_made_in_the_offline_stand_and_sent_when_the_app_is_back(
-        new_context: Callable[..., Any], app: tuple[str, int], proxy: TcpProxy) -> None:
+        new_context: Callable[..., Any], app: tuple[str, int, str], proxy: TcpProxy) -> None:
     page = new_context("iPhone 13").new_page()
     page.goto(proxy.url + "/login")
     page.get_by_role("button", name="Enter as Ava Brooks").click()
@@ -226,3 +296,32 @@ def test_marks_show_and_are_made_in_the_offline_stand_and_sent_when_the_app_is_b
     expect(pencil).to_have_attribute("data-pending", "0", timeout=20_000)
     kept = page.evaluate(f"fetch('/annotations/{chart}').then((r) => r.json())")
     assert {s["id"] for s in kept["strokes"]} >= online_mark | offline_mark
+
+
+def link_and_jump(ava: Page, theo: Page) -> None:
+    """The link tool: the sign tapped on page 1, the page turned in pen mode, the target tapped on page 2; outside pen
+    mode the sign's 44 px button jumps there (on the section-mate's phone too) and Back returns."""
+    pencil, stand = ava.get_by_test_id("pencil"), ava.get_by_test_id("stand")
+    before = ids(ava)
+    ava.get_by_test_id("pencil-link").click()
+    canvas = ava.get_by_test_id("pencil-canvas").first.bounding_box()
+    assert canvas
+    ava.mouse.click(canvas["x"] + canvas["width"] * 0.3, canvas["y"] + canvas["height"] * 0.4)  # the D.S.
+    expect(ava.get_by_test_id("pencil-linking")).to_contain_text("Now tap where it jumps to")
+    ava.get_by_test_id("pencil-link-next").click()
+    expect(stand).to_have_attribute("data-page", "1")
+    ava.mouse.click(canvas["x"] + canvas["width"] * 0.5, canvas["y"] + canvas["height"] * 0.3)  # the segno
+    expect(stand).to_have_attribute("data-page", "0")  # back at the sign, where the link is drawn
+    expect(pencil).to_have_attribute("data-pending", "0")
+    assert len(ids(ava) - before) == 1
+    for page in (ava, theo):  # Theo still holds the pen from his mark: the jump waits until he is done
+        page.get_by_test_id("pencil-done").click()
+        jump = page.get_by_test_id("pencil-jump")
+        expect(jump).to_have_attribute("aria-label", "Jump to page 2")
+        box = jump.bounding_box()
+        assert box and box["width"] >= 44 and box["height"] >= 44
+        jump.click()
+        expect(page.get_by_test_id("stand")).to_have_attribute("data-page", "1")
+        page.get_by_test_id("pencil-return").click()
+        expect(page.get_by_test_id("stand")).to_have_attribute("data-page", "0")
+        expect(page.get_by_test_id("pencil-return")).to_have_count(0)
