@@ -5,9 +5,9 @@ the page, then python-socketio on ``/_nicegui_ws/socket.io`` with the browser's 
 
 * ``mark`` — a section member POSTs one part-layer stroke to ``/annotations/<chart>`` (with the page's anti-forgery
   token, as ``pencil.js`` does) while 24 readers have ``/stand/<chart>`` open. A reader *has* the mark when the
-  marks room's notice naming the stroke's id arrives over its socket (``soleil_marks``) and its own ``GET /annotations/<chart>?ids=…``
-  (what the stand then does) answers the stroke. Two figures: ``event`` (the call arrived) and ``mark`` (the stroke
-  fetched), both from the POST's start.
+  marks room's notice naming the stroke's id arrives over its socket (``soleil_marks``) and its own
+  ``GET /annotations/<chart>?ids=…`` (what the stand then does) answers the stroke. Two figures: ``event`` (the
+  notice arrived) and ``mark`` (the stroke fetched), both from the POST's start.
 * ``call`` — the leader's "Next song" click sent over the leader's socket → the follower's stand gets the new song
   (``bench_fanout.measure_moves``), 24 followers on ``/live/<setlist>``.
 
