@@ -150,6 +150,7 @@ async def _scheduled_sync(interval: int) -> None:
 
 async def _shutdown() -> None:
     await api.shutdown()
+    live_room.uninstall()
     await events.hub.stop()
     runtime.end_workers()
     await db.dispose()

@@ -202,6 +202,30 @@ async def paced_loads(http: httpx.AsyncClient, paths: list[str], loads: int, sec
             "statuses": dict(sorted(counts.items())), "latency_ms": summary(latencies, 1)}
 
 
+async def probe(http: httpx.AsyncClient, path: str, since: float, samples: list[tuple[float, float]],
+                loads: list[tuple[float, float]]) -> None:
+    """Until cancelled: GET ``path`` (a cheap route) every second, noting (seconds since ``since``, ms) - how long
+    the server's event loop keeps a request waiting - and the machine's 1-minute load every 10 s."""
+    async with httpx.AsyncClient(base_url=http.base_url, timeout=60) as own:  # not queued behind the page loads
+        while True:
+            began = time.perf_counter()
+            with contextlib.suppress(httpx.HTTPError):
+                await own.get(path)
+            samples.append((round(time.monotonic() - since, 1), round((time.perf_counter() - began) * 1000, 1)))
+            if len(samples) % 10 == 1:
+                loads.append((samples[-1][0], round(os.getloadavg()[0], 2)))
+            await asyncio.sleep(1)
+
+
+def _probe_figures(samples: list[tuple[float, float]]) -> dict[str, Any]:
+    if not samples:
+        return {}
+    ms = [m for _, m in samples]
+    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 1), "p99_ms": round(percentile(ms, 99), 1),
+            "max_ms": max(ms), "over_1s": sum(m > 1000 for m in ms),
+            "worst": [list(x) for x in sorted(samples, key=lambda x: -x[1])[:5]]}
+
+
 # --- the soak --------------------------------------------------------------------------------------------------------
 class Crowd:
     """The followers (and, on the app, the leader) of one server during the soak."""
@@ -213,6 +237,17 @@ class Crowd:
         self.buttons: list[tuple[int, str]] = []
         self.clicks: list[float] = []  # perf_counter of every click sent
         self.clicks_failed = 0
+        self.drops: list[tuple[float, str]] = []  # (monotonic, reason) of every follower's socket lost
+
+    def watch(self) -> None:
+        """Note when and why a follower's socket goes (the server closed it, or the link broke)."""
+        for page in self.pages:
+            page.sio.on("disconnect", lambda reason=None: self.drops.append((time.monotonic(), str(reason))))
+
+    def dropped(self, since: float) -> dict[str, Any]:
+        times = sorted(t - since for t, _ in self.drops)
+        return {"count": len(times), "reasons": dict(collections.Counter(r for _, r in self.drops)),
+                "first_s": round(times[0], 1) if times else None, "last_s": round(times[-1], 1) if times else None}
 
     async def call_songs(self, stop: asyncio.Event, every: float) -> None:
         """The leader calls the next song every ``every`` s until ``stop``."""
@@ -263,7 +298,7 @@ async def bare_followers(base: str, count: int) -> tuple[list[Page], list[httpx.
 
 
 async def soak(pid: int, http: httpx.AsyncClient, paths: list[str], crowd_up: Callable[[], Any], minutes: float,
-               args: argparse.Namespace, reconnect_timeout: float) -> dict[str, Any]:
+               args: argparse.Namespace, reconnect_timeout: float, probe_path: str | None) -> dict[str, Any]:
     """One server: RSS cold and after a warm-up; followers on; the period of calls and paced loads; followers off;
     RSS until pruned."""
     await asyncio.sleep(3)  # let start-up work (pre-render, first sync) finish before the first reading
@@ -280,6 +315,12 @@ async def soak(pid: int, http: httpx.AsyncClient, paths: list[str], crowd_up: Ca
         with_followers = rss(pid)
         print(f"    {len(crowd.pages)} followers on in {connect_s:.0f} s; {minutes:g} min of loads and calls …",
               flush=True)
+        crowd.watch()
+        period_start = time.monotonic()
+        probes: list[tuple[float, float]] = []
+        machine_load: list[tuple[float, float]] = []
+        prober = asyncio.get_running_loop().create_task(
+            probe(http, probe_path, period_start, probes, machine_load)) if probe_path else None
         stop = asyncio.Event()
         caller = asyncio.get_running_loop().create_task(crowd.call_songs(stop, args.call_every))
         cpu_before = cpu(pid)
@@ -290,17 +331,25 @@ async def soak(pid: int, http: httpx.AsyncClient, paths: list[str], crowd_up: Ca
         await asyncio.sleep(CALL_TIMEOUT if crowd.leader else 0)  # the last call reaches everyone
         cpu_after = cpu(pid)
         calls = crowd.calls()
+        if calls:  # when each call went, in seconds since the period started (clicks are on perf_counter)
+            offset = time.perf_counter() - time.monotonic()
+            calls["click_s"] = [round(c - offset - period_start, 1) for c in crowd.clicks]
+        drops = crowd.dropped(period_start)
+        if prober is not None:
+            prober.cancel()
         at_end = rss(pid)
         await close_all([*crowd.pages, *([crowd.leader] if crowd.leader else [])], crowd.clients)
     ended = time.monotonic()
-    print(f"    loads {loads['statuses']} ({loads['behind_schedule_s']} s behind schedule); calls {calls or '-'}; "
+    print(f"    loads {loads['statuses']} ({loads['behind_schedule_s']} s behind schedule); calls "
+          f"{ {k: v for k, v in calls.items() if k != 'click_s'} or '-'}; followers dropped {drops}; "
           "waiting for the pruning …", flush=True)
     after, waited = await settle(pid, ended, max(PRUNE_AGE, reconnect_timeout + 12), args.settle)
     stages = {"cold": mb(cold), "start": mb(start), "with_followers": mb(with_followers),
               "peak": mb((sampler.peak_own, sampler.peak_total)), "end_of_load": mb(at_end), "after": mb(after)}
     return {
         "minutes": minutes, "followers": len(crowd.pages), "followers_connect_s": round(connect_s, 1),
-        "loads": loads, "calls": calls, "settle_seconds": round(waited),
+        "loads": loads, "calls": calls, "followers_dropped": drops, "settle_seconds": round(waited),
+        "probe": {"path": probe_path, **_probe_figures(probes)}, "loadavg_1min_every_10s": machine_load,
         "rss_mb": {k: v[0] for k, v in stages.items()},
         "rss_with_children_mb": {k: v[1] for k, v in stages.items()},
         "after_over_start": ratio(after[0], start[0]), "after_over_start_with_children": ratio(after[1], start[1]),
@@ -343,7 +392,7 @@ async def soleil_soak(args: argparse.Namespace) -> dict[str, Any]:
             paths = ["/library", f"/stand/{_chart(server)}"]
             print(f"  soleil: loads as {PLAYER} on {paths}; followers on /live/{seeded['setlist']}", flush=True)
             figures = await soak(server.process.pid, http, paths, crowd_up, args.minutes, args,
-                                 APP_RECONNECT_TIMEOUT)
+                                 APP_RECONNECT_TIMEOUT, "/healthz")
         figures["log_tracebacks"] = server.output().count("Traceback")
     figures["paths"] = paths
     return figures
@@ -385,7 +434,7 @@ async def bare_soak(args: argparse.Namespace) -> dict[str, Any]:
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
             return await soak(process.pid, http, ["/"], crowd_up, args.baseline_minutes, args,
-                              BARE_RECONNECT_TIMEOUT)
+                              BARE_RECONNECT_TIMEOUT, None)
 
 
 def memory(args: argparse.Namespace) -> None:
@@ -393,7 +442,7 @@ def memory(args: argparse.Namespace) -> None:
     print("  client bounds and limits for the soak: " + ", ".join(f"{k}={v}" for k, v in sorted(SOAK_LIMITS.items())))
     app = asyncio.run(soleil_soak(args))
     base = None if args.no_baseline else asyncio.run(bare_soak(args))
-    report = Report("soak_memory", f"{args.minutes:g} min: {args.followers} followers on the live page, a call every "
+    report = Report(args.save_as, f"{args.minutes:g} min: {args.followers} followers on the live page, a call every "
                                    f"{args.call_every:g} s, {args.loads} page loads with no websocket spread over it; "
                                    "server RSS at start, peak, after NiceGUI's pruning")
     report.figures = {"soleil": app, "bare_nicegui": base, "limits": SOAK_LIMITS,
@@ -413,6 +462,12 @@ def memory(args: argparse.Namespace) -> None:
     calls = app["calls"]
     report.row("calls sent / lost", f"{calls['clicks']} / {calls['calls_lost']}")
     report.row("call delay p95", calls["call_delay_ms"]["p95"], unit=" ms")
+    drops = app["followers_dropped"]
+    report.row("followers whose socket dropped", f"{drops['count']} ({drops['first_s']}-{drops['last_s']} s)",
+               f"{base['followers_dropped']['count']}" if base else "")
+    if app["probe"].get("n"):
+        report.row("/healthz every 1 s during the load: p50 / p99 / max",
+                   f"{app['probe']['p50_ms']} / {app['probe']['p99_ms']} / {app['probe']['max_ms']} ms")
     five_hundreds = sum(v for k, v in loads["statuses"].items() if k.startswith("5") and k != "503")
     report.targets.append(Target("RSS after / start", app["after_over_start"], "<=", 1.10, "×"))
     report.targets.append(Target("RSS after / start, with children", app["after_over_start_with_children"], "<=",
@@ -423,7 +478,8 @@ def memory(args: argparse.Namespace) -> None:
     report.targets.append(Target("loads behind schedule at the end", loads["behind_schedule_s"], "<=", 30, " s",
                                  source="proposed"))
     report.notes.append(f"statuses {loads['statuses']}; {app['log_tracebacks']} tracebacks in the server log; "
-                        f"followers connected at the end {calls['followers_connected_at_end']}/{app['followers']}")
+                        f"followers connected at the end {calls['followers_connected_at_end']}/{app['followers']}; "
+                        f"sockets dropped {drops}")
     report.notes.append("start = after 5 warm-up loads of each page (cold = right after start-up); RSS of the app "
                         "process, rss_with_children_mb adds its children (render workers)")
     if base and base["minutes"] != app["minutes"]:
@@ -597,6 +653,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
                                                                     "pruning after the soak (300)")
     parser.add_argument("--baseline-minutes", type=float, default=None, help="the bare app's soak (= --minutes)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare NiceGUI soak")
+    parser.add_argument("--save-as", default="soak_memory", help="results.json key of the soak (soak_memory)")
     parser.add_argument("--cpu-loads", type=int, default=300, help="loads per CPU sample (300)")
     parser.add_argument("--cpu-concurrency", type=int, default=8, help="loads at once in the concurrent samples (8)")
     parser.add_argument("--cpu-reps", type=int, default=3, help="rounds of CPU samples (3)")

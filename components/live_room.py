@@ -17,6 +17,7 @@ reconnect and sends it to its own browser (``Stand.hear_call``), which ignores a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 
 from nicegui import background_tasks, core, ui
@@ -46,7 +47,18 @@ def _relay(event: Event) -> None:
             _emit(MARKS_EVENT, heard[1], heard[0])
 
 
+def uninstall() -> None:
+    """At shut-down: this process's rooms are gone with its server."""
+    hub.remove_relay(_relay)
+
+
 def _emit(name: str, message: Mapping[str, object], room: str) -> None:
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    if core.loop is not running:  # no NiceGUI server on this loop (it stopped, or work runs without one): no rooms
+        return
     background_tasks.create(core.sio.emit(name, dict(message), room=room), name=f"{name} to its room")
 
 
