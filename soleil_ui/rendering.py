@@ -125,27 +125,27 @@ CROP_MIN_WIDTH = 0.5  # a nearly blank page is never magnified more than 2x: the
 NO_CROP = (0.0, 0.0, 1.0, 1.0)
 
 
-def ink_box(data: bytes, page_index: int) -> tuple[float, float, float, float]:
-    """Where the music is on one page: ``(left, top, right, bottom)`` as fractions of the whole page, padded by
-    ``CROP_PAD``. A blank page is ``NO_CROP``. Columns and rows count as ink only with two ink pixels or more (a speck
-    of dust on a scan doesn't hold the margin open)."""
+def ink_box(data: bytes, page_index: int, *, pad: float = CROP_PAD) -> tuple[float, float, float, float]:
+    """Where the music is on one page: ``(left, top, right, bottom)`` as fractions of the whole page, padded by ``pad``
+    (0: the ink itself, for measuring). A blank page is ``NO_CROP``. Columns and rows count as ink only with two ink
+    pixels or more (a speck of dust on a scan doesn't hold the margin open)."""
     with _open(data) as pdf:
         if not 0 <= page_index < len(pdf):
             raise NotFound("That page doesn't exist.")
-        return _page_ink(pdf, page_index)
+        return _page_ink(pdf, page_index, pad)
 
 
-def _page_ink(pdf: pdfium.PdfDocument, page_index: int) -> tuple[float, float, float, float]:
+def _page_ink(pdf: pdfium.PdfDocument, page_index: int, pad: float = CROP_PAD) -> tuple[float, float, float, float]:
     try:
         page = pdf[page_index]
         page_width, page_height = page.get_size()
         image = page.render(scale=CROP_RENDER_WIDTH / page_width, grayscale=True).to_pil()
     except pdfium.PdfiumError as exc:
         raise BrokenFile(_DAMAGED, detail=f"page {page_index}: {exc}") from exc
-    return _ink_box(image if image.mode == "L" else image.convert("L"), page_width / max(page_height, 1e-6))
+    return _ink_box(image if image.mode == "L" else image.convert("L"), page_width / max(page_height, 1e-6), pad)
 
 
-def _ink_box(image: Any, aspect: float) -> tuple[float, float, float, float]:
+def _ink_box(image: Any, aspect: float, pad: float) -> tuple[float, float, float, float]:
     from PIL import Image
 
     ink = image.point(lambda v: 255 if v < CROP_INK_BELOW else 0)
@@ -155,10 +155,10 @@ def _ink_box(image: Any, aspect: float) -> tuple[float, float, float, float]:
     rows = ink.resize((1, height), Image.Resampling.BOX).point(lambda v: 255 if v >= 1 else 0).getbbox()
     if cols is None or rows is None:
         return NO_CROP
-    left, right = cols[0] / width - CROP_PAD, cols[2] / width + CROP_PAD
-    pad_y = CROP_PAD * aspect  # the same distance as at the sides, as a fraction of the page's height
+    left, right = cols[0] / width - pad, cols[2] / width + pad
+    pad_y = pad * aspect  # the same distance as at the sides, as a fraction of the page's height
     top, bottom = rows[1] / height - pad_y, rows[3] / height + pad_y
-    if right - left < CROP_MIN_WIDTH:
+    if right - left < CROP_MIN_WIDTH and pad:
         middle = (left + right) / 2
         left, right = middle - CROP_MIN_WIDTH / 2, middle + CROP_MIN_WIDTH / 2
         left, right = (0.0, CROP_MIN_WIDTH) if left < 0 else (1 - CROP_MIN_WIDTH, 1.0) if right > 1 else (left, right)
