@@ -16,9 +16,9 @@ from components.params import MaybeQueryId, MaybeQueryText
 from components.pencil import Pencil
 from components.session import guard_page
 from components.setlist_stand import SetlistStand
-from components.stand import STAND_VIEWPORT, Stand
+from components.stand import STAND_VIEWPORT, Stand, StandCropChangeEventArguments
 from soleil_ui.access import Actor
-from soleil_ui.errors import NotFound
+from soleil_ui.errors import NotFound, SoleilError
 from soleil_ui.services import stand_view
 from soleil_ui.services.stand_view import load_stand_set
 from soleil_ui.stand_contract import StandPage
@@ -56,6 +56,17 @@ def _night_saver(actor: Actor) -> Callable[[bool], Awaitable[None]]:
     return save
 
 
+def _crop_saver(actor: Actor) -> Callable[[StandCropChangeEventArguments], Awaitable[None]]:
+    """The reader's crop of a chart is theirs on every device (the database); a bad one is refused quietly (the
+    stand already shows it, and the event carries nothing a reader typed)."""
+    async def save(e: StandCropChangeEventArguments) -> None:
+        try:
+            await stand_view.save_crop(actor, e.chart_id, e.mode, e.margins)
+        except SoleilError as exc:
+            ui.notify(exc.user_message, type="warning")
+    return save
+
+
 def _frame(actor: Actor, title: str) -> None:
     theme()
     guard_page(actor)
@@ -80,15 +91,17 @@ async def stand_page(actor: Actor, chart_id: int, setlist: MaybeQueryId = None,
             preload(stand_set.songs[index]["pages"], night)
             SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=False,
                          night=night, on_night=_night_saver(actor),
-                         back=f"/setlists/{setlist}", live_page=False)
+                         back=f"/setlists/{setlist}", live_page=False,
+                         crops=opening.crops, on_crop=_crop_saver(actor))
             return None
     # One chart on its own (or a part the setlist doesn't give this reader): no stepping through songs.
     label, pages = await stand_view.single_chart(actor, chart, part)
     _frame(actor, title)
     preload(pages, night)
     back = f"/setlists/{setlist}" if setlist is not None else (f"/songs/{chart.song_id}" if chart.song_id else "/")
-    Stand(title=title, part_label=label, pages=pages, night=night, recording=opening.recording,
-          on_night_change=lambda e: _night_saver(actor)(e.night), on_close=lambda: ui.navigate.to(back))
+    Stand(title=title, part_label=label, pages=pages, night=night, recording=opening.recording, crops=opening.crops,
+          on_night_change=lambda e: _night_saver(actor)(e.night), on_close=lambda: ui.navigate.to(back),
+          on_crop_change=_crop_saver(actor))
     return None
 
 
@@ -108,5 +121,6 @@ async def live_page(actor: Actor, setlist_id: int) -> None:
     preload(stand_set.songs[index]["pages"], night)
     SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=True,
                  night=night, on_night=_night_saver(actor),
-                 back=f"/setlists/{setlist_id}", live_page=True)
+                 back=f"/setlists/{setlist_id}", live_page=True,
+                 crops=opening.crops, on_crop=_crop_saver(actor))
     return None

@@ -148,16 +148,16 @@ def _page_ink(pdf: pdfium.PdfDocument, page_index: int, pad: float = CROP_PAD) -
 def _ink_box(image: Any, aspect: float, pad: float) -> tuple[float, float, float, float]:
     from PIL import Image
 
-    ink = image.point(lambda v: 255 if v < CROP_INK_BELOW else 0)
+    ink = image.point(lambda v: 1 if v < CROP_INK_BELOW else 0).convert("F")
     width, height = ink.size
-    # A box-filtered projection averages each column (row): 1 or more means at least ~1.5 ink pixels in it.
-    cols = ink.resize((width, 1), Image.Resampling.BOX).point(lambda v: 255 if v >= 1 else 0).getbbox()
-    rows = ink.resize((1, height), Image.Resampling.BOX).point(lambda v: 255 if v >= 1 else 0).getbbox()
-    if cols is None or rows is None:
+    # Box-filtered projections: the share of ink pixels in each column and row (floats, so a count of 1 or 2 shows).
+    cols = [i for i, v in enumerate(ink.resize((width, 1), Image.Resampling.BOX).get_flattened_data()) if v * height > 1.5]
+    rows = [i for i, v in enumerate(ink.resize((1, height), Image.Resampling.BOX).get_flattened_data()) if v * width > 1.5]
+    if not cols or not rows:
         return NO_CROP
-    left, right = cols[0] / width - pad, cols[2] / width + pad
+    left, right = cols[0] / width - pad, (cols[-1] + 1) / width + pad
     pad_y = pad * aspect  # the same distance as at the sides, as a fraction of the page's height
-    top, bottom = rows[1] / height - pad_y, rows[3] / height + pad_y
+    top, bottom = rows[0] / height - pad_y, (rows[-1] + 1) / height + pad_y
     if right - left < CROP_MIN_WIDTH and pad:
         middle = (left + right) / 2
         left, right = middle - CROP_MIN_WIDTH / 2, middle + CROP_MIN_WIDTH / 2
