@@ -151,8 +151,9 @@ def _ink_box(image: Any, aspect: float, pad: float) -> tuple[float, float, float
     ink = image.point(lambda v: 1 if v < CROP_INK_BELOW else 0).convert("F")
     width, height = ink.size
     # Box-filtered projections: the share of ink pixels in each column and row (floats, so a count of 1 or 2 shows).
-    cols = [i for i, v in enumerate(ink.resize((width, 1), Image.Resampling.BOX).get_flattened_data()) if v * height > 1.5]
-    rows = [i for i, v in enumerate(ink.resize((1, height), Image.Resampling.BOX).get_flattened_data()) if v * width > 1.5]
+    flat = Image.Resampling.BOX
+    cols = [i for i, v in enumerate(ink.resize((width, 1), flat).get_flattened_data()) if v * height > 1.5]
+    rows = [i for i, v in enumerate(ink.resize((1, height), flat).get_flattened_data()) if v * width > 1.5]
     if not cols or not rows:
         return NO_CROP
     left, right = cols[0] / width - pad, (cols[-1] + 1) / width + pad

@@ -35,7 +35,8 @@ def _letter_with_margins(data: bytes) -> bytes:
     scale = min((612 - 144) / width, (792 - 144) / height)
     placed = source.page_as_xobject(0, letter)
     obj = placed.as_pageobject()
-    obj.transform(pdfium.PdfMatrix().scale(scale, scale).translate((612 - width * scale) / 2, 792 - 72 - height * scale))
+    at = ((612 - width * scale) / 2, 792 - 72 - height * scale)
+    obj.transform(pdfium.PdfMatrix().scale(scale, scale).translate(*at))
     page.insert_obj(obj)
     page.gen_content()
     out = io.BytesIO()
@@ -70,7 +71,7 @@ def test_blank_pages_specks_and_nearly_empty_pages() -> None:
     speck = blank.copy()
     speck.putpixel((5, 5), 0)  # one dark pixel of scanner dust
     ImageDraw.Draw(speck).rectangle((100, 200, 300, 260), fill=0)
-    left, top, right, bottom = _ink_box(speck, 612 / 792, 0.015)
+    left, top, right, _ = _ink_box(speck, 612 / 792, 0.015)
     assert (left, right) == (pytest.approx(0.235), pytest.approx(0.7675))  # the dust doesn't hold the margin open
     assert top == pytest.approx(200 / 518 - 0.015 * 612 / 792, abs=1e-3)  # the same padding up and down
     title = blank.copy()
@@ -86,7 +87,8 @@ def test_blank_pages_specks_and_nearly_empty_pages() -> None:
 async def test_sync_measures_the_stand_carries_it_and_a_member_overrides_it_in_their_band(tmp_path: Path) -> None:
     folder = copy_fixture_charts(tmp_path / "lib", "BlueTrain_Bb_Chart.pdf")
     member = await band_with_member("Crop Band", TRUMPET, library=folder)
-    other = await band_with_member("Other Band", TRUMPET, library=copy_fixture_charts(tmp_path / "o", "TakeFive_Bb.pdf"))
+    theirs_folder = copy_fixture_charts(tmp_path / "o", "TakeFive_Bb.pdf")
+    other = await band_with_member("Other Band", TRUMPET, library=theirs_folder)
     for actor in (member, other):
         assert (await sync_configured(actor.band_id, prerender=False)).error is None
     async with db.session() as session:
