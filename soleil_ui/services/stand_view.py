@@ -13,6 +13,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
 from ..access import Actor
 from ..db import db
 from ..models import Chart, Song
@@ -88,9 +90,14 @@ async def save_night(actor: Actor, on: bool) -> None:
 
 
 async def save_crop(actor: Actor, chart_id: int, mode: object, margins: object) -> None:
-    """The reader chose how to crop a chart on the stand: kept for them on every device."""
-    async with db.session() as session:
-        await crops.save_crop(session, actor, chart_id, mode, margins)
+    """The reader chose how to crop a chart on the stand: kept for them on every device. Two of their devices saving
+    a first choice at once: the second finds the first's row and updates it."""
+    try:
+        async with db.session() as session:
+            await crops.save_crop(session, actor, chart_id, mode, margins)
+    except IntegrityError:
+        async with db.session() as session:
+            await crops.save_crop(session, actor, chart_id, mode, margins)
 
 
 async def single_chart(actor: Actor, chart: Chart, part: str | None) -> tuple[str, list[Page]]:
