@@ -18,9 +18,9 @@ The contract with ``stand.js``. Props: ``title``, ``part_label``, ``pages``, ``n
 ``chart_key`` (bumped by ``set_chart``: the browser then reloads the chart at ``start_page``), ``prev_title``,
 ``next_title``, ``songs``, ``song_index``, ``setlist_id``, ``recording``, ``crops``. Events: ``page_change``
 ``{"page", "pages"}``, ``song_request`` ``{"direction": "next"|"prev"}``, ``song_change`` ``{"index", "item_id",
-"chart_id", "choice", "resync"}``, ``night_change`` ``{"night"}``, ``crop_change`` ``{"chart_id", "mode", "margins"}``, ``close``. JS
-methods: ``goTo(index)``, ``showSong(index, page, choice)``, ``resync()``. Fit-to-width and "force one page" are the
-reader's own choices, kept in the browser's localStorage.
+"chart_id", "choice", "resync"}``, ``night_change`` ``{"night"}``, ``crop_change`` ``{"chart_id", "mode",
+"margins"}``, ``close``. JS methods: ``goTo(index)``, ``showSong(index, page, choice)``, ``resync()``. Fit-to-width and
+"force one page" are the reader's own choices, kept in the browser's localStorage.
 
 **Who moved the stand.** The reader's own song moves are numbered in the browser (``choice``); ``show_song`` sends the
 last number the server heard, and the browser drops a move older than the reader's latest choice (a call replayed
