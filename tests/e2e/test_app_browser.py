@@ -95,6 +95,17 @@ def test_stand_turns_every_page_by_keyboard_and_tap(phone, app_url: str) -> None
         assert box and box["height"] >= 44
     page.get_by_test_id("stand-crop").click()
     expect(stand).to_have_attribute("data-crop", "auto")
+    page.get_by_test_id("stand-half").click()  # a half-page turn: the next page's top, cropped like its own slot
+    page.keyboard.press("t")
+    page.keyboard.press("ArrowRight")
+    expect(stand).to_have_attribute("data-half", "1")
+    half = page.locator(".sl-half").bounding_box()
+    top = page.locator(".sl-half img").bounding_box()
+    assert half and top and top["width"] > half["width"] + 4 and top["x"] < half["x"]
+    page.keyboard.press("ArrowLeft")
+    expect(stand).to_have_attribute("data-half", "0")
+    page.keyboard.press("t")
+    page.get_by_test_id("stand-half").click()
     page.keyboard.press("t")
     for number in range(1, pages):
         page.keyboard.press("ArrowRight")
