@@ -8,7 +8,7 @@ measure: how much of a phone's width the music's ink spans.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 Box = tuple[float, float, float, float]
 WHOLE: Box = (0.0, 0.0, 1.0, 1.0)
@@ -40,6 +40,18 @@ def valid_margins(value: object) -> Box | None:
 def margins_box(margins: Box) -> Box:
     left, top, right, bottom = margins
     return (left, top, 1 - right, 1 - bottom)
+
+
+def shown_box(page_crop: object, choice: Mapping[str, object] | None) -> Box:
+    """The region of a page the stand shows (as ``stand.js`` ``cropOf``): the reader's choice for the chart (off: the
+    whole page; manual: their margins), else the page's measured box (none: the whole page)."""
+    mode = (choice or {}).get("mode")
+    if mode == "off":
+        return WHOLE
+    if mode == "manual":
+        margins = valid_margins((choice or {}).get("margins"))
+        return margins_box(margins) if margins is not None else WHOLE
+    return valid_box(page_crop) or WHOLE
 
 
 def shown_size(crop: Box, page_w: float, page_h: float, screen_w: float, screen_h: float) -> tuple[float, float]:
