@@ -292,6 +292,9 @@ def test_marks_show_and_are_made_in_the_offline_stand_and_sent_when_the_app_is_b
     page.reload()  # the tab was discarded: the offline stand opens, with the marks kept on the phone
     expect(page.locator("html[data-offline-stand]")).to_have_count(1)
     expect(pencil).to_have_attribute("data-ids", ",".join(online_mark))
+    shown = page.get_by_test_id("stand-page-img").first.bounding_box()  # the offline stand crops too (the set's boxes)
+    slot = page.get_by_test_id("stand-slot").first.bounding_box()
+    assert shown and slot and shown["width"] > slot["width"] + 4
     page.touchscreen.tap(size["width"] / 2, size["height"] / 2)
     page.get_by_test_id("pencil-open").click()
     draw(page, 0.2, 0.5, 0.7, 0.55)
