@@ -831,8 +831,9 @@ export default {
         button.className = "sp-jump";
         button.dataset.testid = "pencil-jump";
         button.setAttribute("aria-label", `Jump to page ${Number(s.text) + 1}`);
-        button.style.left = `${s.points[0][0] * 100}%`;
-        button.style.top = `${s.points[0][1] * 100}%`;
+        // in page coordinates: the stand's crop variables place the whole page in the slot (stand.css)
+        button.style.left = `calc(var(--sl-px, 0px) + ${s.points[0][0]} * var(--sl-pw, 100%))`;
+        button.style.top = `calc(var(--sl-py, 0px) + ${s.points[0][1]} * var(--sl-ph, 100%))`;
         button.hidden = this.mode !== "off";
         for (const type of ["pointerdown", "pointerup", "touchstart", "touchend", "dblclick"]) {
           button.addEventListener(type, (e) => e.stopPropagation());

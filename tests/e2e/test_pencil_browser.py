@@ -331,6 +331,9 @@ def link_and_jump(ava: Page, theo: Page) -> None:
         expect(jump).to_have_attribute("aria-label", "Jump to page 2")
         box = jump.bounding_box()
         assert box and box["width"] >= 44 and box["height"] >= 44
+        page_box = page.get_by_test_id("pencil-canvas").first.bounding_box()  # at the sign on the page, cropped or not
+        assert page_box and abs(box["x"] + box["width"] / 2 - page_box["x"] - 0.3 * page_box["width"]) < 2
+        assert abs(box["y"] + box["height"] / 2 - page_box["y"] - 0.4 * page_box["height"]) < 2
         jump.click()
         expect(page.get_by_test_id("stand")).to_have_attribute("data-page", "1")
         page.get_by_test_id("pencil-return").click()

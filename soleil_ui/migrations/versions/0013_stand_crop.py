@@ -1,7 +1,7 @@
 """stand crop: each PDF page's measured ink box on the chart, a member's own crop per chart
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05 07:30:00.000000
 """
 from typing import Sequence, Union
@@ -13,8 +13,8 @@ import soleil_ui.models  # noqa: F401
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0012'
-down_revision: Union[str, Sequence[str], None] = '0011'
+revision: str = '0013'
+down_revision: Union[str, Sequence[str], None] = '0012'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
