@@ -30,6 +30,7 @@ BENCHMARKS = [
     "bench_soak",
     "bench_pencil",
     "bench_pencil_live",
+    "bench_crop",
 ]
 
 

@@ -15,6 +15,7 @@ from html import escape
 from urllib.parse import quote
 
 from nicegui import background_tasks, ui
+from nicegui.events import Handler
 from sqlalchemy.exc import SQLAlchemyError
 
 from soleil_ui.access import Actor
@@ -31,7 +32,12 @@ from soleil_ui.stand_contract import StandPage
 from . import live_room
 from .live import listen
 from .live_bar import LiveWatcher, track_presence
-from .stand import Stand, StandPageChangeEventArguments, StandSongChangeEventArguments
+from .stand import (
+    Stand,
+    StandCropChangeEventArguments,
+    StandPageChangeEventArguments,
+    StandSongChangeEventArguments,
+)
 
 log = logging.getLogger(__name__)
 CHIP_CSS = """
@@ -95,7 +101,8 @@ class SetlistStand:
 
     def __init__(self, actor: Actor, stand_set: StandSet, index: int, *, prefs: Mapping[int, KeyPref],
                  watcher: LiveWatcher, following: bool, night: bool, on_night: Callable[[bool], object], back: str,
-                 live_page: bool) -> None:
+                 live_page: bool, crops: Mapping[int, Mapping[str, object]] | None = None,
+                 on_crop: Handler[StandCropChangeEventArguments] | None = None) -> None:
         self.actor, self.set, self.prefs = actor, stand_set, prefs
         self.index = max(0, min(index, len(self.plan.stops) - 1))
         self.shown_item = self.plan.stops[self.index].item_id if self.plan.stops else None
@@ -110,7 +117,8 @@ class SetlistStand:
                            prev_title=self._title(self.index - 1), next_title=self._title(self.index + 1),
                            songs=stand_set.songs or None, song_index=self.index, setlist_id=self.plan.setlist_id,
                            on_song_request=lambda e: self._request(e.direction), on_song_change=self._song_changed,
-                           on_night_change=lambda e: on_night(e.night), on_close=lambda: ui.navigate.to(self.back))
+                           on_night_change=lambda e: on_night(e.night), on_close=lambda: ui.navigate.to(self.back),
+                           crops=crops, on_crop_change=on_crop)
         with ui.element("div").classes("sl-live-chip").props('data-testid=live-chip role=status aria-live=polite') \
                 as self.chip:
             self.chip.mark("live-chip")

@@ -16,10 +16,11 @@ The page that shows the stand should use ``viewport=STAND_VIEWPORT`` so the safe
 
 The contract with ``stand.js``. Props: ``title``, ``part_label``, ``pages``, ``night``, ``start_page``,
 ``chart_key`` (bumped by ``set_chart``: the browser then reloads the chart at ``start_page``), ``prev_title``,
-``next_title``, ``songs``, ``song_index``, ``setlist_id``, ``recording``. Events: ``page_change`` ``{"page", "pages"}``,
-``song_request`` ``{"direction": "next"|"prev"}``, ``song_change`` ``{"index", "item_id", "chart_id", "choice",
-"resync"}``, ``night_change`` ``{"night"}``, ``close``. JS methods: ``goTo(index)``, ``showSong(index, page, choice)``,
-``resync()``. Fit-to-width and "force one page" are the reader's own choices, kept in the browser's localStorage.
+``next_title``, ``songs``, ``song_index``, ``setlist_id``, ``recording``, ``crops``. Events: ``page_change``
+``{"page", "pages"}``, ``song_request`` ``{"direction": "next"|"prev"}``, ``song_change`` ``{"index", "item_id",
+"chart_id", "choice", "resync"}``, ``night_change`` ``{"night"}``, ``crop_change`` ``{"chart_id", "mode",
+"margins"}``, ``close``. JS methods: ``goTo(index)``, ``showSong(index, page, choice)``, ``resync()``. Fit-to-width and
+"force one page" are the reader's own choices, kept in the browser's localStorage.
 
 **Who moved the stand.** The reader's own song moves are numbered in the browser (``choice``); ``show_song`` sends the
 last number the server heard, and the browser drops a move older than the reader's latest choice (a call replayed
@@ -50,6 +51,12 @@ The song is the page's (visually hidden) level-one heading and the document's ti
 (``data-testid="stand-announce"``) says "Now: Brass Tacks, your B♭ part" when the song changes (a leader's call or the
 reader's own move), and "Offline: pages still turn" / "Back online".
 
+**Crop.** A PDF page with a measured ink box (``crop`` in its page dict, ``soleil_ui.services.crops``) shows only
+that region, filling the width: the slot is the region's size and clips; the image (and whatever else the slot holds,
+the pencil's canvas) is laid out at the whole page's size, shifted, so page coordinates (0..1 of the whole page) land
+on the same music cropped or not. The reader picks auto / off / manual margins per chart from the toolbar ("Crop");
+the choice goes to the server (``crop_change``, kept per member and chart) and to localStorage (the offline stand).
+
 Browser test hooks on the root element (``data-testid="stand"``): ``data-page`` (first visible page index),
 ``data-pages``, ``data-per-view`` (1 or 2), ``data-half`` (1 between two pages), ``data-pedal`` (``next|prev``
 keys learnt, else empty), ``data-zoom``, ``data-ready`` (indices of decoded pages in the preload
@@ -68,6 +75,7 @@ from nicegui import ui
 from nicegui.client import Client
 from nicegui.events import GenericEventArguments, Handler, UiEventArguments, handle_event
 
+from soleil_ui.crop import valid_box, valid_margins
 from soleil_ui.stand_contract import StandPage, StandSong
 
 STAND_CSS = Path(__file__).parent / "static" / "stand.css"
@@ -104,6 +112,15 @@ class StandNightChangeEventArguments(UiEventArguments):
     night: bool
 
 
+@dataclass(kw_only=True, slots=True)
+class StandCropChangeEventArguments(UiEventArguments):
+    chart_id: int
+    mode: str
+    """``auto``, ``off`` or ``manual``."""
+    margins: list[float]
+    """Manual margins ``[left, top, right, bottom]`` in fractions of the page ([] unless manual)."""
+
+
 def normalize_pages(pages: Sequence[Mapping[str, Any]]) -> list[StandPage]:
     """Keep what the browser needs of each page: ``src``, optional ``srcset``, positive ``width``/``height``."""
     result: list[StandPage] = []
@@ -117,6 +134,8 @@ def normalize_pages(pages: Sequence[Mapping[str, Any]]) -> list[StandPage]:
         item = StandPage(src=str(src), width=int(width), height=int(height))
         if page.get("srcset"):
             item["srcset"] = str(page["srcset"])
+        if (crop := valid_box(page.get("crop"))) is not None:
+            item["crop"] = list(crop)
         result.append(item)
     return result
 
@@ -151,11 +170,13 @@ class Stand(ui.element, component="static/stand.js"):
         song_index: int = 0,
         setlist_id: int | None = None,
         recording: str | None = None,
+        crops: Mapping[int, Mapping[str, object]] | None = None,
         on_page_change: Handler[StandPageChangeEventArguments] | None = None,
         on_song_request: Handler[StandSongRequestEventArguments] | None = None,
         on_song_change: Handler[StandSongChangeEventArguments] | None = None,
         on_night_change: Handler[StandNightChangeEventArguments] | None = None,
         on_close: Handler[UiEventArguments] | None = None,
+        on_crop_change: Handler[StandCropChangeEventArguments] | None = None,
     ) -> None:
         """A full-screen music stand showing one chart.
 
@@ -174,7 +195,9 @@ class Stand(ui.element, component="static/stand.js"):
         :param on_song_request: the reader asked for the previous/next song (no ``songs``, or a chart not in them)
         :param on_song_change: the reader moved to another of ``songs`` in the browser
         :param on_night_change: the reader toggled night mode
+        :param crops: the reader's own crop per chart id, ``{"mode", "margins"}`` (absent: automatic)
         :param on_close: the reader pressed the back button
+        :param on_crop_change: the reader chose another crop for a chart (auto, off, manual margins)
         """
         super().__init__()
         self._page_change_handlers: list[Handler[StandPageChangeEventArguments]] = []
@@ -182,6 +205,8 @@ class Stand(ui.element, component="static/stand.js"):
         self._song_change_handlers: list[Handler[StandSongChangeEventArguments]] = []
         self._night_change_handlers: list[Handler[StandNightChangeEventArguments]] = []
         self._close_handlers: list[Handler[UiEventArguments]] = []
+        self._crop_change_handlers: list[Handler[StandCropChangeEventArguments]] = []
+        self._props["crops"] = {str(chart): dict(choice) for chart, choice in (crops or {}).items()}
         self._props["chart_key"] = 0
         self._props["night"] = bool(night)
         self._set_chart_props(title, part_label, pages, start_page, prev_title, next_title)
@@ -204,6 +229,7 @@ class Stand(ui.element, component="static/stand.js"):
         self.on("song_change", self._handle_song_change)
         self.on("night_change", self._handle_night_change)
         self.on("close", self._handle_close)
+        self.on("crop_change", self._handle_crop_change)
         if on_page_change:
             self.on_page_change(on_page_change)
         if on_song_request:
@@ -214,6 +240,8 @@ class Stand(ui.element, component="static/stand.js"):
             self.on_night_change(on_night_change)
         if on_close:
             self.on_close(on_close)
+        if on_crop_change:
+            self.on_crop_change(on_crop_change)
 
     # --- what the server tells the stand -----------------------------------------------------------------------
     def set_chart(
@@ -353,6 +381,10 @@ class Stand(ui.element, component="static/stand.js"):
         self._close_handlers.append(handler)
         return self
 
+    def on_crop_change(self, handler: Handler[StandCropChangeEventArguments]) -> Stand:
+        self._crop_change_handlers.append(handler)
+        return self
+
     def _set_chart_props(
         self,
         title: str,
@@ -419,6 +451,21 @@ class Stand(ui.element, component="static/stand.js"):
             self._props["night"] = night
         arguments = StandNightChangeEventArguments(sender=self, client=self.client, night=night)
         for handler in self._night_change_handlers:
+            handle_event(handler, arguments)
+
+    def _handle_crop_change(self, e: GenericEventArguments) -> None:
+        args = e.args if isinstance(e.args, dict) else {}
+        chart, mode, margins = args.get("chart_id"), args.get("mode"), args.get("margins")
+        if type(chart) is not int or mode not in ("auto", "off", "manual"):
+            return
+        kept = valid_margins(margins) if mode == "manual" else ()
+        if kept is None:
+            return
+        with self._props.suspend_updates():  # silently: the browser already shows it
+            self._props["crops"][str(chart)] = {"mode": mode, "margins": list(kept)}
+        arguments = StandCropChangeEventArguments(sender=self, client=self.client, chart_id=chart, mode=mode,
+                                                  margins=list(kept))
+        for handler in self._crop_change_handlers:
             handle_event(handler, arguments)
 
     def _handle_close(self, _: GenericEventArguments) -> None:

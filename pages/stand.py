@@ -5,7 +5,7 @@ key of the night, stepping in place), and ``/live/<setlist>``: the stand followi
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from nicegui import APIRouter, ui
 
@@ -16,9 +16,10 @@ from components.params import MaybeQueryId, MaybeQueryText
 from components.pencil import Pencil
 from components.session import guard_page
 from components.setlist_stand import SetlistStand
-from components.stand import STAND_VIEWPORT, Stand
+from components.stand import STAND_VIEWPORT, Stand, StandCropChangeEventArguments
 from soleil_ui.access import Actor
-from soleil_ui.errors import NotFound
+from soleil_ui.crop import WHOLE, shown_box
+from soleil_ui.errors import NotFound, SoleilError
 from soleil_ui.services import stand_view
 from soleil_ui.services.stand_view import load_stand_set
 from soleil_ui.stand_contract import StandPage
@@ -31,10 +32,11 @@ router = APIRouter()
 STAND_TIMEOUT = 20.0
 
 
-def preload(pages: Pages, night: bool = False) -> None:
+def preload(pages: Pages, night: bool = False, crop: Mapping[str, object] | None = None) -> None:
     """The first page before the framework: the page's <head> starts fetching and decoding it, and the server's HTML
-    shows it full screen (``#sl-first``, styled like the stand, inverted at night) as soon as it arrives, while
-    NiceGUI's scripts load. The stand then takes that very <img> over (see ``stand.js``), so nothing flashes."""
+    shows it full screen (``#sl-first``, styled like the stand, inverted at night, cropped as the stand will crop it:
+    ``crop`` is the reader's choice for the chart) as soon as it arrives, while NiceGUI's scripts load. The stand then
+    takes that very <img> over (see ``stand.js``), so nothing flashes."""
     if not pages or not pages[0]["src"].startswith("/"):
         return
     first = pages[0]
@@ -44,15 +46,44 @@ def preload(pages: Pages, night: bool = False) -> None:
         f"{srcset} i.src = {json.dumps(first['src'])}; i.decode().catch(() => {{}}); "
         f"window.soleilFirstPage = {{ src: {json.dumps(first['src'])}, img: i }}; }})();</script>")
     ui.add_body_html(
-        f'<div id="sl-first" class="sl-first{" sl-first-night" if night else ""}" aria-hidden="true"></div>'
+        f'<div id="sl-first" class="sl-first{" sl-first-night" if night else ""}" aria-hidden="true"'
+        f"{_first_crop(first, crop)}</div>"
         "<script>(() => { const f = window.soleilFirstPage, d = document.getElementById('sl-first'); "
-        "if (f && d) { f.img.className = 'sl-first-img'; f.img.alt = ''; d.appendChild(f.img); } })();</script>")
+        "if (f && d) { f.img.className = 'sl-first-img'; f.img.alt = ''; "
+        "(d.querySelector('.sl-first-crop') || d).appendChild(f.img); } })();</script>")
+
+
+def _first_crop(page: StandPage, choice: Mapping[str, object] | None) -> str:
+    """The rest of ``#sl-first``'s tag: for a cropped page, the region's shape and the image's place in it (stand.css
+    ``.sl-first-crop``), and the box the image goes in."""
+    left, top, right, bottom = shown_box(page.get("crop"), choice)
+    if (left, top, right, bottom) == WHOLE:
+        return ">"
+    width, height = right - left, bottom - top
+    ratio = page["width"] * width / (page["height"] * height)
+    return (f' style="--sl-fr: {ratio:.4f}; --sl-fl: {-left / width * 100:.3f}%; --sl-ft: {-top / height * 100:.3f}%; '
+            f'--sl-fw: {100 / width:.3f}%; --sl-fh: {100 / height:.3f}%"><div class="sl-first-crop"></div>')
+
+
+def _choice(crops: Mapping[int, Mapping[str, object]] | None, chart_id: int | None) -> Mapping[str, object] | None:
+    return (crops or {}).get(chart_id) if chart_id is not None else None
 
 
 def _night_saver(actor: Actor) -> Callable[[bool], Awaitable[None]]:
     """Night mode is the reader's, in the database (any instance may serve their next page)."""
     async def save(on: bool) -> None:
         await stand_view.save_night(actor, on)
+    return save
+
+
+def _crop_saver(actor: Actor) -> Callable[[StandCropChangeEventArguments], Awaitable[None]]:
+    """The reader's crop of a chart is theirs on every device (the database); a bad one is refused quietly (the
+    stand already shows it, and the event carries nothing a reader typed)."""
+    async def save(e: StandCropChangeEventArguments) -> None:
+        try:
+            await stand_view.save_crop(actor, e.chart_id, e.mode, e.margins)
+        except SoleilError as exc:
+            ui.notify(exc.user_message, type="warning")
     return save
 
 
@@ -77,18 +108,20 @@ async def stand_page(actor: Actor, chart_id: int, setlist: MaybeQueryId = None,
             index = next((i for i, s in enumerate(stand_set.plan.stops) if s.song_id == chart.song_id), None)
         if index is not None:
             _frame(actor, title)
-            preload(stand_set.songs[index]["pages"], night)
+            preload(stand_set.songs[index]["pages"], night, _choice(opening.crops, stand_set.songs[index]["chart_id"]))
             SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=False,
                          night=night, on_night=_night_saver(actor),
-                         back=f"/setlists/{setlist}", live_page=False)
+                         back=f"/setlists/{setlist}", live_page=False,
+                         crops=opening.crops, on_crop=_crop_saver(actor))
             return None
     # One chart on its own (or a part the setlist doesn't give this reader): no stepping through songs.
     label, pages = await stand_view.single_chart(actor, chart, part)
     _frame(actor, title)
-    preload(pages, night)
+    preload(pages, night, _choice(opening.crops, chart.id))
     back = f"/setlists/{setlist}" if setlist is not None else (f"/songs/{chart.song_id}" if chart.song_id else "/")
-    Stand(title=title, part_label=label, pages=pages, night=night, recording=opening.recording,
-          on_night_change=lambda e: _night_saver(actor)(e.night), on_close=lambda: ui.navigate.to(back))
+    Stand(title=title, part_label=label, pages=pages, night=night, recording=opening.recording, crops=opening.crops,
+          on_night_change=lambda e: _night_saver(actor)(e.night), on_close=lambda: ui.navigate.to(back),
+          on_crop_change=_crop_saver(actor))
     return None
 
 
@@ -105,8 +138,9 @@ async def live_page(actor: Actor, setlist_id: int) -> None:
     here = state.current_item_id if state is not None and state.setlist_id == setlist_id else None
     index = plan.index_of(here) or 0
     _frame(actor, plan.name)
-    preload(stand_set.songs[index]["pages"], night)
+    preload(stand_set.songs[index]["pages"], night, _choice(opening.crops, stand_set.songs[index]["chart_id"]))
     SetlistStand(actor, stand_set, index, prefs=prefs, watcher=LiveWatcher(actor, state), following=True,
                  night=night, on_night=_night_saver(actor),
-                 back=f"/setlists/{setlist_id}", live_page=True)
+                 back=f"/setlists/{setlist_id}", live_page=True,
+                 crops=opening.crops, on_crop=_crop_saver(actor))
     return None

@@ -172,6 +172,9 @@ class Chart(SQLModel, table=True):
     part_key: str | None = Field(default=None, max_length=64)
     page_count: int = 0
     page_sizes: list[list[float]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # points
+    # Where the music is on each page of a PDF ([left, top, right, bottom], fractions of the page, padded), measured
+    # once from a low-resolution render (``rendering.ink_box``): the stand's automatic crop. [] until measured.
+    page_crops: list[list[float]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     pdf_title: str | None = Field(default=None, max_length=300)  # the file's own title (PDF metadata, MusicXML...)
     # MusicXML and ChordPro files are engraved for every part they can serve: those part keys (empty for a PDF),
     # and the concert key the file is written in ("Bb", "Gm"; None when the file doesn't say and it can't be told).
@@ -215,6 +218,26 @@ class MemberSongPref(SQLModel, table=True):
     song_id: int = Field(foreign_key="song.id", index=True, ondelete="CASCADE")
     musical_key: str | None = Field(default=None, max_length=8)  # the written key of my part; None: as engraved
     octave_shift: int = 0  # -2..+2 after the automatic octave choice
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class CropMode(StrEnum):
+    AUTO = "auto"  # the chart's measured ink box, page by page
+    OFF = "off"  # the whole page, as printed
+    MANUAL = "manual"  # the member's own margins, the same on every page
+
+
+class StandCrop(SQLModel, table=True):
+    """A member's crop for one chart on the stand, when it isn't the automatic one: theirs on every device."""
+
+    __tablename__ = "stand_crop"
+    __table_args__ = (sa.UniqueConstraint("membership_id", "chart_id", name="uq_stand_crop_member_chart"),)
+    id: int | None = Field(default=None, primary_key=True)
+    band_id: int = Field(foreign_key="band.id", index=True, ondelete="CASCADE")
+    membership_id: int = Field(foreign_key="membership.id", ondelete="CASCADE")
+    chart_id: int = Field(foreign_key="chart.id", index=True, ondelete="CASCADE")
+    mode: str = Field(default=CropMode.AUTO, max_length=8)  # CropMode
+    margins: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # manual: l, t, r, b
     updated_at: datetime = _ts(default_factory=utcnow)
 
 

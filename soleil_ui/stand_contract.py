@@ -9,12 +9,15 @@ from typing import NotRequired, TypedDict
 
 class StandPage(TypedDict):
     """One page image in reading order: ``src`` at the stand's base width, ``srcset`` for a PDF's other widths (an
-    engraved page has none: each width is its own layout), and its size in CSS pixels for the layout before it loads."""
+    engraved page has none: each width is its own layout), and its size in CSS pixels for the layout before it loads.
+    ``crop`` is a PDF page's measured ink box ``[left, top, right, bottom]`` in fractions of the whole page (absent:
+    not measured, or nothing to trim); the stand shows that region filling the width (``services.crops``)."""
 
     src: str
     width: int
     height: int
     srcset: NotRequired[str]
+    crop: NotRequired[list[float]]
 
 
 class StandSong(TypedDict):

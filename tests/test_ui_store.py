@@ -63,7 +63,7 @@ async def test_audio_with_range_and_pages_come_from_the_bucket(stored: Settings,
     assert await rt.blobs.shared_pages.fetch(f"r1/dr/drive-md5-chart/p0-w{480}.webp") == page.content
 
 
-async def test_the_stand_keeps_night_mode_in_the_database(user: User) -> None:
+async def test_the_stand_keeps_night_mode_and_crop_in_the_database(user: User) -> None:
     """Night mode was one browser's storage on one instance; now the reader's next stand, on any instance, has it."""
     from components.stand import Stand
     from soleil_ui.models import User as Account
@@ -88,3 +88,13 @@ async def test_the_stand_keeps_night_mode_in_the_database(user: User) -> None:
     assert account.night_mode is True
     await user.open(f"/stand/{chart.id}")  # a fresh page (another instance would read the same row)
     assert next(iter(user.find(kind=Stand).elements)).props["night"] is True
+
+    # the reader's crop of this chart, the same way: theirs on every device; a bad one is never stored
+    stand = user.find(kind=Stand)
+    running = set(background_tasks.running_tasks)
+    stand.trigger("crop_change", {"chart_id": chart.id, "mode": "manual", "margins": [0.9, 0, 0, 0]})
+    stand.trigger("crop_change", {"chart_id": chart.id, "mode": "manual", "margins": [0.05, 0.1, 0.05, 0]})
+    await asyncio.gather(*(background_tasks.running_tasks - running))
+    await user.open(f"/stand/{chart.id}")
+    assert next(iter(user.find(kind=Stand).elements)).props["crops"] == {
+        str(chart.id): {"mode": "manual", "margins": [0.05, 0.1, 0.05, 0.0]}}

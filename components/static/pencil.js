@@ -268,10 +268,11 @@ export default {
           this.canvases.set(slot, entry);
           this.listen(canvas, entry);
           this.resizer.observe(slot);
+          this.resizer.observe(canvas); // the stand's crop resizes the page (the canvas) within its slot
         }
         if (entry.canvas.parentNode !== slot) slot.appendChild(entry.canvas);
         const spot = where(img);
-        const size = `${slot.clientWidth}x${slot.clientHeight}`;
+        const size = `${entry.canvas.clientWidth}x${entry.canvas.clientHeight}`; // the whole page's box (crop)
         const same = entry.spot && spot && keyOf(spot.chart, spot.part) === keyOf(entry.spot.chart, entry.spot.part);
         if (!same || spot.page !== entry.spot.page || size !== entry.size) {
           entry.spot = spot;
@@ -393,8 +394,8 @@ export default {
       const slot = canvas.parentNode;
       if (!slot) return;
       const dpr = window.devicePixelRatio || 1;
-      const w = slot.clientWidth;
-      const h = slot.clientHeight;
+      const w = canvas.clientWidth || slot.clientWidth; // the whole page, also when the stand crops it
+      const h = canvas.clientHeight || slot.clientHeight;
       if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
         canvas.width = Math.round(w * dpr);
         canvas.height = Math.round(h * dpr);
@@ -830,8 +831,9 @@ export default {
         button.className = "sp-jump";
         button.dataset.testid = "pencil-jump";
         button.setAttribute("aria-label", `Jump to page ${Number(s.text) + 1}`);
-        button.style.left = `${s.points[0][0] * 100}%`;
-        button.style.top = `${s.points[0][1] * 100}%`;
+        // in page coordinates: the stand's crop variables place the whole page in the slot (stand.css)
+        button.style.left = `calc(var(--sl-px, 0px) + ${s.points[0][0]} * var(--sl-pw, 100%))`;
+        button.style.top = `calc(var(--sl-py, 0px) + ${s.points[0][1]} * var(--sl-ph, 100%))`;
         button.hidden = this.mode !== "off";
         for (const type of ["pointerdown", "pointerup", "touchstart", "touchend", "dblclick"]) {
           button.addEventListener(type, (e) => e.stopPropagation());

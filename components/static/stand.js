@@ -22,6 +22,11 @@ const GAP = 4; // px between two pages side by side
 const RESTORE_MS = 30 * 60 * 1000; // a reload within this time of the last turn opens at the same page
 const RETRY_MAX_MS = 2000; // longest wait between two reconnect attempts
 const CHART_RE = /\/media\/charts\/(\d+)\/(?:pages|svg)\//; // a PDF page image or an engraved page
+const CROPS_KEY = "soleil.stand.crops"; // the reader's crop per chart on this device (the offline stand reads it)
+const WHOLE = [0, 0, 1, 1];
+const CROP_MODES = ["auto", "off", "manual"]; // the toolbar's button steps through them
+const CROP_SIDES = ["Left", "Top", "Right", "Bottom"]; // manual margins, in this order
+const CROP_NAMES = { auto: "Crop", off: "Full page", manual: "Margins" };
 
 const prefixed = (url) => (url && url.startsWith("/") ? (window.path_prefix || "") + url : url);
 const prefixedSrcset = (srcset) =>
@@ -65,6 +70,14 @@ const placeholder = (title, reason) => {
   return [{ src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg), width: 800, height: 1035 }];
 };
 const offline = () => window.SoleilOffline;
+const storedCrops = () => {
+  try {
+    const kept = JSON.parse(localStorage.getItem(CROPS_KEY) || "{}");
+    return kept && typeof kept === "object" ? kept : {};
+  } catch {
+    return {};
+  }
+};
 // The reader's pedal: the keys their pedal sends, learnt on this device ({next, prev}); the default keys still work.
 const PEDAL_KEY = "soleil.stand.pedal";
 const loadPedal = () => {
@@ -95,7 +108,7 @@ export default {
                  'sl-half-on': half, 'sl-has-player': playerShown }"
         :aria-label="'Chart: ' + shownTitle" :data-page="page" :data-pages="shownPages.length" :data-per-view="perView"
         :data-song="songIndex === null ? '' : songIndex" :data-online="String(online)" :data-half="half ? '1' : '0'"
-        :data-pedal="pedal ? pedal.next + '|' + pedal.prev : ''">
+        :data-pedal="pedal ? pedal.next + '|' + pedal.prev : ''" :data-crop="cropMode">
       <h1 class="sl-sr">{{ shownTitle }}</h1>
       <button class="sl-show" type="button" aria-label="Stand controls" :aria-expanded="String(toolbar)"
           aria-keyshortcuts="t" data-testid="stand-show-controls" @click="act($event, 'toolbar')">
@@ -135,6 +148,10 @@ export default {
           <button v-if="recordingUrl" class="sl-btn sl-toggle" aria-label="Recording" :aria-pressed="String(playerOpen)"
               data-testid="stand-recording" @click="act($event, 'recording')">
             <span class="material-icons" aria-hidden="true">headphones</span></button>
+          <button class="sl-btn sl-toggle" :aria-label="'Crop margins: ' + cropMode" :aria-pressed="String(cropMode !== 'off')"
+              data-testid="stand-crop" :disabled="!shownChart" @click="act($event, 'crop')">
+            <span class="material-icons" aria-hidden="true">crop</span>
+            <span class="sl-label">{{ cropName }}</span></button>
           <div class="sl-count" data-testid="stand-count">{{ indicator }}</div>
         </div>
         <div class="sl-bar sl-bottom" role="toolbar" aria-label="Stand controls">
@@ -182,6 +199,14 @@ export default {
                 @click="act($event, 'next')"><span class="material-icons" aria-hidden="true">chevron_right</span></button>
           </div>
         </div>
+        <div v-if="cropMode === 'manual'" class="sl-crop-panel" role="group" aria-label="Crop margins"
+            data-testid="stand-crop-panel">
+          <label v-for="(side, k) in cropSides" :key="side" class="sl-crop-side">
+            <span>{{ side }}</span>
+            <input type="range" min="0" max="40" step="1" :value="Math.round(cropMargins[k] * 100)"
+                :aria-label="side + ' margin, percent of the page'" :data-testid="'stand-crop-' + side.toLowerCase()"
+                @input="setMargin(k, $event.target.value)" @change="saveCrop" /></label>
+        </div>
       </template>
     </div>`,
   props: {
@@ -202,6 +227,7 @@ export default {
     drives: Boolean, // the leader's live stand: its own turns are the ones the followers get
     offline_since: { type: Number, default: 0 }, // standalone: when the data was last brought up to date
     recording: { type: String, default: "" }, // the chart's song's reference recording (a /media/audio URL)
+    crops: { type: Object, default: () => ({}) }, // the reader's own crop per chart id: {mode, margins}
   },
   data() {
     return {
@@ -220,6 +246,8 @@ export default {
       lastUp: this.offline_since || Date.now(),
       now: Date.now(),
       announcement: "", // said politely by screen readers: the song now on the stand, offline, back online
+      cropChoices: { ...storedCrops(), ...(this.crops || {}) }, // chart id -> {mode, margins}; the server's wins
+      cropSides: CROP_SIDES,
       halfTurns: stored("half-turns"), // "next" shows the next page's top half first (this device's choice)
       half: false, // between page and page + 1: the top half shows the next page, the bottom half this one
       pedal: loadPedal(), // {next, prev}: the keys this device's pedal sends, or null (the default keys)
@@ -280,6 +308,23 @@ export default {
     atEnd() {
       return this.page + this.perView > this.shownPages.length - 1;
     },
+    shownChart() {
+      return chartOf(this.shownPages);
+    },
+    cropChoice() {
+      const choice = this.shownChart === null ? null : this.cropChoices[this.shownChart];
+      return choice && CROP_MODES.includes(choice.mode) ? choice : { mode: "auto", margins: [] };
+    },
+    cropMode() {
+      return this.cropChoice.mode;
+    },
+    cropName() {
+      return CROP_NAMES[this.cropMode];
+    },
+    cropMargins() {
+      const m = this.cropChoice.margins;
+      return Array.isArray(m) && m.length === 4 ? m : [0, 0, 0, 0];
+    },
     halfOn() {
       return this.halfTurns && this.perView === 1;
     },
@@ -324,6 +369,7 @@ export default {
       this.announcement = up ? "Back online" : "Offline: pages still turn";
     },
     perView: { handler: "render", flush: "post" },
+    cropChoice: { handler: "layout", flush: "post" },
     toolbar(open) {
       if (open) return;
       this.learning = null; // a pedal key must never be learnt with the panel out of sight
@@ -664,7 +710,7 @@ export default {
       img.decoding = "async";
       img.dataset.testid = "stand-page-img";
       img.dataset.index = i;
-      img.sizes = this.box(i).w + "px";
+      img.sizes = this.fullWidth(i) + "px";
       if (p.srcset) img.srcset = prefixedSrcset(p.srcset);
       img.src = prefixed(p.src);
       const decoded = () => {
@@ -716,7 +762,8 @@ export default {
       // CSS size of page i in the current layout (before zoom)
       const vp = this.$refs.viewport;
       const p = this.shownPages[i] || {};
-      const ratio = (p.width || 800) / (p.height || 1035);
+      const c = this.cropOf(i);
+      const ratio = ((p.width || 800) * (c[2] - c[0])) / ((p.height || 1035) * (c[3] - c[1]));
       const W = vp?.clientWidth || window.innerWidth;
       const H = vp?.clientHeight || window.innerHeight;
       const boxW = (W - GAP * (this.perView - 1)) / this.perView;
@@ -727,11 +774,72 @@ export default {
       [this.$refs.slot0, this.$refs.slot1].forEach((slot, k) => {
         const { w, h } = this.box(this.page + k);
         if (slot) Object.assign(slot.style, { width: w + "px", height: h + "px" });
+        if (slot) this.placeCrop(slot, this.page + k, w, h);
       });
       this.layoutHalf();
       for (const [i, { img }] of this.cache) {
-        const sizes = this.box(i).w + "px";
+        const sizes = this.fullWidth(i) + "px";
         if (img.sizes !== sizes) img.sizes = sizes;
+      }
+    },
+    // --- crop: the slot shows a region of the page; what it holds is laid out at the whole page's size ------------
+    cropOf(i) {
+      // [left, top, right, bottom] of page i shown, in fractions of the whole page
+      const mode = this.cropMode;
+      if (mode === "off") return WHOLE;
+      if (mode === "manual") {
+        const [l, t, r, b] = this.cropMargins;
+        return l + r < 0.9 && t + b < 0.9 ? [l, t, 1 - r, 1 - b] : WHOLE;
+      }
+      const c = (this.shownPages[i] || {}).crop;
+      return Array.isArray(c) && c.length === 4 && c[0] < c[2] && c[1] < c[3] ? c : WHOLE;
+    },
+    fullWidth(i) {
+      // the whole page's CSS width when its crop fills box(i): what srcset should pick a resolution for
+      const c = this.cropOf(i);
+      return Math.round(this.box(i).w / (c[2] - c[0]));
+    },
+    placeCrop(slot, i, w, h) {
+      // the image and the pencil's canvas take these (stand.css): page coordinates stay the whole page's
+      const c = this.cropOf(i);
+      const pw = w / (c[2] - c[0]);
+      const ph = h / (c[3] - c[1]);
+      slot.style.setProperty("--sl-pw", pw + "px");
+      slot.style.setProperty("--sl-ph", ph + "px");
+      slot.style.setProperty("--sl-px", -c[0] * pw + "px");
+      slot.style.setProperty("--sl-py", -c[1] * ph + "px");
+    },
+    startMargins() {
+      // manual margins start from what the reader sees: the page's automatic crop, else none
+      const c = (this.shownPages[this.page] || {}).crop || WHOLE;
+      const m = [c[0], c[1], 1 - c[2], 1 - c[3]];
+      return m.map((v) => Math.max(0, Math.min(0.4, Math.round(v * 100) / 100)));
+    },
+    setMargin(k, percent) {
+      const margins = [...this.cropMargins];
+      margins[k] = Math.max(0, Math.min(40, Number(percent) || 0)) / 100;
+      this.cropChoices = { ...this.cropChoices, [this.shownChart]: { mode: "manual", margins } };
+    },
+    saveCrop() {
+      this.chooseCrop(this.cropMode, this.cropMode === "manual" ? this.cropMargins : []);
+    },
+    chooseCrop(mode, margins) {
+      const chart = this.shownChart;
+      if (chart === null) return;
+      this.cropChoices = { ...this.cropChoices, [chart]: { mode, margins } };
+      const kept = storedCrops();
+      if (mode === "auto") delete kept[chart];
+      else kept[chart] = { mode, margins };
+      try {
+        localStorage.setItem(CROPS_KEY, JSON.stringify(kept));
+      } catch {
+        /* private mode: kept for this visit only */
+      }
+      if (this.standalone) return;
+      try {
+        this.$emit("crop_change", { chart_id: chart, mode, margins }); // theirs on every device
+      } catch {
+        /* offline: this device keeps it */
       }
     },
     // --- zoom ------------------------------------------------------------------------------------
@@ -900,6 +1008,10 @@ export default {
         this.fitWidth = !this.fitWidth;
         store("fit-width", this.fitWidth);
         this.resetZoom();
+      } else if (what === "crop") {
+        const next = CROP_MODES[(CROP_MODES.indexOf(this.cropMode) + 1) % CROP_MODES.length];
+        this.chooseCrop(next, next === "manual" ? this.startMargins() : []);
+        this.resetZoom();
       } else if (what === "single") {
         this.forceSingle = !this.forceSingle;
         store("single", this.forceSingle);
@@ -977,6 +1089,7 @@ export default {
       const cut = Math.min(Math.round(this.box(this.page).h / 2), h);
       Object.assign(el.style, { width: w + "px", height: h + "px", clipPath: `inset(0 0 ${h - cut}px 0)` });
       el.style.setProperty("--sl-cut", cut + "px");
+      this.placeCrop(el, this.page + 1, w, h); // the next page's region, as its own slot would show it
       this.$refs.slot0.style.setProperty("--sl-cut", cut + "px");
     },
     // --- pedal keys: learnt per device -------------------------------------------------------------------

@@ -4,7 +4,8 @@
 what ``components.stand.Stand`` takes, in reading order:
 
 - a PDF: one image URL per page (``/media/charts/{id}/pages/{n}?w=800&v=<checksum16>``) with every standard width
-  in ``srcset`` (the browser picks its size) and the height from the PDF's own page size;
+  in ``srcset`` (the browser picks its size), the height from the PDF's own page size and the page's measured crop
+  box (``crop``, see ``services.crops``; the async functions measure a chart that has none yet, once);
 - a MusicXML or ChordPro part: one SVG URL per page (``/media/charts/{id}/svg/{n}?w=800&part=…&v=<checksum16>``,
   the query being ``EngraveSpec.to_params()``), no ``srcset`` (a width is a layout, not a resolution: each width
   has its own line breaks and page count), Letter-shaped. Counting the pages engraves the part (a cache hit after
@@ -36,6 +37,7 @@ from ..parts import PartRef, Transposition
 from ..rendering import WIDTHS, snap_width
 from ..runtime import get_runtime
 from ..stand_contract import StandPage, StandSong
+from .crops import ensure_crops, stored_crops
 from .library import (
     ENGRAVE_KINDS,
     KeyPref,
@@ -96,10 +98,14 @@ def pdf_pages(chart: Chart, width: int = BASE_WIDTH) -> list[Page]:
     """A PDF's pages: image URLs with every standard width in ``srcset``, heights from the PDF's page sizes."""
     assert chart.id is not None
     pages: list[Page] = []
+    crops = stored_crops(chart)
     for index in range(chart.page_count):
         srcset = ", ".join(f"{page_url(chart.id, chart.checksum, index, w)} {w}w" for w in WIDTHS)
-        pages.append({"src": page_url(chart.id, chart.checksum, index, width), "srcset": srcset,
-                      "width": width, "height": page_height(chart, index, width)})
+        page: Page = {"src": page_url(chart.id, chart.checksum, index, width), "srcset": srcset,
+                      "width": width, "height": page_height(chart, index, width)}
+        if crops is not None and crops[index] != [0.0, 0.0, 1.0, 1.0]:
+            page["crop"] = crops[index]
+        pages.append(page)
     return pages
 
 
@@ -128,6 +134,7 @@ async def stand_pages(chart: Chart, part_key: str | None = None, *, concert_key:
     set aside when the night has one, and octave), laid out ``width`` CSS pixels wide.
     """
     if not is_generated(chart):
+        await ensure_crops(chart)
         return pdf_pages(chart, width if width in WIDTHS else BASE_WIDTH)
     spec = engrave_spec(chart, part_key or chart.part_key or "", concert_key=concert_key, pref=pref)
     return await engraved_pages(chart, spec, width)
@@ -138,6 +145,7 @@ async def resolved_pages(resolved: ResolvedChart, chart: Chart, *, width: int = 
     if chart.id != resolved.chart_id:
         raise ValueError("the chart isn't the resolved one")
     if not resolved.generated or not is_generated(chart):
+        await ensure_crops(chart)
         return pdf_pages(chart, width if width in WIDTHS else BASE_WIDTH)
     return await engraved_pages(chart, spec_from_params(chart, resolved.spec_params), width)
 
@@ -180,6 +188,7 @@ async def stop_pages(stop: StandStop, width: int = BASE_WIDTH) -> list[Page]:
     if stop.chart is None:
         return []
     if stop.resolved is None:
+        await ensure_crops(stop.chart)
         return pdf_pages(stop.chart, width if width in WIDTHS else BASE_WIDTH)
     return await resolved_pages(stop.resolved, stop.chart, width=width)
 

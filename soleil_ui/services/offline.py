@@ -32,6 +32,7 @@ from ..errors import SoleilError
 from ..models import AudioTrack, Chart
 from ..rendering import WIDTHS, snap_width
 from . import chart_pages, setlist_plan, setlists
+from .crops import stored_crops
 from .recordings import audio_url
 
 BASE_WIDTH = chart_pages.BASE_WIDTH  # the stand's ``src`` width; srcset offers every standard width
@@ -66,6 +67,7 @@ class OfflinePage:
     width: int  # the stand's layout size of this page (``BASE_WIDTH`` wide), for a stable layout while loading
     height: int
     urls: dict[int, str]  # standard width -> image URL
+    crop: list[float] | None = None  # the page's measured crop box (``services.crops``): the offline stand crops too
 
     def stand_page(self) -> dict[str, Any]:
         """The page as ``components.stand.Stand`` takes it (``src`` at the smallest width asked for)."""
@@ -73,6 +75,8 @@ class OfflinePage:
         page: dict[str, Any] = {"src": self.urls[first], "width": self.width, "height": self.height}
         if len(self.urls) > 1 or "/pages/" in self.urls[first]:  # an engraved SVG page has one layout, no srcset
             page["srcset"] = ", ".join(f"{url} {w}w" for w, url in sorted(self.urls.items()))
+        if self.crop is not None:
+            page["crop"] = self.crop
         return page
 
 
@@ -149,10 +153,12 @@ def chart_pages_of(chart: Chart, widths: Iterable[int] = WIDTHS) -> list[Offline
     """Each page of a chart: its layout size and its image URL at each of ``widths`` (standard widths)."""
     assert chart.id is not None
     wanted = sorted({snap_width(w) for w in widths})
+    crops = stored_crops(chart)  # measured at sync (or by the first stand that showed it): never measured here
     pages = []
     for index in range(chart.page_count):
+        crop = crops[index] if crops is not None and crops[index] != [0.0, 0.0, 1.0, 1.0] else None
         pages.append(OfflinePage(BASE_WIDTH, chart_pages.page_height(chart, index),
-                                 {w: chart_pages.page_url(chart.id, chart.checksum, index, w) for w in wanted}))
+                                 {w: chart_pages.page_url(chart.id, chart.checksum, index, w) for w in wanted}, crop))
     return pages
 
 

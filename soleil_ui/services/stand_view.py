@@ -13,13 +13,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
 from ..access import Actor
 from ..db import db
 from ..models import Chart, Song
 from ..parts import PartRef
 from ..shared_loads import SharedLoads
 from ..stand_contract import StandSong
-from . import chart_pages, library, live, members, recordings, setlist_plan, setlist_view, setlists
+from . import chart_pages, crops, library, live, members, recordings, setlist_plan, setlist_view, setlists
 from .chart_pages import Page
 from .library import KeyPref
 from .live import LiveState
@@ -37,6 +39,7 @@ class ChartOpening:
     prefs: dict[int, KeyPref] | None = None  # my key preferences, when opened from a setlist
     night: bool = False  # the reader's night mode (in the database: any instance may serve their next page)
     recording: str | None = None  # the song's reference recording, for the stand's player
+    crops: dict[int, dict[str, object]] | None = None  # my own crop per chart (``crops.member_crops``)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class LiveOpening:
     state: LiveState | None
     prefs: dict[int, KeyPref]
     night: bool = False
+    crops: dict[int, dict[str, object]] | None = None
 
 
 async def open_chart(actor: Actor, chart_id: int, setlist_id: int | None = None) -> ChartOpening:
@@ -64,7 +68,9 @@ async def open_chart(actor: Actor, chart_id: int, setlist_id: int | None = None)
             found = await recordings.recording_urls(session, actor.band_id, [song.id],
                                                     await library.song_scope(session, actor))
             recording = found.get(song.id)
-    return ChartOpening(chart, song.title if song else chart.file_name, state, version, prefs, night, recording)
+        mine = await crops.member_crops(session, actor)
+    return ChartOpening(chart, song.title if song else chart.file_name, state, version, prefs, night, recording,
+                        mine)
 
 
 async def open_live(actor: Actor, setlist_id: int) -> LiveOpening:
@@ -73,7 +79,8 @@ async def open_live(actor: Actor, setlist_id: int) -> LiveOpening:
         state = await live.current(session, actor)
         prefs = await library.member_prefs(session, actor)
         night = await members.night_mode(session, actor)
-    return LiveOpening(version, state, prefs, night)
+        mine = await crops.member_crops(session, actor)
+    return LiveOpening(version, state, prefs, night, mine)
 
 
 async def save_night(actor: Actor, on: bool) -> None:
@@ -82,12 +89,24 @@ async def save_night(actor: Actor, on: bool) -> None:
         await members.set_night_mode(session, actor, on)
 
 
+async def save_crop(actor: Actor, chart_id: int, mode: object, margins: object) -> None:
+    """The reader chose how to crop a chart on the stand: kept for them on every device. Two of their devices saving
+    a first choice at once: the second finds the first's row and updates it."""
+    try:
+        async with db.session() as session:
+            await crops.save_crop(session, actor, chart_id, mode, margins)
+    except IntegrityError:
+        async with db.session() as session:
+            await crops.save_crop(session, actor, chart_id, mode, margins)
+
+
 async def single_chart(actor: Actor, chart: Chart, part: str | None) -> tuple[str, list[Page]]:
     """One chart's pages and label: a PDF as it is; a generated chart in the part asked for (``?part=``, from the
     song page's list of parts), else in my part when it is the chart the library picks for me, else its own part.
     The database is read first and let go: engraving may take a moment."""
     if not library.is_generated(chart):
         label = PartRef.from_key(chart.part_key).label() if chart.part_key else ""
+        await crops.ensure_crops(chart)
         return label, chart_pages.pdf_pages(chart)
     note = library.STAND_NOTES[chart.kind]
     resolved = pref = None

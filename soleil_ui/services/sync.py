@@ -482,6 +482,7 @@ async def _sync_chart(band_id: int, source: ChartSource, file: SourceFile, parse
             and carried.status != ChartStatus.BROKEN:
         chart.page_count, chart.pdf_title, chart.status, chart.problem, chart.page_sizes = (
             carried.page_count, carried.pdf_title, carried.status, carried.problem, carried.page_sizes)
+        chart.page_crops = carried.page_crops
     elif generated:  # re-read even when only renamed: the part its name gives may change what it serves
         part = await _read_generated(chart, source, file, parsed, part, runtime, progress, prefetched)
     else:
@@ -531,6 +532,7 @@ async def _read_chart(chart: Chart, source: ChartSource, file: SourceFile, parse
             info = await runtime.renderer.inspect(data)
             chart.page_count, chart.pdf_title = info.page_count, (info.title or None)
             chart.page_sizes = [[round(w, 1), round(h, 1)] for w, h in info.page_sizes]
+            chart.page_crops = [list(box) for box in await runtime.renderer.ink_boxes(data)]  # the stand's crop
         await runtime.blobs.put(file.checksum, data)
         chart.status, chart.problem = ChartStatus.OK, None
         if parsed.kind == "chart":
@@ -562,7 +564,7 @@ async def _read_generated(chart: Chart, source: ChartSource, file: SourceFile, p
         count = await runtime.engraver.page_count(file.checksum, engrave_spec(chart, part.key()), GENERATED_WIDTH,
                                                   lambda: data)
         await runtime.blobs.put(file.checksum, data)
-        chart.page_count, chart.page_sizes = count, []
+        chart.page_count, chart.page_sizes, chart.page_crops = count, [], []
         chart.pdf_title, chart.source_key = (info.title or None), info.key
         chart.parts = [p.key() for p in sort_parts({*info.available, part})]
         chart.status, chart.problem = ChartStatus.OK, None

@@ -7,12 +7,14 @@ and by tap.
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.library_helpers import real_library
@@ -77,6 +79,34 @@ def test_stand_turns_every_page_by_keyboard_and_tap(phone, app_url: str) -> None
     image = page.get_by_test_id("stand-page-img").first
     expect(image).to_have_js_property("complete", True)
     assert image.evaluate("img => img.naturalWidth") > 0
+    # crop (automatic, measured at sync): the music's ink spans >= 90 % of the phone's width; the whole page less
+    expect(stand).to_have_attribute("data-crop", "auto")
+    cropped = _ink_span(page)
+    assert cropped >= 0.9, cropped
+    page.keyboard.press("t")
+    page.get_by_test_id("stand-crop").click()
+    expect(stand).to_have_attribute("data-crop", "off")
+    page.keyboard.press("t")
+    assert _ink_span(page) < cropped
+    page.keyboard.press("t")
+    page.get_by_test_id("stand-crop").click()  # manual margins, on sliders a thumb can use
+    for slider in page.get_by_test_id("stand-crop-panel").locator("input").all():
+        box = slider.bounding_box()
+        assert box and box["height"] >= 44
+    page.get_by_test_id("stand-crop").click()
+    expect(stand).to_have_attribute("data-crop", "auto")
+    page.get_by_test_id("stand-half").click()  # a half-page turn: the next page's top, cropped like its own slot
+    page.keyboard.press("t")
+    page.keyboard.press("ArrowRight")
+    expect(stand).to_have_attribute("data-half", "1")
+    half = page.locator(".sl-half").bounding_box()
+    top = page.locator(".sl-half img").bounding_box()
+    assert half and top and top["width"] > half["width"] + 4 and top["x"] < half["x"]
+    page.keyboard.press("ArrowLeft")
+    expect(stand).to_have_attribute("data-half", "0")
+    page.keyboard.press("t")
+    page.get_by_test_id("stand-half").click()
+    page.keyboard.press("t")
     for number in range(1, pages):
         page.keyboard.press("ArrowRight")
         expect(stand).to_have_attribute("data-page", str(number))
@@ -90,6 +120,21 @@ def test_stand_turns_every_page_by_keyboard_and_tap(phone, app_url: str) -> None
     expect(stand).to_have_attribute("data-page", str(pages - 2))
     page.touchscreen.tap(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2)
     expect(stand).to_have_attribute("data-page", str(pages - 1))
+
+
+def _ink_span(page: Page) -> float:
+    """How much of the screen's width the chart's ink spans, read off a screenshot of the page shown (the page count
+    in the corner hidden: it isn't music)."""
+    page.get_by_test_id("stand-indicator").evaluate("e => (e.style.visibility = 'hidden')")
+    slot = page.get_by_test_id("stand-slot").first.bounding_box()
+    width = (page.viewport_size or {"width": 390})["width"]
+    assert slot
+    shot = Image.open(io.BytesIO(page.screenshot(scale="css"))).convert("L")
+    band = shot.crop((0, int(slot["y"]), shot.width, int(slot["y"] + slot["height"])))
+    ink = band.point(lambda v: 1 if v < 160 else 0).convert("F").resize((band.width, 1), Image.Resampling.BOX)
+    columns = [x for x, share in enumerate(ink.get_flattened_data()) if share * band.height >= 3]
+    page.get_by_test_id("stand-indicator").evaluate("e => (e.style.visibility = '')")
+    return (columns[-1] - columns[0] + 1) / width if columns else 0.0
 
 
 def test_another_bands_member_gets_nothing(browser, app_url: str) -> None:

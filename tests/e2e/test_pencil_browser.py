@@ -141,6 +141,13 @@ def test_a_part_mark_reaches_a_section_mate_and_an_offline_mark_syncs_beside_a_c
     ava = open_stand(new_context("iPhone 13"), proxy.url, "Ava Brooks", chart)
     theo = open_stand(new_context("iPhone 13"), url, "Theo Marsh", chart)  # reading the same B♭ part
 
+    # the stand crops the blank margins: the canvas still lies exactly over the whole page image (clipped with it),
+    # so a stroke's page coordinates land on the same music cropped or not
+    shown = ava.get_by_test_id("stand-page-img").first.bounding_box()
+    canvas = ava.get_by_test_id("pencil-canvas").first.bounding_box()
+    slot = ava.get_by_test_id("stand-slot").first.bounding_box()
+    assert shown and canvas and slot and shown["width"] > slot["width"] + 4  # cropped: the page is wider than shown
+    assert all(abs(shown[k] - canvas[k]) < 1 for k in ("x", "y", "width", "height")), (shown, canvas)
     pen_on_part(ava)
     draw(ava, 0.8, 0.3, 0.15, 0.32)  # a right-to-left swipe: in pen mode it draws, never turns
     pencil = ava.get_by_test_id("pencil")
@@ -202,7 +209,8 @@ def test_a_part_mark_reaches_a_section_mate_and_an_offline_mark_syncs_beside_a_c
     # an area erased over every mark takes Ava's marks; Theo's is his (only he or a leader removes it)
     pen_on_part(ava)
     ava.get_by_test_id("pencil-area").click()
-    draw(ava, 0.95, 0.85, 0.05, 0.25)  # from below the lowest mark (Theo's) to above the highest
+    draw(ava, 0.9, 0.85, 0.05, 0.25)  # from below the lowest mark (Theo's) to above the highest (0.9: the stand crops
+    # the blank margin, so the page's far right isn't on screen; the drag goes on beyond it, the canvas has the pointer)
     for page in (ava, theo):
         expect(page.get_by_test_id("pencil")).to_have_attribute("data-ids", ",".join(concurrent))
     ava.get_by_test_id("pencil-undo").click()  # they come back, as copies (a deletion is final)
@@ -284,6 +292,9 @@ def test_marks_show_and_are_made_in_the_offline_stand_and_sent_when_the_app_is_b
     page.reload()  # the tab was discarded: the offline stand opens, with the marks kept on the phone
     expect(page.locator("html[data-offline-stand]")).to_have_count(1)
     expect(pencil).to_have_attribute("data-ids", ",".join(online_mark))
+    shown = page.get_by_test_id("stand-page-img").first.bounding_box()  # the offline stand crops too (the set's boxes)
+    slot = page.get_by_test_id("stand-slot").first.bounding_box()
+    assert shown and slot and shown["width"] > slot["width"] + 4
     page.touchscreen.tap(size["width"] / 2, size["height"] / 2)
     page.get_by_test_id("pencil-open").click()
     draw(page, 0.2, 0.5, 0.7, 0.55)
@@ -320,6 +331,9 @@ def link_and_jump(ava: Page, theo: Page) -> None:
         expect(jump).to_have_attribute("aria-label", "Jump to page 2")
         box = jump.bounding_box()
         assert box and box["width"] >= 44 and box["height"] >= 44
+        page_box = page.get_by_test_id("pencil-canvas").first.bounding_box()  # at the sign on the page, cropped or not
+        assert page_box and abs(box["x"] + box["width"] / 2 - page_box["x"] - 0.3 * page_box["width"]) < 2
+        assert abs(box["y"] + box["height"] / 2 - page_box["y"] - 0.4 * page_box["height"]) < 2
         jump.click()
         expect(page.get_by_test_id("stand")).to_have_attribute("data-page", "1")
         page.get_by_test_id("pencil-return").click()

@@ -340,7 +340,7 @@ def test_fits_the_phone_and_is_accessible(phone, stand_url):
     expect(stand(page)).to_have_attribute("data-wake-lock", re.compile("active|denied|unsupported"))
     open_toolbar(page)
     buttons = page.get_by_test_id("stand").get_by_role("button")
-    expect(buttons).to_have_count(10)  # the toolbar's nine, and "Stand controls" (hidden until focused)
+    expect(buttons).to_have_count(11)  # the toolbar's ten (crop too), and "Stand controls" (hidden until focused)
     for label in buttons.evaluate_all("els => els.map(b => b.getAttribute('aria-label'))"):
         assert label
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
