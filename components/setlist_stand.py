@@ -55,7 +55,7 @@ CHIP_CSS = """
    band free (its viewport shrinks; the stand re-measures and fits the page below). Cut off, the band is at the
    bottom. With the toolbar up, the toolbar and the chip cover the top for as long as the toolbar stays. */
 .sl-stand:has(~ .sl-live-chip:not(.hidden)) { padding-top: calc(env(safe-area-inset-top) + 64px); }
-.sl-stand[data-online="false"]:has(~ .sl-live-chip:not(.hidden)) { padding-top: env(safe-area-inset-top);
+.sl-stand[data-online="false"]:has(~ .sl-live-chip:not(.hidden)) { padding-top: calc(env(safe-area-inset-top) + 34px);
   padding-bottom: calc(env(safe-area-inset-bottom) + 40px); }
 /* Cut off, the chip says so at once (the browser knows, the server can't tell it): grey, no action that can't work,
    and at the bottom, in the margin under the chart, away from the stand's "offline · last update…" label at the top

@@ -83,10 +83,21 @@ def visit(page: Page, url: str) -> Any:
     return page.goto(url, wait_until="commit")
 
 
+def shown_page(page: Page) -> Any:
+    """The part of the first page on screen: its image, clipped by its slot (a cropped page's image is larger than
+    the slot that shows its music)."""
+    img = page.locator("[data-testid=stand-slot] img").first.bounding_box()
+    slot = page.locator("[data-testid=stand-slot]").first.bounding_box()
+    assert img and slot
+    x0, y0 = max(img["x"], slot["x"]), max(img["y"], slot["y"])
+    x1 = min(img["x"] + img["width"], slot["x"] + slot["width"])
+    y1 = min(img["y"] + img["height"], slot["y"] + slot["height"])
+    return {"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0}
+
+
 def boxes_apart(page: Page, *test_ids: str) -> None:
     """None of these elements overlaps another (the chip never covers the offline label or the chart)."""
-    found = [page.get_by_test_id(t).bounding_box() if t != "page" else
-             page.locator("[data-testid=stand-slot] img").first.bounding_box() for t in test_ids]
+    found = [page.get_by_test_id(t).bounding_box() if t != "page" else shown_page(page) for t in test_ids]
     for i, a in enumerate(found):
         for b in found[i + 1:]:
             assert a and b
