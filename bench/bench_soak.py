@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import json
 import os
 import pstats
 import signal
@@ -226,6 +227,18 @@ def _probe_figures(samples: list[tuple[float, float]]) -> dict[str, Any]:
             "worst": [list(x) for x in sorted(samples, key=lambda x: -x[1])[:5]]}
 
 
+async def census(pid: int, out: Path | None) -> dict[str, Any] | None:
+    """What the app holds (bench/profiled_app.py, SIGRTMIN): NiceGUI clients and tracked objects."""
+    if out is None:
+        return None
+    done = Path(str(out) + ".census.json")
+    done.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGRTMIN)
+    await asyncio.to_thread(wait_until, done.exists, 60, "the census")
+    await asyncio.sleep(0.5)
+    return dict(json.loads(done.read_text()), rss_mb_after_collect=mb(rss(pid))[0])
+
+
 # --- the soak --------------------------------------------------------------------------------------------------------
 class Crowd:
     """The followers (and, on the app, the leader) of one server during the soak."""
@@ -298,7 +311,8 @@ async def bare_followers(base: str, count: int) -> tuple[list[Page], list[httpx.
 
 
 async def soak(pid: int, http: httpx.AsyncClient, paths: list[str], crowd_up: Callable[[], Any], minutes: float,
-               args: argparse.Namespace, reconnect_timeout: float, probe_path: str | None) -> dict[str, Any]:
+               args: argparse.Namespace, reconnect_timeout: float, probe_path: str | None,
+               census_out: Path | None = None) -> dict[str, Any]:
     """One server: RSS cold and after a warm-up; followers on; the period of calls and paced loads; followers off;
     RSS until pruned."""
     await asyncio.sleep(3)  # let start-up work (pre-render, first sync) finish before the first reading
@@ -344,12 +358,14 @@ async def soak(pid: int, http: httpx.AsyncClient, paths: list[str], crowd_up: Ca
           f"{ {k: v for k, v in calls.items() if k != 'click_s'} or '-'}; followers dropped {drops}; "
           "waiting for the pruning …", flush=True)
     after, waited = await settle(pid, ended, max(PRUNE_AGE, reconnect_timeout + 12), args.settle)
+    held = await census(pid, census_out)
     stages = {"cold": mb(cold), "start": mb(start), "with_followers": mb(with_followers),
               "peak": mb((sampler.peak_own, sampler.peak_total)), "end_of_load": mb(at_end), "after": mb(after)}
     return {
         "minutes": minutes, "followers": len(crowd.pages), "followers_connect_s": round(connect_s, 1),
         "loads": loads, "calls": calls, "followers_dropped": drops, "settle_seconds": round(waited),
         "probe": {"path": probe_path, **_probe_figures(probes)}, "loadavg_1min_every_10s": machine_load,
+        **({"census_after": held} if held else {}),
         "rss_mb": {k: v[0] for k, v in stages.items()},
         "rss_with_children_mb": {k: v[1] for k, v in stages.items()},
         "after_over_start": ratio(after[0], start[0]), "after_over_start_with_children": ratio(after[1], start[1]),
@@ -374,7 +390,16 @@ def _chart(server: AppServer) -> int:
 
 
 async def soleil_soak(args: argparse.Namespace) -> dict[str, Any]:
-    with AppServer(env=SOAK_LIMITS, timeout=120) as server:
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(temp_dir("soleil-bench-census-")) / "stats" if args.census else None
+        env = {**SOAK_LIMITS, **({"BENCH_PROFILE_OUT": str(out)} if out else {})}
+        command = [sys.executable, str(REPO_ROOT / "bench" / "profiled_app.py")] if out else None
+        return await _soleil_soak(args, env, command, out)
+
+
+async def _soleil_soak(args: argparse.Namespace, env: dict[str, str], command: list[str] | None,
+                       out: Path | None) -> dict[str, Any]:
+    with AppServer(env=env, timeout=120, command=command) as server:
         assert server.process is not None
         seeded = _seeded(server)
 
@@ -392,7 +417,7 @@ async def soleil_soak(args: argparse.Namespace) -> dict[str, Any]:
             paths = ["/library", f"/stand/{_chart(server)}"]
             print(f"  soleil: loads as {PLAYER} on {paths}; followers on /live/{seeded['setlist']}", flush=True)
             figures = await soak(server.process.pid, http, paths, crowd_up, args.minutes, args,
-                                 APP_RECONNECT_TIMEOUT, "/healthz")
+                                 APP_RECONNECT_TIMEOUT, "/healthz", out)
         figures["log_tracebacks"] = server.output().count("Traceback")
     figures["paths"] = paths
     return figures
@@ -482,6 +507,8 @@ def memory(args: argparse.Namespace) -> None:
                         f"sockets dropped {drops}")
     report.notes.append("start = after 5 warm-up loads of each page (cold = right after start-up); RSS of the app "
                         "process, rss_with_children_mb adds its children (render workers)")
+    if app.get("census_after"):
+        report.notes.append(f"after the pruning the app holds {app['census_after']}")
     if base and base["minutes"] != app["minutes"]:
         report.notes.append(f"the baseline ran {base['minutes']:g} min, the app {app['minutes']:g} min")
     report.show()
@@ -653,6 +680,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
                                                                     "pruning after the soak (300)")
     parser.add_argument("--baseline-minutes", type=float, default=None, help="the bare app's soak (= --minutes)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare NiceGUI soak")
+    parser.add_argument("--census", action="store_true", help="run the app under bench/profiled_app.py and count "
+                                                                  "its NiceGUI clients and objects after the pruning")
     parser.add_argument("--save-as", default="soak_memory", help="results.json key of the soak (soak_memory)")
     parser.add_argument("--cpu-loads", type=int, default=300, help="loads per CPU sample (300)")
     parser.add_argument("--cpu-concurrency", type=int, default=8, help="loads at once in the concurrent samples (8)")
