@@ -20,16 +20,17 @@ NAV = [("home", "Home", "/"), ("library_music", "Library", "/library"), ("queue_
        ("event", "Gigs", "/gigs")]
 
 
-def theme() -> None:
-    """Colours and base CSS; called by every page, signed in or not."""
+def theme(actor: Actor | None = None) -> None:
+    """Colours and base CSS; called by every page, signed in or not (a guarded page passes its member, so nothing
+    looks the member up a second time)."""
     design.apply()
     ui.on_exception(errors.notify_error)
-    pwa.head()  # manifest, theme colour, icons, the service worker: installable, offline sets
+    pwa.head(actor)  # manifest, theme colour, icons, the service worker: installable, offline sets
 
 
 @contextmanager
 def page_frame(actor: Actor, title: str, *, active: str = "", back: str | None = None) -> Iterator[ui.column]:
-    theme()
+    theme(actor)
     guard_page(actor)
     ui.page_title(f"{title} · SOLEil" if title else "SOLEil")
     with ui.header(elevated=True).classes("items-center gap-2 px-2 py-1 bg-secondary"):

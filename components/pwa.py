@@ -66,14 +66,17 @@ SIGN_OUT_JS = """
 _with_head: weakref.WeakSet[Client] = weakref.WeakSet()
 
 
-def head() -> None:
-    """Manifest, theme colour, icons and the offline script; once per page. Signed in: hear leaders' requests."""
+def head(actor: Actor | None = None) -> None:
+    """Manifest, theme colour, icons and the offline script; once per page. Signed in: hear leaders' requests (for
+    ``actor``, the member the page's guard found; a page that has none looks the session up once, in the background)."""
     client = ui.context.client
     if client in _with_head:
         return
     _with_head.add(client)
     ui.add_head_html(HEAD_HTML)
-    if token_of(client.request):
+    if actor is not None:
+        _listen(client, actor)
+    elif token_of(client.request):
         background_tasks.create(_listen_for_requests(client), name="listen for offline requests")
 
 
@@ -83,8 +86,12 @@ async def _listen_for_requests(client: Client) -> None:
     except Exception:
         log.warning("could not resolve the page's member for offline requests", exc_info=True)
         return
-    if actor is None or client.is_deleted:
-        return
+    if actor is not None and not client.is_deleted:
+        _listen(client, actor)
+
+
+def _listen(client: Client, actor: Actor) -> None:
+    """The leader's "Ask every device" reaches this page while it is open."""
 
     def heard(event: Event) -> None:
         if event.payload.get("cancelled"):  # withdrawn: a set already made ready stays

@@ -88,7 +88,7 @@ def _crop_saver(actor: Actor) -> Callable[[StandCropChangeEventArguments], Await
 
 
 def _frame(actor: Actor, title: str) -> None:
-    theme()
+    theme(actor)
     guard_page(actor)
     ui.page_title(f"{title} · SOLEil")
     ui.query("body").style("background: #000")

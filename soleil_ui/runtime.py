@@ -7,6 +7,7 @@ temporary data dir. Everything else asks ``get_runtime()``, so there is one of e
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import multiprocessing
 import time
@@ -79,21 +80,26 @@ def configure(settings: Settings) -> Runtime:
     return _runtime
 
 
-# The young generation is collected every GC_THRESHOLD[0] net allocations of container objects. CPython's 700 makes a
-# leader's call to hundreds of followers (tens of thousands of short-lived dicts and frames) run the collector dozens
-# of times inside one fan-out, and every 10th-of-a-10th run walks the whole heap: the stall every follower of a call
-# felt at once. Allocations that survive a young collection are few here (pages and clients are built, then live
-# long), so a larger first threshold costs little memory and runs far fewer passes.
-GC_THRESHOLD = (50_000, 20, 10)
-
-
+# A leader's call used to be one message per follower (tens of thousands of short-lived objects in one fan-out), so
+# the collector ran inside the fan-out; it now goes to a room once per instance (components/live_room.py), and the
+# collector keeps CPython's own thresholds.
 def tune_collector() -> None:
     """Once start-up is done (modules, routes, migrations, the demo band): move everything alive now out of the
-    collector's sight (``gc.freeze``: it is never garbage, and a full collection no longer walks it) and raise the
-    thresholds (``GC_THRESHOLD``). Cycles made later are still collected, just in fewer, larger passes."""
+    collector's sight (``gc.freeze``: it is never garbage, and a full collection no longer walks it). The thresholds
+    stay Python's own: raised (50000/20/10) they let a page's cycles pile up into millions of objects, and the rare
+    full collection then froze the loop for ~10 s under a gig's load (bench soak), long enough to drop followers."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
+
+
+def release_memory() -> bool:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``), as a page burst's memory is freed:
+    Python's allocator keeps it otherwise. False where there is no glibc (the call is then a no-op)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.malloc_trim(0))
 
 
 def end_workers(grace: float = 5.0) -> None:

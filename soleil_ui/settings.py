@@ -69,8 +69,8 @@ class Settings(BaseSettings):
     ping_interval: float = Field(default=10.0, gt=0, le=300, description="Seconds between socket heartbeats.")
     ping_timeout: float = Field(default=10.0, gt=0, le=300, description="Seconds a heartbeat may go unanswered.")
     log_level: str = "INFO"
-    gc_tuning: bool = Field(default=True, description="Freeze the start-up heap and collect garbage less often "
-                            "(soleil_ui.runtime.tune_collector); off only to measure what it does.")
+    gc_tuning: bool = Field(default=True, description="Freeze the start-up heap once started, so full "
+                            "collections never walk it (soleil_ui.runtime.tune_collector); off only to measure it.")
     # --- abuse limits (README "Security"); limits' notation: "N/second|minute|hour|day", several joined by ";" ---
     trusted_proxies: str = Field(default="", description="Addresses or networks whose X-Forwarded-* headers count.")
     redis_url: str = Field(default="", description="redis://… : keep rate-limit counters in Redis (several instances).")
