@@ -369,17 +369,19 @@ def settling(simulated: User) -> None:
 async def user(app_env: Settings, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
                ) -> AsyncIterator[User]:
     """NiceGUI's simulated user, running main.py against this test's database (overrides the plugin's)."""
-    async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
-        await asyncio.wait_for(runtime.get_runtime().started.wait(), timeout=60)  # migrations, demo seeding
-        settling(simulated)
-        yield simulated
-        errors = [r for r in caplog.get_records("call") if r.levelname == "ERROR"]
-        if errors:
-            pytest.fail(f"unexpected ERROR logs: {[r.getMessage() for r in errors]}", pytrace=False)
-    runtime.get_runtime().renderer.close()
-    runtime.get_runtime().engraver.close()
-    hub.reset()
-    await db.dispose()
+    try:
+        async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
+            await asyncio.wait_for(runtime.get_runtime().started.wait(), timeout=60)  # migrations, demo seeding
+            settling(simulated)
+            yield simulated
+    finally:  # the app is stopped and reset before anything fails: a failed test never leaves NiceGUI "started"
+        runtime.get_runtime().renderer.close()
+        runtime.get_runtime().engraver.close()
+        hub.reset()
+        await db.dispose()
+    errors = [r for r in caplog.get_records("call") if r.levelname == "ERROR"]
+    if errors:
+        pytest.fail(f"unexpected ERROR logs: {[r.getMessage() for r in errors]}", pytrace=False)
 
 
 def copy_fixture_charts(target: Path, *names: str) -> Path:
