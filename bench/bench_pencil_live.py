@@ -190,9 +190,9 @@ async def run() -> Report:
         Target("marks lost", result["marks_lost"], "<=", 0, source="proposed"),
         Target("calls lost", result["calls_lost"], "<=", 0, source="proposed"),
     ]
-    report.notes.append("mark = the writer's POST started → the reader's socket brought the pen's changed(ids) and its "
-                        "GET of those ids answered the stroke; event = the socket part only; call = the leader's "
-                        "click sent → the follower's stand got the song (bench_fanout); baseline column = call")
+    report.notes.append("mark = the writer's POST started → the reader's socket brought the marks room's notice (ids) "
+                        "and its GET of those ids answered the stroke; event = the socket part only; call = the "
+                        "leader's click sent → the follower's stand got the song (bench_fanout); baseline = call")
     return report
 
 
